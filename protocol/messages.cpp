@@ -1,0 +1,73 @@
+#include "protocol/messages.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace newspush::protocol {
+namespace {
+
+using Json = nlohmann::ordered_json;  // ordered: "type" first makes frames easy to read
+
+constexpr std::size_t kMaxCloseReasonBytes = 123;  // RFC 6455 section 5.5: 125 minus the code
+
+// Compact (never a raw newline). Replacing invalid UTF-8 instead of throwing: a message built from
+// a server-side string must never take the connection down.
+std::string serialize(const Json& message) {
+  return message.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+}
+
+std::string_view cut_utf8(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  while (max_bytes > 0 && (static_cast<unsigned char>(text[max_bytes]) & 0xC0) == 0x80) {
+    --max_bytes;
+  }
+  return text.substr(0, max_bytes);
+}
+
+}  // namespace
+
+std::string welcome_message(const WelcomeInfo& info) {
+  return serialize({{"type", "welcome"},
+                    {"protocol", kProtocolVersion},
+                    {"server", info.server},
+                    {"max_frame_bytes", info.max_frame_bytes},
+                    {"max_categories", info.max_categories}});
+}
+
+std::string subscribed_message(const std::vector<std::string>& categories) {
+  return serialize({{"type", "subscribed"}, {"categories", categories}});
+}
+
+std::string pong_message() { return R"({"type":"pong"})"; }
+
+std::string error_message(std::string_view code, std::string_view message) {
+  return serialize({{"type", "error"}, {"code", code}, {"message", message}});
+}
+
+// Hot path (once per article, shared by every recipient): the article JSON is spliced in as is
+// rather than parsed again.
+std::string article_event(const Article& article) {
+  std::string category = serialize(Json(article.category));
+  constexpr std::string_view head = R"({"type":"article","category":)";
+  constexpr std::string_view breaking = R"(,"breaking":)";
+  constexpr std::string_view body = R"(,"article":)";
+  std::string event;
+  event.reserve(head.size() + category.size() + breaking.size() + 5 + body.size() +
+                article.json.size() + 1);
+  event.append(head).append(category).append(breaking);
+  event.append(article.breaking ? "true" : "false");
+  event.append(body).append(article.json).push_back('}');
+  return event;
+}
+
+std::string close_reason(std::string_view code) {
+  std::string reason = serialize({{"code", code}});
+  // Escaping can lengthen the code, so shrink by the overshoot until it fits.
+  while (reason.size() > kMaxCloseReasonBytes) {
+    std::size_t overshoot = reason.size() - kMaxCloseReasonBytes;
+    code = cut_utf8(code, overshoot < code.size() ? code.size() - overshoot : 0);
+    reason = serialize({{"code", code}});
+  }
+  return reason;
+}
+
+}  // namespace newspush::protocol

@@ -1,0 +1,41 @@
+#pragma once
+// Server -> client messages. Each returns one compact JSON object with no raw newline, so a
+// server frame can hold several of them separated by "\n".
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/article.hpp"
+
+namespace newspush::protocol {
+
+inline constexpr int kProtocolVersion = 1;
+
+struct WelcomeInfo {
+  std::string server;  // e.g. "newspushd/0.1.0"
+  std::size_t max_frame_bytes = 0;
+  std::size_t max_categories = 0;
+};
+
+std::string welcome_message(const WelcomeInfo& info);
+// categories: the connection's full current set, sorted.
+std::string subscribed_message(const std::vector<std::string>& categories);
+std::string pong_message();
+std::string error_message(std::string_view code, std::string_view message);
+// {"type":"article","category":...,"breaking":...,"article":<article.json>}
+std::string article_event(const Article& article);
+
+// WebSocket close codes used by newspushd (RFC 6455 section 7.4.1).
+namespace close_code {
+inline constexpr int going_away = 1001;        // server shutting down
+inline constexpr int unsupported_data = 1003;  // binary frame
+inline constexpr int invalid_payload = 1007;   // invalid UTF-8 in a text frame
+inline constexpr int policy_violation = 1008;  // too many errors
+inline constexpr int message_too_big = 1009;   // frame over the limit
+inline constexpr int try_again_later = 1013;   // slow consumer
+}  // namespace close_code
+
+// Short JSON close reasons (a close reason must fit in 123 bytes): {"code":"slow_consumer"}.
+std::string close_reason(std::string_view code);
+
+}  // namespace newspush::protocol

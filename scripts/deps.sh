@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what newspush needs to build, test and run on Debian 12 (bookworm), as root.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config
+  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  redis-server redis-tools curl
+)
+# Extra groups, asked for by the scripts that need them.
+for group in "$@"; do
+  case "$group" in
+    browser) packages+=(chromium nodejs npm) ;;
+    *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}; run as root or install them" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The redis-server package starts a system-wide daemon on 6379; newspush never needs it.
+if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi

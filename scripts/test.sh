@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, and runs every test twice over, on the
+# release build and on an AddressSanitizer + UndefinedBehaviorSanitizer build. Each test starts
+# and stops the redis-server and newspushd processes it needs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/deps.sh"
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+for kind in release sanitize; do
+  echo "=== $kind build ==="
+  start=$(date +%s)
+  "$root/scripts/build.sh" "$kind"
+  echo "=== $kind tests ==="
+  ctest --test-dir "$root/build/$kind" --output-on-failure -j "$(nproc)" --timeout 600
+  echo "=== $kind done in $(( $(date +%s) - start )) s ==="
+done

@@ -1,0 +1,173 @@
+#include "server/config.hpp"
+
+#include <charconv>
+#include <thread>
+
+namespace newspush {
+namespace {
+
+struct Option {
+  const char* flag;
+  const char* env;
+  const char* value_name;
+  const char* help;
+  const char* default_text;
+  // Returns an error message, empty when the value was accepted.
+  std::string (*apply)(Config&, const std::string&);
+};
+
+template <typename Int>
+std::string parse_int(const std::string& text, Int min, Int max, Int& out) {
+  Int value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min ||
+      value > max)
+    return "expected a number from " + std::to_string(min) + " to " + std::to_string(max);
+  out = value;
+  return {};
+}
+
+std::string apply_listen(Config& c, const std::string& v) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
+  std::string host = v.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::uint16_t port = 0;
+  if (auto e = parse_int<std::uint16_t>(v.substr(colon + 1), 0, 65535, port); !e.empty()) return e;
+  c.listen_host = host;
+  c.listen_port = port;
+  return {};
+}
+
+std::string apply_redis(Config& c, const std::string& v) {
+  std::string error;
+  auto endpoint = parse_redis_url(v, &error);
+  if (!endpoint) return error;
+  c.redis = *endpoint;
+  return {};
+}
+
+std::string apply_channel(Config& c, const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  c.channel = v;
+  return {};
+}
+
+std::string apply_threads(Config& c, const std::string& v) {
+  return parse_int<unsigned>(v, 0, 256, c.threads);
+}
+
+template <std::size_t Config::*Field, std::size_t Min, std::size_t Max>
+std::string apply_size(Config& c, const std::string& v) {
+  return parse_int<std::size_t>(v, Min, Max, c.*Field);
+}
+
+template <std::chrono::seconds Config::*Field>
+std::string apply_seconds(Config& c, const std::string& v) {
+  unsigned seconds = 0;
+  if (auto e = parse_int<unsigned>(v, 1, 86400, seconds); !e.empty()) return e;
+  c.*Field = std::chrono::seconds(seconds);
+  return {};
+}
+
+std::string apply_log_level(Config& c, const std::string& v) {
+  auto level = parse_log_level(v);
+  if (!level) return "expected debug, info, warn or error";
+  c.log_level = *level;
+  return {};
+}
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+
+const Option kOptions[] = {
+    {"--listen", "NEWSPUSH_LISTEN", "HOST:PORT", "address to serve WebSocket and HTTP on (port 0: any)",
+     "127.0.0.1:8080", apply_listen},
+    {"--redis", "NEWSPUSH_REDIS", "URL", "Redis to subscribe to, redis://HOST:PORT[/DB]",
+     "redis://127.0.0.1:6379", apply_redis},
+    {"--channel", "NEWSPUSH_CHANNEL", "NAME", "Redis pub/sub channel articles arrive on",
+     "news:articles", apply_channel},
+    {"--threads", "NEWSPUSH_THREADS", "N", "I/O threads (0: one per hardware thread)", "0",
+     apply_threads},
+    {"--max-send-queue", "NEWSPUSH_MAX_SEND_QUEUE", "BYTES",
+     "bytes queued for one connection before it is closed as a slow consumer (1013)", "1048576",
+     apply_size<&Config::max_send_queue, 4 * KiB, 1024 * MiB>},
+    {"--max-frame", "NEWSPUSH_MAX_FRAME", "BYTES", "largest client frame accepted (1009 beyond)",
+     "65536", apply_size<&Config::max_frame, 256, 16 * MiB>},
+    {"--max-categories", "NEWSPUSH_MAX_CATEGORIES", "N", "categories one connection may hold", "64",
+     apply_size<&Config::max_categories, 1, 100000>},
+    {"--max-article", "NEWSPUSH_MAX_ARTICLE", "BYTES", "largest article accepted from Redis",
+     "262144", apply_size<&Config::max_article, 256, 64 * MiB>},
+    {"--idle-timeout", "NEWSPUSH_IDLE_TIMEOUT", "SECONDS",
+     "close a connection silent this long (pings are sent at half of it)", "60",
+     apply_seconds<&Config::idle_timeout>},
+    {"--drain-timeout", "NEWSPUSH_DRAIN_TIMEOUT", "SECONDS",
+     "on SIGTERM/SIGINT, longest wait for clients to close before exiting", "5",
+     apply_seconds<&Config::drain_timeout>},
+    {"--log-level", "NEWSPUSH_LOG_LEVEL", "LEVEL", "debug, info, warn or error", "info",
+     apply_log_level},
+};
+
+void apply(const Option& option, Config& config, const std::string& value, const std::string& source) {
+  if (auto error = option.apply(config, value); !error.empty())
+    throw ConfigError(source + ": invalid value '" + value + "': " + error);
+}
+
+}  // namespace
+
+ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup& env,
+                          Config& config) {
+  for (const auto& option : kOptions)
+    if (const char* value = env(option.env)) apply(option, config, value, option.env);
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") return ConfigAction::help;
+    if (arg == "--version") return ConfigAction::version;
+    std::string name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    const Option* match = nullptr;
+    for (const auto& option : kOptions)
+      if (name == option.flag) match = &option;
+    if (!match) throw ConfigError("unknown option '" + arg + "' (see --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) throw ConfigError(name + ": missing value " + match->value_name);
+      value = args[++i];
+    }
+    apply(*match, config, value, name);
+  }
+  // A lone article must always fit in a send queue, else every reader of it would look slow.
+  if (config.max_send_queue < config.max_article + 1024)
+    throw ConfigError("--max-send-queue: must be at least --max-article + 1024 (" +
+                      std::to_string(config.max_article + 1024) + ")");
+  return ConfigAction::run;
+}
+
+std::string help_text() {
+  std::string text =
+      "Usage: newspushd [OPTIONS]\n"
+      "Pushes articles published on Redis to WebSocket clients (ws://HOST:PORT/ws).\n"
+      "HTTP: GET /healthz, /readyz, /metrics. Every option can also be set by the\n"
+      "environment variable shown; the flag wins.\n\nOptions:\n";
+  for (const auto& option : kOptions) {
+    std::string left = std::string("  ") + option.flag + " " + option.value_name;
+    if (left.size() < 30) left.resize(30, ' ');
+    text += left + option.help + "\n" + std::string(30, ' ') + "[env " + option.env +
+            ", default " + option.default_text + "]\n";
+  }
+  text += "  --help                      print this help and exit\n";
+  text += "  --version                   print the version and exit\n";
+  return text;
+}
+
+unsigned effective_threads(const Config& config) {
+  if (config.threads > 0) return config.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace newspush

@@ -1,0 +1,47 @@
+#pragma once
+// newspushd's configuration: every setting has a default, a --flag and a NEWSPUSH_* variable, all
+// declared once in config.cpp, which also generates --help from the same table.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/redis_url.hpp"
+#include "server/log.hpp"
+
+namespace newspush {
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;  // 0 = any free port (the bound one is logged)
+  RedisEndpoint redis;               // redis://127.0.0.1:6379
+  std::string channel = "news:articles";
+  unsigned threads = 0;                        // 0 = one per hardware thread
+  std::size_t max_send_queue = 1024 * 1024;    // bytes queued per connection before 1013
+  std::size_t max_frame = 64 * 1024;           // largest client frame accepted (else 1009)
+  std::size_t max_categories = 64;             // per connection
+  std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
+  std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed
+  std::chrono::seconds drain_timeout{5};       // SIGTERM: longest wait for clients to close
+  LogLevel log_level = LogLevel::info;
+};
+
+// Thrown for a bad flag, value or environment variable; what() names it in one line.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class ConfigAction { run, help, version };
+
+using EnvLookup = std::function<const char*(const char* name)>;
+
+// Environment first, then flags (flags win). Throws ConfigError.
+ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup& env,
+                          Config& config);
+std::string help_text();
+unsigned effective_threads(const Config& config);
+
+}  // namespace newspush

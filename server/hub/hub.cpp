@@ -1,0 +1,67 @@
+#include "server/hub/hub.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "server/log.hpp"
+
+namespace newspush {
+
+void Worker::fan_out(const std::shared_ptr<const ArticleEvent>& event) {
+  // Aliasing pointer: shares the event's ownership, points at its frame. Copies are atomic
+  // increments, so queuing it for each recipient allocates nothing.
+  SharedFrame frame(event, &event->frame);
+  auto n = index_.for_each_recipient(event->category, event->breaking,
+                                     [&frame](Connection* c) { c->deliver(frame); });
+  metrics_.deliveries.fetch_add(n, std::memory_order_relaxed);
+}
+
+void Worker::shut_down_connections() {
+  // Copy: shutting a connection down may unregister it.
+  auto connections = index_.connections();
+  for (auto* c : connections) c->shut_down();
+}
+
+Hub::Hub(unsigned threads, Metrics& metrics) {
+  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(metrics));
+}
+
+Hub::~Hub() { stop(); }
+
+void Hub::start() {
+  for (auto& worker : workers_) {
+    guards_.emplace_back(worker->context_.get_executor());
+    worker->thread_ = std::thread([w = worker.get()] {
+      try {
+        w->context_.run();
+      } catch (const std::exception& e) {
+        log_error(std::string("worker thread stopped by exception: ") + e.what());
+        std::abort();
+      }
+    });
+  }
+}
+
+void Hub::stop() {
+  guards_.clear();
+  for (auto& worker : workers_) worker->context_.stop();
+  for (auto& worker : workers_)
+    if (worker->thread_.joinable()) worker->thread_.join();
+}
+
+Worker& Hub::next_worker() {
+  Worker& worker = *workers_[next_];
+  next_ = (next_ + 1) % workers_.size();
+  return worker;
+}
+
+void Hub::publish(std::shared_ptr<const ArticleEvent> event) {
+  for (auto& worker : workers_)
+    boost::asio::post(worker->context_, [w = worker.get(), event] { w->fan_out(event); });
+}
+
+void Hub::shut_down_connections() {
+  for (auto& worker : workers_)
+    boost::asio::post(worker->context_, [w = worker.get()] { w->shut_down_connections(); });
+}
+
+}  // namespace newspush

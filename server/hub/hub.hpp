@@ -1,0 +1,59 @@
+#pragma once
+// N worker threads, each with its own io_context, its own connections and its own subscription
+// index. An article crosses threads once per worker (one post), never once per subscriber.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "server/hub/connection.hpp"
+#include "server/hub/event.hpp"
+#include "server/hub/subscription_index.hpp"
+#include "server/metrics.hpp"
+
+namespace newspush {
+
+class Worker {
+ public:
+  explicit Worker(Metrics& metrics) : metrics_(metrics) {}
+
+  boost::asio::io_context& context() { return context_; }
+  // Only on this worker's thread.
+  SubscriptionIndex<Connection>& index() { return index_; }
+  void fan_out(const std::shared_ptr<const ArticleEvent>& event);
+  void shut_down_connections();
+
+ private:
+  friend class Hub;
+  Metrics& metrics_;
+  // Declared before the context: handlers destroyed with the context may still unregister.
+  SubscriptionIndex<Connection> index_;
+  boost::asio::io_context context_{1};
+  std::thread thread_;
+};
+
+class Hub {
+ public:
+  Hub(unsigned threads, Metrics& metrics);
+  ~Hub();
+
+  void start();
+  // Stops every worker loop and joins the threads.
+  void stop();
+
+  // The worker a new connection goes to (round robin). Called from the accepting thread.
+  Worker& next_worker();
+  // From any thread: hands the article to every worker, in call order.
+  void publish(std::shared_ptr<const ArticleEvent> event);
+  // Asks every worker to close its connections with 1001.
+  void shut_down_connections();
+
+ private:
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace newspush

@@ -1,0 +1,66 @@
+#pragma once
+// Process-wide counters, updated with relaxed atomics from any thread and rendered for
+// GET /metrics (Prometheus text format). Hot-path counters are bumped once per article and
+// worker, never once per subscriber.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "protocol/article.hpp"
+
+namespace newspush {
+
+// Why a WebSocket connection ended; the label of newspush_connections_closed_total.
+enum class CloseCause {
+  client,           // the client closed or went away
+  slow_consumer,    // send queue passed its bound (1013)
+  shutdown,         // server draining (1001)
+  protocol_error,   // binary (1003), invalid UTF-8 (1007), too big (1009)
+  too_many_errors,  // error budget spent (1008)
+  timeout,          // idle or handshake timeout
+  count_
+};
+std::string_view to_string(CloseCause cause);
+
+inline constexpr std::size_t kArticleErrorCount =
+    static_cast<std::size_t>(protocol::ArticleError::bad_breaking) + 1;
+
+struct Metrics {
+  using Counter = std::atomic<std::uint64_t>;
+
+  Counter connections_opened{0};
+  std::atomic<std::int64_t> connections_current{0};
+  std::array<Counter, static_cast<std::size_t>(CloseCause::count_)> connections_closed{};
+
+  Counter redis_messages{0};  // everything received on the articles channel
+  std::array<Counter, kArticleErrorCount> invalid_articles{};  // by protocol::ArticleError
+  Counter articles_fanned_out{0};  // valid articles handed to the hub
+  Counter deliveries{0};           // article events queued for a connection
+  Counter frames_written{0};
+  Counter bytes_written{0};        // WebSocket payload bytes handed to sockets
+
+  std::atomic<std::int64_t> send_queue_bytes{0};  // queued in all connections now
+  Counter send_queue_peak_bytes{0};               // largest single queue ever seen
+
+  Counter client_errors{0};  // error messages sent for bad client commands
+  Counter redis_connects{0};
+  Counter redis_disconnects{0};
+  Counter redis_failed_attempts{0};
+  std::atomic<int> redis_up{0};
+  std::atomic<int> draining{0};
+  Counter http_requests{0};
+
+  void count_close(CloseCause cause) {
+    connections_closed[static_cast<std::size_t>(cause)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void observe_queue(std::uint64_t bytes) {
+    auto peak = send_queue_peak_bytes.load(std::memory_order_relaxed);
+    while (bytes > peak && !send_queue_peak_bytes.compare_exchange_weak(peak, bytes)) {
+    }
+  }
+};
+
+std::string render_prometheus(const Metrics& metrics);
+
+}  // namespace newspush

@@ -1,0 +1,40 @@
+#pragma once
+// A plain HTTP connection: health, readiness and metrics for operators and load balancers, and
+// the door to /ws, where the connection becomes a WebSocketSession.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <optional>
+
+#include "server/hub/hub.hpp"
+#include "server/server_state.hpp"
+
+namespace newspush {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state);
+  void run();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  void read_request();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  Response route(const Request& request) const;
+  void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  Worker& worker_;
+  ServerState& state_;
+};
+
+}  // namespace newspush

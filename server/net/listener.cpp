@@ -1,0 +1,56 @@
+#include "server/net/listener.hpp"
+
+#include "server/net/http_session.hpp"
+
+namespace newspush {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Listener::Listener(asio::io_context& context, const tcp::endpoint& endpoint, Hub& hub,
+                   ServerState& state)
+    : acceptor_(context), retry_timer_(context), hub_(hub), state_(state) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+void Listener::start() { accept_next(); }
+
+void Listener::stop() {
+  boost::system::error_code ignored;
+  retry_timer_.cancel();
+  acceptor_.close(ignored);
+}
+
+void Listener::accept_next() {
+  Worker* worker = &hub_.next_worker();
+  acceptor_.async_accept(worker->context(), [self = shared_from_this(), worker](
+                                                boost::system::error_code ec, tcp::socket socket) {
+    self->on_accept(worker, ec, std::move(socket));
+  });
+}
+
+void Listener::on_accept(Worker* worker, boost::system::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    accept_errors_.log(LogLevel::warn, "accept failed: " + ec.message());
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space) {
+      // Out of file descriptors: accepting again at once would spin; let connections close first.
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+        if (!wait_ec) self->accept_next();
+      });
+      return;
+    }
+    accept_next();
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::make_shared<HttpSession>(std::move(socket), *worker, state_)->run();
+  accept_next();
+}
+
+}  // namespace newspush

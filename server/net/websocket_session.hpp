@@ -1,0 +1,82 @@
+#pragma once
+// One WebSocket client. Lives on one worker thread: every member is touched there only, so it
+// needs no lock. Owned by its pending asynchronous operations (shared_ptr); the subscription
+// index holds a plain pointer that the session removes before it dies.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "protocol/command.hpp"
+#include "server/hub/connection.hpp"
+#include "server/hub/hub.hpp"
+#include "server/metrics.hpp"
+#include "server/net/error_budget.hpp"
+#include "server/net/send_queue.hpp"
+#include "server/server_state.hpp"
+
+namespace newspush {
+
+class WebSocketSession : public Connection,
+                         public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  WebSocketSession(boost::beast::tcp_stream&& stream, Worker& worker, ServerState& state);
+  ~WebSocketSession() override;
+
+  // Completes the upgrade the HTTP session read.
+  void run(Request request);
+
+  void deliver(const SharedFrame& frame) override;
+  void shut_down() override;
+
+ private:
+  void on_accept(boost::beast::error_code ec);
+  void read_next();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle_command(std::string_view text);
+  void subscribe(const protocol::Subscribe& command);
+  void unsubscribe(const protocol::Unsubscribe& command);
+  void reply(std::string message);
+  void reply_error(std::string_view code, std::string_view message);
+  void enqueue(const SharedFrame& frame);
+  void write_queued();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  // Flushes what is queued (unless the queue is being dropped), then closes with `code`.
+  void close_with(int code, std::string_view reason_code, CloseCause cause);
+  void start_close();
+  void on_close(boost::beast::error_code ec);
+  // The connection is over: unregister and count it, once.
+  void finish(CloseCause cause);
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer read_buffer_;
+  Worker& worker_;
+  ServerState& state_;
+  Metrics& metrics_;
+
+  SendQueue queue_;
+  std::vector<SharedFrame> in_flight_;                  // the batch being written
+  std::vector<boost::asio::const_buffer> gather_;       // its buffers, "\n" between frames
+  std::size_t queue_peak_ = 0;
+
+  ErrorBudget errors_;
+  boost::asio::steady_timer close_deadline_;
+  int close_code_ = 0;
+  std::string close_reason_;
+  CloseCause close_cause_ = CloseCause::client;
+
+  bool registered_ = false;
+  bool writing_ = false;
+  bool closing_ = false;        // no more reads, no new messages
+  bool close_started_ = false;  // close frame requested
+  bool finished_ = false;
+};
+
+}  // namespace newspush

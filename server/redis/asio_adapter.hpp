@@ -1,0 +1,102 @@
+#pragma once
+// hiredis 0.14 async contexts driven by Boost.Asio.
+//
+// attach_to_asio() is the bare event adapter. AsyncRedisConnection builds one connection on it
+// (connect deadline, keep-alive, SELECT, commands, subscriptions) and hides the lifecycle traps
+// of 0.14 (see /work/shared/notes/hiredis-0.14-on-asio.md). Everything runs on one executor,
+// which must be single-threaded (or a strand).
+#include <hiredis/async.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/redis_url.hpp"
+
+namespace newspush::redis {
+
+// Points ac->ev at Asio waits on ac->c.fd. Must be called before redisAsyncSetConnectCallback.
+// hiredis keeps owning the fd; the adapter forgets the context in ev.cleanup. Returns false if
+// the context already has an event adapter.
+bool attach_to_asio(redisAsyncContext* ac, const boost::asio::any_io_executor& executor);
+
+class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConnection> {
+ public:
+  // reply is nullptr when the command failed because the connection went away; it is only
+  // valid during the call (copy what you need).
+  using ReplyCallback = std::function<void(redisReply* reply)>;
+
+  struct Callbacks {
+    // The connection is usable (TCP connected and, for db != 0, SELECT done).
+    std::function<void()> on_connected;
+    // The connect attempt failed, timed out, or the established connection was lost. Called
+    // once per connect(), never after close().
+    std::function<void(const std::string& error)> on_closed;
+  };
+
+  enum class State { idle, connecting, connected };
+
+  // Always owned by a shared_ptr: hiredis callbacks may outlive the owner's reference.
+  static std::shared_ptr<AsyncRedisConnection> create(boost::asio::any_io_executor executor);
+  ~AsyncRedisConnection();
+  AsyncRedisConnection(const AsyncRedisConnection&) = delete;
+  AsyncRedisConnection& operator=(const AsyncRedisConnection&) = delete;
+
+  // Starts a non-blocking connect; requires state() == idle. on_connected / on_closed are
+  // posted to the executor, never called from inside connect() or from a hiredis callback.
+  void connect(const RedisEndpoint& endpoint, std::chrono::milliseconds timeout,
+               Callbacks callbacks);
+
+  // Sends one command (binary-safe arguments). The callback runs exactly once, on the
+  // executor, unless close() is called first. Returns false (callback dropped) if not connected.
+  bool command(const std::vector<std::string>& argv, ReplyCallback callback);
+
+  // SUBSCRIBE to every channel in one command. on_push gets each ["subscribe",ch,n] and
+  // ["message",ch,payload] reply, synchronously, and a final nullptr if the connection is lost.
+  bool subscribe(const std::vector<std::string>& channels, ReplyCallback on_push);
+
+  // Frees the context at once and silences every callback; back to idle. Idempotent, and safe
+  // from inside any callback of this connection.
+  void close();
+
+  State state() const { return state_; }
+
+ private:
+  explicit AsyncRedisConnection(boost::asio::any_io_executor executor);
+
+  bool send(const std::vector<std::string>& argv, ReplyCallback callback, bool persistent);
+  void on_tcp_connected();
+  void fail(std::string error);
+  void detach();
+  void post_closed(std::string error);
+
+  static void connect_trampoline(const redisAsyncContext* ac, int status) noexcept;
+  static void disconnect_trampoline(const redisAsyncContext* ac, int status) noexcept;
+  static void reply_trampoline(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+
+  struct PendingReply {
+    std::shared_ptr<ReplyCallback> callback;
+    bool persistent = false;  // subscriptions: called for every push, not erased on first reply
+  };
+
+  boost::asio::any_io_executor executor_;
+  boost::asio::steady_timer connect_timer_;
+  redisAsyncContext* context_ = nullptr;
+  // Keeps this object alive while hiredis holds a pointer to it in context_->data.
+  std::shared_ptr<AsyncRedisConnection> self_while_attached_;
+  State state_ = State::idle;
+  // Bumped by connect() and close() so that posted callbacks of an older attempt are dropped.
+  std::uint64_t generation_ = 0;
+  Callbacks callbacks_;
+  int db_ = 0;
+  std::uint64_t next_reply_id_ = 1;
+  std::map<std::uint64_t, PendingReply> pending_;  // ordered: orphans fail in send order
+};
+
+}  // namespace newspush::redis

@@ -1,0 +1,149 @@
+#include "server/server.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <csignal>
+
+#include "protocol/messages.hpp"
+#include "server/net/listener.hpp"
+
+namespace newspush {
+
+namespace asio = boost::asio;
+
+namespace {
+
+SessionSettings session_settings(const Config& config) {
+  SessionSettings settings;
+  settings.max_send_queue = config.max_send_queue;
+  settings.max_frame = config.max_frame;
+  settings.max_categories = config.max_categories;
+  settings.idle_timeout = config.idle_timeout;
+  protocol::WelcomeInfo info{"newspushd/" NEWSPUSH_VERSION, config.max_frame, config.max_categories};
+  settings.welcome = std::make_shared<const std::string>(protocol::welcome_message(info));
+  return settings;
+}
+
+redis::SubscriberOptions subscriber_options(const Config& config) {
+  redis::SubscriberOptions options;
+  options.endpoint = config.redis;
+  options.channels = {config.channel};
+  return options;
+}
+
+asio::ip::tcp::endpoint listen_endpoint(const Config& config) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(config.listen_host, ec);
+  if (ec) throw ConfigError("--listen: '" + config.listen_host + "' is not an IP address");
+  return {address, config.listen_port};
+}
+
+}  // namespace
+
+Server::Server(const Config& config)
+    : config_(config),
+      hub_(effective_threads(config), state_.metrics),
+      subscriber_(control_.get_executor(), subscriber_options(config),
+                  {[this](std::string_view, std::string_view payload) { on_article(payload); },
+                   [this](redis::SubscriberState s) { on_redis_state(s); }}),
+      signals_(control_, SIGTERM, SIGINT),
+      drain_timer_(control_) {
+  state_.session = session_settings(config);
+  listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), hub_, state_);
+}
+
+Server::~Server() { stop(); }
+
+int Server::run() {
+  hub_.start();
+  listener_->start();
+  auto endpoint = listener_->local_endpoint();
+  log_info("listening on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
+           " with " + std::to_string(effective_threads(config_)) + " I/O threads");
+  subscriber_.start();
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (!ec) on_signal(signal);
+  });
+  control_.run();
+  stop();
+  log_info("stopped");
+  return 0;
+}
+
+void Server::on_article(std::string_view payload) {
+  auto& metrics = state_.metrics;
+  metrics.redis_messages.fetch_add(1, std::memory_order_relaxed);
+  auto parsed = protocol::parse_article(payload, config_.max_article);
+  if (!parsed.ok()) {
+    metrics.invalid_articles[static_cast<std::size_t>(parsed.error)].fetch_add(1, std::memory_order_relaxed);
+    invalid_article_log_.log(LogLevel::warn, "invalid article on " + config_.channel + " (" +
+                                                 std::string(protocol::to_string(parsed.error)) +
+                                                 "): " + parsed.detail);
+    return;
+  }
+  auto event = std::make_shared<ArticleEvent>();
+  event->category = parsed.article.category;
+  event->breaking = parsed.article.breaking;
+  event->frame = protocol::article_event(parsed.article);
+  metrics.articles_fanned_out.fetch_add(1, std::memory_order_relaxed);
+  hub_.publish(std::move(event));
+}
+
+void Server::on_redis_state(redis::SubscriberState s) {
+  auto stats = subscriber_.stats();
+  auto& metrics = state_.metrics;
+  metrics.redis_connects.store(stats.connects);
+  metrics.redis_disconnects.store(stats.disconnects);
+  metrics.redis_failed_attempts.store(stats.failed_attempts);
+  bool up = s == redis::SubscriberState::subscribed;
+  metrics.redis_up.store(up ? 1 : 0);
+  state_.redis_ready.store(up);
+  std::string where = to_url(config_.redis);
+  switch (s) {
+    case redis::SubscriberState::subscribed:
+      log_info("redis subscribed to " + config_.channel + " at " + where + "; ready");
+      break;
+    case redis::SubscriberState::disconnected:
+      log_warn("redis disconnected from " + where + ": " + subscriber_.last_error() +
+               " (not ready; reconnecting with backoff)");
+      break;
+    default:
+      log_debug("redis " + std::string(redis::to_string(s)) + " " + where);
+  }
+}
+
+void Server::on_signal(int signal) {
+  log_info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+           ", draining connections");
+  state_.draining.store(true);
+  state_.metrics.draining.store(1);
+  listener_->stop();
+  hub_.shut_down_connections();
+  // A second signal means: stop now.
+  signals_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    log_warn("second signal, stopping without waiting for clients");
+    control_.stop();
+  });
+  wait_for_drain(std::chrono::steady_clock::now() + config_.drain_timeout);
+}
+
+void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
+  auto open = state_.metrics.connections_current.load();
+  if (open <= 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (open > 0) log_warn(std::to_string(open) + " connections still open at drain timeout");
+    control_.stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this, deadline](boost::system::error_code ec) {
+    if (!ec) wait_for_drain(deadline);
+  });
+}
+
+void Server::stop() {
+  subscriber_.stop();
+  if (listener_) listener_->stop();
+  hub_.stop();
+}
+
+}  // namespace newspush

@@ -1,0 +1,47 @@
+#pragma once
+// newspushd's wiring. The control thread (the one calling run()) owns the listener, the Redis
+// subscriber and signal handling; it parses and serializes each article once and hands it to the
+// hub, whose worker threads own the connections. Data flows one way: Redis -> hub -> sessions.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string_view>
+
+#include "server/config.hpp"
+#include "server/hub/hub.hpp"
+#include "server/log.hpp"
+#include "server/redis/redis_subscriber.hpp"
+#include "server/server_state.hpp"
+
+namespace newspush {
+
+class Listener;
+
+class Server {
+ public:
+  // Throws on start-up errors (address in use, ...).
+  explicit Server(const Config& config);
+  ~Server();
+  // Serves until SIGTERM/SIGINT and the drain that follows; returns the exit code.
+  int run();
+
+ private:
+  void on_article(std::string_view payload);
+  void on_redis_state(redis::SubscriberState state);
+  void on_signal(int signal);
+  void wait_for_drain(std::chrono::steady_clock::time_point deadline);
+  void stop();
+
+  Config config_;
+  ServerState state_;
+  boost::asio::io_context control_{1};
+  Hub hub_;
+  std::shared_ptr<Listener> listener_;
+  redis::RedisSubscriber subscriber_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;
+  RateLimitedLog invalid_article_log_{10, std::chrono::seconds(10)};
+};
+
+}  // namespace newspush

@@ -1,0 +1,199 @@
+// newspushd under trouble: Redis going away, a consumer that stops reading, shutdown.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/support/articles.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/newspushd_process.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace newspush::test {
+namespace {
+
+using nlohmann::json;
+
+std::unique_ptr<WsClient> connect_subscribed(std::uint16_t port, std::vector<std::string> categories,
+                                             WsClientOptions options = {}) {
+  options.port = port;
+  auto client = WsClient::connect(options);
+  EXPECT_TRUE(client->next_event_of_type("welcome"));
+  auto reply = client->subscribe(categories);
+  EXPECT_TRUE(reply && (*reply)["type"] == "subscribed");
+  return client;
+}
+
+TEST(Resilience, RedisKilledForFiveSecondsThenRestartedDeliveryResumes) {
+  RedisServer redis;
+  NewspushdProcess server(redis.url());
+  ASSERT_TRUE(server.wait_ready()) << server.output();
+  auto client = connect_subscribed(server.port(), {"sports"});
+  redis.publish("news:articles", make_article("before", "sports").dump());
+  auto first = client->next_event_of_type("article");
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["article"]["id"], "before");
+
+  redis.kill();
+  auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(server.wait_not_ready()) << server.output();
+  EXPECT_TRUE(server.process().wait_for_line("redis disconnected", 15s));
+  // The outage lasts five seconds (the scenario, not a synchronisation): meanwhile the server
+  // keeps retrying and keeps serving the clients it has.
+  EXPECT_TRUE(server.wait_metric_at_least("newspush_redis_failed_attempts_total", 3, 30s));
+  std::this_thread::sleep_until(killed_at + std::chrono::seconds(5));
+  client->send_text(R"({"op":"ping"})");
+  auto pong = client->next_event_of_type("pong");
+  EXPECT_TRUE(pong);
+  auto health = http_get(server.port(), "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(http_get(server.port(), "/readyz")->status, 503);
+
+  redis.restart();
+  ASSERT_TRUE(server.wait_ready(30s)) << server.output();
+  redis.publish("news:articles", make_article("after", "sports").dump());
+  auto second = client->next_event_of_type("article");
+  ASSERT_TRUE(second) << server.output();
+  EXPECT_EQ((*second)["article"]["id"], "after");
+  EXPECT_EQ(server.metric("newspush_redis_connects_total"), 2);
+  EXPECT_EQ(server.metric("newspush_redis_disconnects_total"), 1);
+  EXPECT_TRUE(server.process().running());
+}
+
+TEST(Resilience, RedisSubscriptionKilledIsReestablished) {
+  RedisServer redis;
+  NewspushdProcess server(redis.url());
+  ASSERT_TRUE(server.wait_ready()) << server.output();
+  auto client = connect_subscribed(server.port(), {"culture"});
+  redis.command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  ASSERT_TRUE(server.wait_metric_at_least("newspush_redis_connects_total", 2, 30s)) << server.output();
+  ASSERT_TRUE(server.wait_ready());
+  redis.publish("news:articles", make_article("c1", "culture").dump());
+  auto event = client->next_event_of_type("article");
+  ASSERT_TRUE(event);
+  EXPECT_EQ((*event)["article"]["id"], "c1");
+}
+
+// A client that stops reading is cut off with 1013 once its queue passes the bound, while 1,000
+// other clients keep receiving every article, and no queue ever grows past the bound.
+TEST(Resilience, SlowConsumerIsCutOffWhileAThousandOthersKeepReceiving) {
+  constexpr std::size_t kFastClients = 1000;
+  constexpr std::size_t kQueueBound = 64 * 1024;
+  RedisServer redis;
+  NewspushdProcess server(redis.url(), {"--threads", "2", "--max-send-queue", std::to_string(kQueueBound),
+                                        "--max-article", "32768"});
+  ASSERT_TRUE(server.wait_ready()) << server.output();
+
+  WsClientOptions slow_options;
+  slow_options.receive_buffer_bytes = 4096;
+  auto slow = connect_subscribed(server.port(), {"culture"}, slow_options);
+  slow->stop_reading();
+
+  std::vector<std::unique_ptr<WsClient>> fast;
+  for (std::size_t i = 0; i < kFastClients; ++i) fast.push_back(connect_subscribed(server.port(), {"sports"}));
+
+  // Readers drain the fast clients all along, as real clients would; the publisher waits for
+  // them to catch up every few articles, so a fast client never looks slow however busy the
+  // machine is.
+  constexpr int kReaders = 4;
+  const auto give_up = std::chrono::steady_clock::now() + 240s;
+  std::atomic<bool> publishing_done{false};
+  std::atomic<std::size_t> published{0};
+  std::vector<std::vector<std::string>> received(kFastClients);
+  std::vector<std::atomic<std::size_t>> received_count(kFastClients);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&, r] {
+      while (std::chrono::steady_clock::now() < give_up) {
+        bool finished = publishing_done.load();
+        std::size_t target = published.load();
+        bool caught_up = true;
+        for (std::size_t i = r; i < kFastClients; i += kReaders) {
+          if (received[i].size() >= target) continue;
+          while (auto event = fast[i]->next_event(1ms))
+            if ((*event)["type"] == "article") received[i].push_back((*event)["article"]["id"]);
+          received_count[i].store(received[i].size());
+          if (received[i].size() < target) caught_up = false;
+        }
+        if (finished && caught_up) return;
+        if (caught_up) std::this_thread::sleep_for(1ms);
+      }
+    });
+  }
+  auto wait_for_readers = [&] {
+    while (std::chrono::steady_clock::now() < give_up) {
+      bool behind = false;
+      for (auto& n : received_count) behind = behind || n.load() < published.load();
+      if (!behind) return;
+      std::this_thread::sleep_for(1ms);
+    }
+  };
+
+  const std::string big_summary(16 * 1024, 'x');
+  std::vector<std::string> sports_ids;
+  auto publish_sports = [&] {
+    sports_ids.push_back("s" + std::to_string(sports_ids.size()));
+    redis.publish("news:articles", make_article(sports_ids.back(), "sports").dump());
+    published.store(sports_ids.size());
+  };
+  bool cut = false;
+  for (int i = 0; i < 2000 && !cut; ++i) {
+    json big = make_article("big" + std::to_string(i), "culture");
+    big["summary"] = big_summary;
+    redis.publish("news:articles", big.dump());
+    publish_sports();
+    if (i % 10 == 9) {
+      wait_for_readers();
+      cut = server.metric("newspush_slow_consumer_disconnects_total") >= 1;
+    }
+  }
+  ASSERT_TRUE(cut || server.wait_metric_at_least("newspush_slow_consumer_disconnects_total", 1, 30s))
+      << server.output();
+  // The stalled client wakes up: it drains what was in flight, then finds the 1013 close.
+  slow->resume_reading();
+  ASSERT_TRUE(slow->wait_closed(30s));
+  EXPECT_EQ(slow->close_code(), 1013) << slow->read_error();
+  EXPECT_EQ(json::parse(slow->close_reason().empty() ? "{}" : slow->close_reason())["code"], "slow_consumer");
+
+  for (int i = 0; i < 20; ++i) publish_sports();
+  publishing_done.store(true);
+  for (auto& t : readers) t.join();
+
+  for (std::size_t i = 0; i < kFastClients; ++i)
+    ASSERT_EQ(received[i], sports_ids) << "fast client " << i;
+  EXPECT_EQ(server.metric("newspush_slow_consumer_disconnects_total"), 1);
+  EXPECT_LE(server.metric("newspush_send_queue_peak_bytes"), kQueueBound);
+}
+
+TEST(Resilience, SigtermClosesClientsWith1001AndExitsZero) {
+  RedisServer redis;
+  NewspushdProcess server(redis.url(), {"--drain-timeout", "5"});
+  ASSERT_TRUE(server.wait_ready()) << server.output();
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < 5; ++i) clients.push_back(connect_subscribed(server.port(), {"sports"}));
+  ASSERT_TRUE(server.process().send_signal(SIGTERM));
+  for (auto& client : clients) {
+    ASSERT_TRUE(client->wait_closed(15s));
+    EXPECT_EQ(client->close_code(), 1001);
+    EXPECT_EQ(json::parse(client->close_reason())["code"], "shutdown");
+  }
+  EXPECT_EQ(server.process().wait_exit(15s), 0) << server.output();
+}
+
+TEST(Resilience, SigtermExitsZeroEvenWhenAClientIgnoresTheClose) {
+  RedisServer redis;
+  NewspushdProcess server(redis.url(), {"--drain-timeout", "1"});
+  ASSERT_TRUE(server.wait_ready()) << server.output();
+  auto deaf = RawWsClient::connect(server.port());  // never answers the close frame
+  ASSERT_TRUE(server.wait_metric_at_least("newspush_connections", 1));
+  ASSERT_TRUE(server.process().send_signal(SIGTERM));
+  EXPECT_EQ(server.process().wait_exit(15s), 0) << server.output();
+  EXPECT_TRUE(server.process().wait_for_line("connections still open at drain timeout", 5s));
+}
+
+}  // namespace
+}  // namespace newspush::test

@@ -1,0 +1,105 @@
+#include "server/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace newspush {
+namespace {
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  EnvLookup lookup() const {
+    return [this](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  }
+};
+
+Config parse(std::vector<std::string> args, const Env& env = {}) {
+  Config config;
+  EXPECT_EQ(parse_config(args, env.lookup(), config), ConfigAction::run);
+  return config;
+}
+
+std::string error_of(std::vector<std::string> args, const Env& env = {}) {
+  Config config;
+  try {
+    parse_config(args, env.lookup(), config);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsMatchTheDocumentedOnes) {
+  Config c = parse({});
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_EQ(c.redis.host, "127.0.0.1");
+  EXPECT_EQ(c.redis.port, 6379);
+  EXPECT_EQ(c.channel, "news:articles");
+  EXPECT_EQ(c.max_send_queue, 1024u * 1024u);
+  EXPECT_EQ(c.max_frame, 65536u);
+  EXPECT_EQ(c.max_categories, 64u);
+  EXPECT_EQ(c.idle_timeout, std::chrono::seconds(60));
+}
+
+TEST(Config, FlagsInBothSpellings) {
+  Config c = parse({"--listen", "0.0.0.0:9000", "--redis=redis://10.0.0.5:6390/3", "--threads", "4"});
+  EXPECT_EQ(c.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.listen_port, 9000);
+  EXPECT_EQ(c.redis.host, "10.0.0.5");
+  EXPECT_EQ(c.redis.port, 6390);
+  EXPECT_EQ(c.redis.db, 3);
+  EXPECT_EQ(c.threads, 4u);
+}
+
+TEST(Config, IPv6ListenAddress) {
+  Config c = parse({"--listen", "[::1]:0"});
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 0);
+}
+
+TEST(Config, EnvironmentIsReadAndFlagsWin) {
+  Env env{{{"NEWSPUSH_LISTEN", "127.0.0.1:7000"}, {"NEWSPUSH_THREADS", "3"}}};
+  Config c = parse({"--threads", "5"}, env);
+  EXPECT_EQ(c.listen_port, 7000);
+  EXPECT_EQ(c.threads, 5u);
+}
+
+TEST(Config, BadValuesNameTheFlag) {
+  EXPECT_NE(error_of({"--threads", "many"}).find("--threads"), std::string::npos);
+  EXPECT_NE(error_of({"--listen", "nowhere"}).find("--listen"), std::string::npos);
+  EXPECT_NE(error_of({"--redis", "http://x"}).find("--redis"), std::string::npos);
+  EXPECT_NE(error_of({"--idle-timeout", "0"}).find("--idle-timeout"), std::string::npos);
+  EXPECT_NE(error_of({"--log-level", "loud"}).find("--log-level"), std::string::npos);
+  EXPECT_NE(error_of({"--frobnicate"}).find("--frobnicate"), std::string::npos);
+  EXPECT_NE(error_of({"--threads"}).find("missing value"), std::string::npos);
+}
+
+TEST(Config, BadEnvironmentNamesTheVariable) {
+  Env env{{{"NEWSPUSH_MAX_FRAME", "-1"}}};
+  EXPECT_NE(error_of({}, env).find("NEWSPUSH_MAX_FRAME"), std::string::npos);
+}
+
+TEST(Config, SendQueueMustHoldTheLargestArticle) {
+  EXPECT_NE(error_of({"--max-send-queue", "65536", "--max-article", "65536"}).find("--max-send-queue"),
+            std::string::npos);
+  Config c = parse({"--max-send-queue", "65536", "--max-article", "16384"});
+  EXPECT_EQ(c.max_send_queue, 65536u);
+}
+
+TEST(Config, HelpAndVersion) {
+  Config c;
+  EXPECT_EQ(parse_config({"--help"}, Env{}.lookup(), c), ConfigAction::help);
+  EXPECT_EQ(parse_config({"--version"}, Env{}.lookup(), c), ConfigAction::version);
+  std::string help = help_text();
+  for (const char* name : {"--listen", "NEWSPUSH_LISTEN", "--redis", "NEWSPUSH_REDIS", "--threads",
+                           "--max-send-queue", "--drain-timeout", "--log-level"})
+    EXPECT_NE(help.find(name), std::string::npos) << name;
+}
+
+}  // namespace
+}  // namespace newspush

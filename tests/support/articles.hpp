@@ -1,0 +1,22 @@
+#pragma once
+// Building articles as a newsroom would publish them, for integration tests.
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace newspush::test {
+
+inline nlohmann::json make_article(const std::string& id, const std::string& category,
+                                   bool breaking = false) {
+  nlohmann::json article = {{"id", id}, {"category", category}, {"title", "Titre " + id}};
+  if (breaking) article["breaking"] = true;
+  return article;
+}
+
+// The ids of "article" events, in arrival order.
+inline std::vector<std::string> ids_of(const std::vector<nlohmann::json>& events) {
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e.at("article").at("id").get<std::string>());
+  return ids;
+}
+
+}  // namespace newspush::test

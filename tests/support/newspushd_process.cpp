@@ -1,0 +1,130 @@
+#include "tests/support/newspushd_process.hpp"
+
+#include <charconv>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+
+#ifndef NEWSPUSHD_BIN
+#error "NEWSPUSHD_BIN must be defined by the build (path of the newspushd executable)"
+#endif
+
+namespace newspush::test {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> make_argv(const std::string& redis_url,
+                                   std::vector<std::string> extra_args) {
+  std::vector<std::string> argv = {NEWSPUSHD_BIN, "--listen",    "127.0.0.1:0", "--redis",
+                                   redis_url,     "--log-level", "debug"};
+  for (auto& arg : extra_args) argv.push_back(std::move(arg));
+  return argv;
+}
+
+// The port from the first line holding "listening on 127.0.0.1:PORT"; 0 if none.
+std::uint16_t parse_listening_port(const std::vector<std::string>& lines) {
+  constexpr std::string_view marker = "listening on 127.0.0.1:";
+  for (const auto& line : lines) {
+    const auto at = line.find(marker);
+    if (at == std::string::npos) continue;
+    const char* begin = line.data() + at + marker.size();
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(begin, line.data() + line.size(), port);
+    if (ec == std::errc() && end != begin && port > 0 && port <= 65535) {
+      return static_cast<std::uint16_t>(port);
+    }
+  }
+  return 0;
+}
+
+template <class Predicate>
+bool poll_until(std::chrono::milliseconds timeout, Predicate predicate) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (predicate()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+NewspushdProcess::NewspushdProcess(std::string redis_url, std::vector<std::string> extra_args,
+                                   std::vector<std::string> extra_env,
+                                   std::chrono::milliseconds startup_timeout)
+    : process_(make_argv(redis_url, std::move(extra_args)), std::move(extra_env)) {
+  if (!process_.wait_for_line("listening on 127.0.0.1:", startup_timeout)) {
+    const auto status = process_.wait_exit(std::chrono::milliseconds(0));
+    process_.kill();
+    throw std::runtime_error(std::string("newspushd did not log \"listening on 127.0.0.1:PORT\" ") +
+                             (status ? "and exited with " + std::to_string(*status) : "in time") +
+                             "; output:\n" + process_.output());
+  }
+  port_ = parse_listening_port(process_.lines());
+  if (port_ == 0) {
+    process_.kill();
+    throw std::runtime_error(
+        "cannot read the port in newspushd's \"listening on\" line; output:\n" + process_.output());
+  }
+}
+
+std::string NewspushdProcess::ws_url() const {
+  return "ws://127.0.0.1:" + std::to_string(port_) + "/ws";
+}
+
+bool NewspushdProcess::wait_ready(std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] {
+    const auto response = http_get(port_, "/readyz", std::chrono::seconds(2));
+    return response && response->status == 200;
+  });
+}
+
+bool NewspushdProcess::wait_not_ready(std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] {
+    const auto response = http_get(port_, "/readyz", std::chrono::seconds(2));
+    return response && response->status != 200;
+  });
+}
+
+std::string NewspushdProcess::metrics_text() {
+  const auto response = http_get(port_, "/metrics");
+  if (!response) throw std::runtime_error("GET /metrics failed (no response)");
+  if (response->status != 200) {
+    throw std::runtime_error("GET /metrics answered " + std::to_string(response->status));
+  }
+  return response->body;
+}
+
+std::optional<double> NewspushdProcess::metric_if_present(const std::string& name_with_labels) {
+  return metric_value(metrics_text(), name_with_labels);
+}
+
+double NewspushdProcess::metric(const std::string& name_with_labels) {
+  const std::string text = metrics_text();
+  const auto value = metric_value(text, name_with_labels);
+  if (!value) {
+    throw std::runtime_error("metric " + name_with_labels + " not found in /metrics:\n" + text);
+  }
+  return *value;
+}
+
+bool NewspushdProcess::wait_metric_at_least(const std::string& name_with_labels, double value,
+                                            std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] {
+    const auto response = http_get(port_, "/metrics", std::chrono::seconds(2));
+    if (!response || response->status != 200) return false;
+    const auto sample = metric_value(response->body, name_with_labels);
+    return sample && *sample >= value;
+  });
+}
+
+std::optional<int> NewspushdProcess::terminate(std::chrono::milliseconds timeout) {
+  process_.send_signal(SIGTERM);
+  return process_.wait_exit(timeout);
+}
+
+}  // namespace newspush::test

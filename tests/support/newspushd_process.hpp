@@ -1,0 +1,61 @@
+#pragma once
+// A newspushd child process on an ephemeral loopback port, for integration tests.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/child_process.hpp"
+
+namespace newspush::test {
+
+using namespace std::chrono_literals;
+
+class NewspushdProcess {
+ public:
+  // Starts NEWSPUSHD_BIN with `--listen 127.0.0.1:0 --redis <redis_url> --log-level debug`
+  // followed by extra_args, and waits (up to startup_timeout) for its "listening on
+  // 127.0.0.1:PORT" log line. Throws std::runtime_error, with the process output, if it exits or
+  // never logs the line. Readiness (Redis subscribed) is separate: see wait_ready().
+  explicit NewspushdProcess(std::string redis_url, std::vector<std::string> extra_args = {},
+                            std::vector<std::string> extra_env = {},
+                            std::chrono::milliseconds startup_timeout = 15s);
+  NewspushdProcess(const NewspushdProcess&) = delete;
+  NewspushdProcess& operator=(const NewspushdProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  // ws://127.0.0.1:PORT/ws
+  std::string ws_url() const;
+
+  // Polls GET /readyz until it answers 200; false if it does not within timeout.
+  bool wait_ready(std::chrono::milliseconds timeout = 15s);
+  // Polls GET /readyz until it answers something other than 200 (e.g. after Redis went away).
+  bool wait_not_ready(std::chrono::milliseconds timeout = 15s);
+
+  // GET /metrics body; throws std::runtime_error if the request fails or is not 200.
+  std::string metrics_text();
+  // One sample from /metrics ("name" or "name{label=\"v\"}", see metric_value); throws
+  // std::runtime_error if the series is absent.
+  double metric(const std::string& name_with_labels);
+  // nullopt instead of throwing when the series is absent.
+  std::optional<double> metric_if_present(const std::string& name_with_labels);
+  // Polls /metrics until the sample is >= value; false on timeout.
+  bool wait_metric_at_least(const std::string& name_with_labels, double value,
+                            std::chrono::milliseconds timeout = 15s);
+
+  // SIGTERM, then waits for the exit; returns the exit code (-signal if killed by one), or
+  // nullopt if it is still running after timeout (it is then left running: call kill()).
+  std::optional<int> terminate(std::chrono::milliseconds timeout = 15s);
+  void kill() { process_.kill(); }
+
+  ChildProcess& process() { return process_; }
+  // Every log line so far, '\n'-joined, for failure messages.
+  std::string output() const { return process_.output(); }
+
+ private:
+  ChildProcess process_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace newspush::test
