@@ -33,8 +33,28 @@ std::string welcome_message(const WelcomeInfo& info) {
                     {"max_categories", info.max_categories}});
 }
 
-std::string subscribed_message(const std::vector<std::string>& categories) {
-  return serialize({{"type", "subscribed"}, {"categories", categories}});
+std::string subscribed_message(const std::vector<std::string>& categories,
+                               std::string_view cursor) {
+  Json message = {{"type", "subscribed"}, {"categories", categories}};
+  if (!cursor.empty()) message["cursor"] = cursor;
+  return serialize(message);
+}
+
+std::string retract_event(std::string_view cursor, std::string_view id, std::string_view category,
+                          bool breaking) {
+  return serialize({{"type", "retract"},
+                    {"cursor", cursor},
+                    {"id", id},
+                    {"category", category},
+                    {"breaking", breaking}});
+}
+
+std::string resumed_message(std::size_t replayed, std::string_view cursor) {
+  return serialize({{"type", "resumed"}, {"replayed", replayed}, {"cursor", cursor}});
+}
+
+std::string reset_message(std::string_view reason, std::string_view cursor) {
+  return serialize({{"type", "reset"}, {"reason", reason}, {"cursor", cursor}});
 }
 
 std::string pong_message() { return R"({"type":"pong"})"; }
@@ -45,17 +65,17 @@ std::string error_message(std::string_view code, std::string_view message) {
 
 // Hot path (once per article, shared by every recipient): the article JSON is spliced in as is
 // rather than parsed again.
-std::string article_event(const Article& article) {
+std::string article_event(const Article& article, std::string_view cursor, bool update) {
   std::string category = serialize(Json(article.category));
-  constexpr std::string_view head = R"({"type":"article","category":)";
-  constexpr std::string_view breaking = R"(,"breaking":)";
-  constexpr std::string_view body = R"(,"article":)";
+  std::string cursor_json = cursor.empty() ? std::string() : serialize(Json(cursor));
   std::string event;
-  event.reserve(head.size() + category.size() + breaking.size() + 5 + body.size() +
-                article.json.size() + 1);
-  event.append(head).append(category).append(breaking);
-  event.append(article.breaking ? "true" : "false");
-  event.append(body).append(article.json).push_back('}');
+  event.reserve(96 + category.size() + cursor_json.size() + article.json.size());
+  event.append(R"({"type":"article")");
+  if (!cursor.empty()) event.append(R"(,"cursor":)").append(cursor_json);
+  event.append(R"(,"category":)").append(category);
+  event.append(R"(,"breaking":)").append(article.breaking ? "true" : "false");
+  if (update) event.append(R"(,"update":true)");
+  event.append(R"(,"article":)").append(article.json).push_back('}');
   return event;
 }
 

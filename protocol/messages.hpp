@@ -18,12 +18,24 @@ struct WelcomeInfo {
 };
 
 std::string welcome_message(const WelcomeInfo& info);
-// categories: the connection's full current set, sorted.
-std::string subscribed_message(const std::vector<std::string>& categories);
+// categories: the connection's full current set, sorted. cursor: the connection's position in
+// the history (omitted when empty, i.e. before the server knows the history).
+std::string subscribed_message(const std::vector<std::string>& categories,
+                               std::string_view cursor = {});
 std::string pong_message();
 std::string error_message(std::string_view code, std::string_view message);
-// {"type":"article","category":...,"breaking":...,"article":<article.json>}
-std::string article_event(const Article& article);
+// {"type":"article","cursor":...,"category":...,"breaking":...,"update":true,"article":<json>}
+// cursor is omitted when empty (articles published with a bare PUBLISH have none); update is
+// present only for corrections.
+std::string article_event(const Article& article, std::string_view cursor = {},
+                          bool update = false);
+// {"type":"retract","cursor":...,"id":...,"category":...,"breaking":...}
+std::string retract_event(std::string_view cursor, std::string_view id, std::string_view category,
+                          bool breaking);
+// After a replay: {"type":"resumed","replayed":N,"cursor":...}
+std::string resumed_message(std::size_t replayed, std::string_view cursor);
+// The history cannot continue from the client's cursor: {"type":"reset","reason":...,"cursor":...}
+std::string reset_message(std::string_view reason, std::string_view cursor);
 
 // WebSocket close codes used by newspushd (RFC 6455 section 7.4.1).
 namespace close_code {

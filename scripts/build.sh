@@ -9,6 +9,8 @@ case "$kind" in
   *) echo "build.sh: unknown build kind '$kind'" >&2; exit 2 ;;
 esac
 dir="$root/build/$kind"
+# Let ccache share objects between clones of the repository (CI builds in a fresh clone).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 if [ ! -f "$dir/build.ninja" ]; then
   cmake -S "$root" -B "$dir" -G Ninja "${flags[@]}" >/dev/null
 fi

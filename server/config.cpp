@@ -53,6 +53,25 @@ std::string apply_channel(Config& c, const std::string& v) {
   return {};
 }
 
+std::string apply_publish_keys(Config& c, const std::string& v) {
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    auto comma = v.find(',', start);
+    std::string key = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (key.size() < 16) return "each key needs at least 16 characters";
+    c.publish_keys.push_back(key);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return {};
+}
+
+std::string apply_nonempty(std::string Config::*field, Config& c, const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  c.*field = v;
+  return {};
+}
+
 std::string apply_threads(Config& c, const std::string& v) {
   return parse_int<unsigned>(v, 0, 256, c.threads);
 }
@@ -65,7 +84,7 @@ std::string apply_size(Config& c, const std::string& v) {
 template <std::chrono::seconds Config::*Field>
 std::string apply_seconds(Config& c, const std::string& v) {
   unsigned seconds = 0;
-  if (auto e = parse_int<unsigned>(v, 1, 86400, seconds); !e.empty()) return e;
+  if (auto e = parse_int<unsigned>(v, 1, 30 * 86400, seconds); !e.empty()) return e;
   c.*Field = std::chrono::seconds(seconds);
   return {};
 }
@@ -87,6 +106,22 @@ const Option kOptions[] = {
      "redis://127.0.0.1:6379", apply_redis},
     {"--channel", "NEWSPUSH_CHANNEL", "NAME", "Redis pub/sub channel articles arrive on",
      "news:articles", apply_channel},
+    {"--events-channel", "NEWSPUSH_EVENTS_CHANNEL", "NAME",
+     "Redis channel the atomic publish path announces events on", "news:events",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::events_channel, c, v); }},
+    {"--history-key", "NEWSPUSH_HISTORY_KEY", "KEY", "Redis stream holding the shared history",
+     "news:log",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::history_key, c, v); }},
+    {"--history-max-length", "NEWSPUSH_HISTORY_MAX_LENGTH", "N",
+     "events kept in the history (resume window, by count)", "10000",
+     apply_size<&Config::history_max_length, 10, 10000000>},
+    {"--history-max-age", "NEWSPUSH_HISTORY_MAX_AGE", "SECONDS",
+     "how long events stay in the history (resume window, by age)", "86400",
+     apply_seconds<&Config::history_max_age>},
+    {"--publish-key", "NEWSPUSH_PUBLISH_KEYS", "KEY",
+     "Bearer key allowed to use the publish API (repeat the flag; the variable takes a "
+     "comma-separated list); none: the API answers 403",
+     "none", apply_publish_keys},
     {"--threads", "NEWSPUSH_THREADS", "N", "I/O threads (0: one per hardware thread)", "0",
      apply_threads},
     {"--max-send-queue", "NEWSPUSH_MAX_SEND_QUEUE", "BYTES",

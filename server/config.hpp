@@ -18,7 +18,12 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;  // 0 = any free port (the bound one is logged)
   RedisEndpoint redis;               // redis://127.0.0.1:6379
-  std::string channel = "news:articles";
+  std::string channel = "news:articles";         // bare PUBLISH: live only
+  std::string events_channel = "news:events";   // announcements of the atomic publish path
+  std::string history_key = "news:log";         // the Redis stream holding the history
+  std::size_t history_max_length = 10000;       // events kept
+  std::chrono::seconds history_max_age{86400};  // and for how long
+  std::vector<std::string> publish_keys;        // Bearer keys of the publish API; none: 403
   unsigned threads = 0;                        // 0 = one per hardware thread
   std::size_t max_send_queue = 1024 * 1024;    // bytes queued per connection before 1013
   std::size_t max_frame = 64 * 1024;           // largest client frame accepted (else 1009)

@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include "protocol/messages.hpp"
+#include "server/history/event_factory.hpp"
 #include "server/net/listener.hpp"
 
 namespace newspush {
@@ -26,7 +27,18 @@ SessionSettings session_settings(const Config& config) {
 redis::SubscriberOptions subscriber_options(const Config& config) {
   redis::SubscriberOptions options;
   options.endpoint = config.redis;
-  options.channels = {config.channel};
+  options.channels = {config.channel, config.events_channel};
+  return options;
+}
+
+HistoryOptions history_options(const Config& config) {
+  HistoryOptions options;
+  options.endpoint = config.redis;
+  options.log_key = config.history_key;
+  options.events_channel = config.events_channel;
+  options.max_length = config.history_max_length;
+  options.max_age = config.history_max_age;
+  options.max_article = config.max_article;
   return options;
 }
 
@@ -42,12 +54,36 @@ asio::ip::tcp::endpoint listen_endpoint(const Config& config) {
 Server::Server(const Config& config)
     : config_(config),
       hub_(effective_threads(config), state_.metrics),
+      history_(control_.get_executor(), history_options(config),
+               [this](bool ready) { on_history_ready(ready); }),
+      live_feed_(control_.get_executor(),
+                 [this](const std::string& cursor, History::ReadCallback callback) {
+                   history_.read_after(cursor, std::move(callback));
+                 },
+                 {[this](EventPtr event) {
+                    hub_.publish(std::move(event));
+                    // After the hand-off: once counted, every worker has it queued.
+                    state_.metrics.articles_fanned_out.fetch_add(1, std::memory_order_relaxed);
+                  },
+                  [this](const std::string& reason, const std::string& head) {
+                    reset_clients(reason, head);
+                  },
+                  [this](const std::string& head) {
+                    hub_.set_head(head);
+                    state_.caught_up.store(true);
+                  },
+                  [](const std::string& message) { log_warn(message); }}),
       subscriber_(control_.get_executor(), subscriber_options(config),
-                  {[this](std::string_view, std::string_view payload) { on_article(payload); },
+                  {[this](std::string_view channel, std::string_view payload) {
+                     on_message(channel, payload);
+                   },
                    [this](redis::SubscriberState s) { on_redis_state(s); }}),
       signals_(control_, SIGTERM, SIGINT),
       drain_timer_(control_) {
   state_.session = session_settings(config);
+  state_.history = &history_;
+  state_.publish_keys = config.publish_keys;
+  state_.max_article = config.max_article;
   listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), hub_, state_);
 }
 
@@ -59,6 +95,7 @@ int Server::run() {
   auto endpoint = listener_->local_endpoint();
   log_info("listening on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
            " with " + std::to_string(effective_threads(config_)) + " I/O threads");
+  history_.start();
   subscriber_.start();
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (!ec) on_signal(signal);
@@ -69,23 +106,48 @@ int Server::run() {
   return 0;
 }
 
-void Server::on_article(std::string_view payload) {
-  auto& metrics = state_.metrics;
-  metrics.redis_messages.fetch_add(1, std::memory_order_relaxed);
-  auto parsed = protocol::parse_article(payload, config_.max_article);
-  if (!parsed.ok()) {
-    metrics.invalid_articles[static_cast<std::size_t>(parsed.error)].fetch_add(1, std::memory_order_relaxed);
-    invalid_article_log_.log(LogLevel::warn, "invalid article on " + config_.channel + " (" +
-                                                 std::string(protocol::to_string(parsed.error)) +
-                                                 "): " + parsed.detail);
+void Server::on_message(std::string_view channel, std::string_view payload) {
+  state_.metrics.redis_messages.fetch_add(1, std::memory_order_relaxed);
+  BuiltEvent built;
+  if (channel == config_.events_channel) {
+    auto notification = parse_notification(payload);
+    if (!notification) {
+      count_invalid(protocol::ArticleError::not_json, "malformed event announcement");
+      return;
+    }
+    built = build_history_event(notification->cursor, notification->kind, notification->body,
+                                config_.max_article);
+  } else {
+    built = build_live_article(payload, config_.max_article);
+  }
+  if (!built.event) {
+    count_invalid(built.error, built.detail);
     return;
   }
+  live_feed_.on_event(std::move(built.event));
+}
+
+void Server::count_invalid(protocol::ArticleError error, const std::string& detail) {
+  state_.metrics.invalid_articles[static_cast<std::size_t>(error)].fetch_add(
+      1, std::memory_order_relaxed);
+  invalid_article_log_.log(LogLevel::warn, "invalid article (" +
+                                               std::string(protocol::to_string(error)) +
+                                               "): " + detail);
+}
+
+void Server::reset_clients(const std::string& reason, const std::string& head) {
+  // Sent to every connection, like breaking news: each may have missed events.
   auto event = std::make_shared<ArticleEvent>();
-  event->category = parsed.article.category;
-  event->breaking = parsed.article.breaking;
-  event->frame = protocol::article_event(parsed.article);
-  metrics.articles_fanned_out.fetch_add(1, std::memory_order_relaxed);
+  event->breaking = true;
+  event->frame = protocol::reset_message(reason, head);
   hub_.publish(std::move(event));
+}
+
+void Server::on_history_ready(bool ready) {
+  state_.history_ready.store(ready);
+  if (ready) live_feed_.retry_now();
+  if (ready) log_info("redis history ready (" + config_.history_key + ", functions loaded)");
+  else log_warn("redis history unavailable: " + history_.last_error());
 }
 
 void Server::on_redis_state(redis::SubscriberState s) {
@@ -100,7 +162,10 @@ void Server::on_redis_state(redis::SubscriberState s) {
   std::string where = to_url(config_.redis);
   switch (s) {
     case redis::SubscriberState::subscribed:
-      log_info("redis subscribed to " + config_.channel + " at " + where + "; ready");
+      log_info("redis subscribed to " + config_.channel + " and " + config_.events_channel +
+               " at " + where);
+      state_.caught_up.store(false);
+      live_feed_.on_subscribed();
       break;
     case redis::SubscriberState::disconnected:
       log_warn("redis disconnected from " + where + ": " + subscriber_.last_error() +
@@ -142,6 +207,8 @@ void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
 
 void Server::stop() {
   subscriber_.stop();
+  live_feed_.stop();
+  history_.stop();
   if (listener_) listener_->stop();
   hub_.stop();
 }

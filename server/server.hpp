@@ -9,6 +9,8 @@
 #include <string_view>
 
 #include "server/config.hpp"
+#include "server/history/history.hpp"
+#include "server/history/live_feed.hpp"
 #include "server/hub/hub.hpp"
 #include "server/log.hpp"
 #include "server/redis/redis_subscriber.hpp"
@@ -27,8 +29,11 @@ class Server {
   int run();
 
  private:
-  void on_article(std::string_view payload);
+  void on_message(std::string_view channel, std::string_view payload);
+  void count_invalid(protocol::ArticleError error, const std::string& detail);
+  void reset_clients(const std::string& reason, const std::string& head);
   void on_redis_state(redis::SubscriberState state);
+  void on_history_ready(bool ready);
   void on_signal(int signal);
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
   void stop();
@@ -38,6 +43,8 @@ class Server {
   boost::asio::io_context control_{1};
   Hub hub_;
   std::shared_ptr<Listener> listener_;
+  History history_;
+  LiveFeed live_feed_;
   redis::RedisSubscriber subscriber_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;

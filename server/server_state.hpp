@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "server/hub/event.hpp"
 #include "server/metrics.hpp"
@@ -17,13 +19,22 @@ struct SessionSettings {
   SharedFrame welcome;  // the same welcome message for everyone, serialized once
 };
 
+class History;
+
 struct ServerState {
   SessionSettings session;
   Metrics metrics;
-  std::atomic<bool> redis_ready{false};
+  History* history = nullptr;  // thread-safe entry points only (post_*)
+  std::vector<std::string> publish_keys;
+  std::size_t max_article = 0;
+  std::atomic<bool> redis_ready{false};    // subscribed to the live channels
+  std::atomic<bool> history_ready{false};  // command connection up, functions loaded
+  std::atomic<bool> caught_up{false};      // delivered everything the history holds
   std::atomic<bool> draining{false};
 
-  bool ready() const { return redis_ready.load() && !draining.load(); }
+  bool ready() const {
+    return redis_ready.load() && history_ready.load() && caught_up.load() && !draining.load();
+  }
 };
 
 }  // namespace newspush

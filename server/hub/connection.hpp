@@ -7,9 +7,9 @@ namespace newspush {
 class Connection {
  public:
   virtual ~Connection() = default;
-  // Queue a frame; must not remove the connection from the index synchronously (the hub is
-  // iterating it), so a connection that must close defers that.
-  virtual void deliver(const SharedFrame& frame) = 0;
+  // Queue an event's frame; must not remove the connection from the index synchronously (the
+  // hub is iterating it), so a connection that must close defers that.
+  virtual void deliver(const EventPtr& event) = 0;
   // Server shutdown: close with 1001.
   virtual void shut_down() = 0;
 };

@@ -1,17 +1,22 @@
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
+
+#include "protocol/cursor.hpp"
 
 namespace newspush {
 
 // A message serialized once and shared, immutable, by every connection that sends it.
 using SharedFrame = std::shared_ptr<const std::string>;
 
-// One article on its way from Redis to the sockets.
+// One event (an article, a correction or a retraction) on its way from Redis to the sockets.
 struct ArticleEvent {
   std::string category;
   bool breaking = false;
-  std::string frame;  // the serialized "article" server message
+  std::optional<protocol::Cursor> cursor;  // none for articles sent with a bare PUBLISH
+  std::string frame;                       // the serialized server message, shared by all
 };
+using EventPtr = std::shared_ptr<const ArticleEvent>;
 
 }  // namespace newspush

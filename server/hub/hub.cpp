@@ -6,13 +6,17 @@
 
 namespace newspush {
 
-void Worker::fan_out(const std::shared_ptr<const ArticleEvent>& event) {
-  // Aliasing pointer: shares the event's ownership, points at its frame. Copies are atomic
-  // increments, so queuing it for each recipient allocates nothing.
-  SharedFrame frame(event, &event->frame);
+void Worker::fan_out(const EventPtr& event) {
+  if (event->cursor) set_head(event->cursor);
   auto n = index_.for_each_recipient(event->category, event->breaking,
-                                     [&frame](Connection* c) { c->deliver(frame); });
+                                     [&event](Connection* c) { c->deliver(event); });
   metrics_.deliveries.fetch_add(n, std::memory_order_relaxed);
+}
+
+void Worker::set_head(std::optional<protocol::Cursor> head) {
+  if (!head || (head_ && head_->epoch == head->epoch && !head->is_after(*head_))) return;
+  head_ = std::move(head);
+  head_text_ = protocol::to_string(*head_);
 }
 
 void Worker::shut_down_connections() {
@@ -54,7 +58,14 @@ Worker& Hub::next_worker() {
   return worker;
 }
 
-void Hub::publish(std::shared_ptr<const ArticleEvent> event) {
+void Hub::set_head(const std::string& head) {
+  auto cursor = protocol::parse_cursor(head);
+  if (!cursor) return;
+  for (auto& worker : workers_)
+    boost::asio::post(worker->context_, [w = worker.get(), cursor] { w->set_head(cursor); });
+}
+
+void Hub::publish(EventPtr event) {
   for (auto& worker : workers_)
     boost::asio::post(worker->context_, [w = worker.get(), event] { w->fan_out(event); });
 }

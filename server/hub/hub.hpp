@@ -22,14 +22,20 @@ class Worker {
   boost::asio::io_context& context() { return context_; }
   // Only on this worker's thread.
   SubscriptionIndex<Connection>& index() { return index_; }
-  void fan_out(const std::shared_ptr<const ArticleEvent>& event);
+  void fan_out(const EventPtr& event);
   void shut_down_connections();
+  // The newest history position this worker has fanned out (empty before the history is known):
+  // what a new subscriber is told, since every later event will reach it live.
+  const std::string& head() const { return head_text_; }
+  void set_head(std::optional<protocol::Cursor> head);
 
  private:
   friend class Hub;
   Metrics& metrics_;
   // Declared before the context: handlers destroyed with the context may still unregister.
   SubscriptionIndex<Connection> index_;
+  std::optional<protocol::Cursor> head_;
+  std::string head_text_;
   boost::asio::io_context context_{1};
   std::thread thread_;
 };
@@ -45,8 +51,10 @@ class Hub {
 
   // The worker a new connection goes to (round robin). Called from the accepting thread.
   Worker& next_worker();
-  // From any thread: hands the article to every worker, in call order.
-  void publish(std::shared_ptr<const ArticleEvent> event);
+  // From any thread: hands the event to every worker, in call order.
+  void publish(EventPtr event);
+  // From any thread: the position new subscribers are told about, when no event carried it.
+  void set_head(const std::string& head);
   // Asks every worker to close its connections with 1001.
   void shut_down_connections();
 

@@ -6,6 +6,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include "protocol/article.hpp"
+#include "server/history/history.hpp"
+#include "server/net/api.hpp"
 #include "server/net/websocket_session.hpp"
 
 namespace newspush {
@@ -16,7 +21,6 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
-constexpr std::size_t kMaxRequestBody = 8 * 1024;
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
@@ -35,13 +39,20 @@ void HttpSession::run() {
 
 void HttpSession::read_request() {
   parser_.emplace();
-  parser_->body_limit(kMaxRequestBody);
+  // Large enough for the biggest article the publish API accepts.
+  parser_->body_limit(state_.max_article + 1024);
   stream_.expires_after(kRequestTimeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::body_limit) {
+    request_version_ = parser_->get().version();
+    request_keep_alive_ = false;
+    send_json(413, api::error_body({413, "too_large", "request body over the size limit", {}}));
+    return;
+  }
   if (ec) {
     beast::error_code ignored;
     stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
@@ -53,14 +64,110 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   }
   state_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
   const Request& request = parser_->get();
-  response_ = std::make_shared<Response>(route(request));
-  response_->version(request.version());
-  response_->keep_alive(request.keep_alive());
+  request_version_ = request.version();
+  request_keep_alive_ = request.keep_alive();
+  if (path_of(request.target()).starts_with("/api/v1/")) {
+    handle_api(request);
+    return;
+  }
+  send(route(request));
+}
+
+void HttpSession::send(Response response) {
+  response_ = std::make_shared<Response>(std::move(response));
+  response_->version(request_version_);
+  response_->keep_alive(request_keep_alive_);
   response_->set(http::field::server, "newspushd/" NEWSPUSH_VERSION);
   response_->prepare_payload();
   http::async_write(stream_, *response_,
                     beast::bind_front_handler(&HttpSession::on_write, shared_from_this(),
                                               response_->keep_alive()));
+}
+
+void HttpSession::send_json(int status, std::string body) {
+  Response response;
+  response.result(static_cast<http::status>(status));
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = std::move(body);
+  send(std::move(response));
+}
+
+void HttpSession::handle_api(const Request& request) {
+  std::string_view target = request.target();
+  std::string_view path = path_of(target);
+  std::string_view query =
+      path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+  constexpr std::string_view articles = "/api/v1/articles";
+  auto fail = [this](const api::Error& error) { send_json(error.status, api::error_body(error)); };
+  if (path == articles && request.method() == http::verb::get) return list_recent(query);
+  bool is_collection = path == articles;
+  bool is_item = path.starts_with(std::string(articles) + "/") && path.size() > articles.size() + 1;
+  if (!is_collection && !is_item) return fail({404, "not_found", "no such endpoint", {}});
+  bool allowed = (is_collection && request.method() == http::verb::post) ||
+                 (is_item && request.method() == http::verb::delete_);
+  if (!allowed) return fail({405, "method_not_allowed", "use GET or POST here, DELETE on an article", {}});
+  if (auto denied = api::check_authorization(request[http::field::authorization], state_.publish_keys))
+    return fail(*denied);
+  if (!state_.history) return fail({503, "unavailable", "history unavailable", {}});
+  if (is_collection) return publish_article(request);
+  retract_article(std::string(path.substr(articles.size() + 1)));
+}
+
+void HttpSession::publish_article(const Request& request) {
+  auto parsed = protocol::parse_article(request.body(), state_.max_article);
+  if (!parsed.ok()) {
+    std::string code(protocol::to_string(parsed.error));
+    std::string field = code.starts_with("bad_") ? code.substr(4) : "";
+    int status = parsed.error == protocol::ArticleError::too_large ? 413 : 400;
+    send_json(status, api::error_body({status, code, parsed.detail, field}));
+    return;
+  }
+  // The body as sent is what gets stored: re-publishing the same bytes is recognised as a retry.
+  state_.history->post_publish(
+      request.body(), stream_.get_executor(), [self = shared_from_this()](const redis::Reply& reply) {
+        if (reply.is_error()) {
+          auto error = api::error_from_redis(reply.text);
+          return self->send_json(error.status, api::error_body(error));
+        }
+        if (reply.type != redis::Reply::Type::array || reply.elements.size() < 2)
+          return self->send_json(503, api::error_body({503, "unavailable", "unexpected reply", {}}));
+        const std::string& status = reply.elements[1].text;
+        nlohmann::json body = {{"cursor", reply.elements[0].text}, {"status", status}};
+        self->send_json(status == "duplicate" ? 200 : 201, body.dump());
+      });
+}
+
+void HttpSession::retract_article(std::string id) {
+  state_.history->post_retract(
+      std::move(id), stream_.get_executor(), [self = shared_from_this()](const redis::Reply& reply) {
+        if (reply.is_error()) {
+          auto error = api::error_from_redis(reply.text);
+          return self->send_json(error.status, api::error_body(error));
+        }
+        self->send_json(200, nlohmann::json({{"cursor", reply.text}, {"status", "retracted"}}).dump());
+      });
+}
+
+void HttpSession::list_recent(std::string_view query) {
+  api::RecentQuery recent;
+  if (auto error = api::parse_recent_query(query, recent))
+    return send_json(error->status, api::error_body(*error));
+  if (!state_.history) return send_json(503, api::error_body({503, "unavailable", "history unavailable", {}}));
+  state_.history->post_recent(
+      recent.category, recent.limit, stream_.get_executor(),
+      [self = shared_from_this()](HistoryRead read) {
+        if (!read.ok)
+          return self->send_json(503, api::error_body({503, "unavailable", read.error, {}}));
+        // The events are already serialized server messages: splice them in.
+        std::string body = R"({"cursor":)" + nlohmann::json(read.head).dump() + R"(,"events":[)";
+        for (std::size_t i = 0; i < read.events.size(); ++i) {
+          if (i) body += ',';
+          body += read.events[i]->frame;
+        }
+        body += "]}";
+        self->send_json(200, std::move(body));
+      });
 }
 
 HttpSession::Response HttpSession::route(const Request& request) const {
@@ -83,6 +190,8 @@ HttpSession::Response HttpSession::route(const Request& request) const {
   } else if (path == "/readyz") {
     if (state_.draining.load()) reply(http::status::service_unavailable, "draining\n");
     else if (!state_.redis_ready.load()) reply(http::status::service_unavailable, "redis not subscribed\n");
+    else if (!state_.history_ready.load()) reply(http::status::service_unavailable, "history unavailable\n");
+    else if (!state_.caught_up.load()) reply(http::status::service_unavailable, "catching up with the history\n");
     else reply(http::status::ok, "ready\n");
   } else if (path == "/metrics") {
     reply(http::status::ok, render_prometheus(state_.metrics), "text/plain; version=0.0.4; charset=utf-8");

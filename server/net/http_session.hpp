@@ -27,12 +27,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read_request();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   Response route(const Request& request) const;
+  // /api/v1/...: answers asynchronously (the history lives in Redis).
+  void handle_api(const Request& request);
+  void publish_article(const Request& request);
+  void retract_article(std::string id);
+  void list_recent(std::string_view query);
+  void send(Response response);
+  void send_json(int status, std::string body);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  unsigned request_version_ = 11;
+  bool request_keep_alive_ = false;
   Worker& worker_;
   ServerState& state_;
 };

@@ -122,6 +122,11 @@ void WebSocketSession::handle_command(std::string_view text) {
 void WebSocketSession::subscribe(const protocol::Subscribe& command) {
   auto& index = worker_.index();
   auto current = index.categories_of(this);
+  if (command.since && (!current.empty() || resume_ != Resume::none)) {
+    // A replay on a connection that already receives events could repeat some of them.
+    reply_error("bad_since", "\"since\" is only accepted on a connection's first subscribe");
+    return;
+  }
   std::size_t added = 0;
   for (const auto& category : command.categories)
     if (!std::binary_search(current.begin(), current.end(), category)) ++added;
@@ -132,7 +137,97 @@ void WebSocketSession::subscribe(const protocol::Subscribe& command) {
     return;
   }
   for (const auto& category : command.categories) index.subscribe(this, category);
-  reply(protocol::subscribed_message(index.categories_of(this)));
+  if (command.since) {
+    reply(protocol::subscribed_message(index.categories_of(this), *command.since));
+    resume_from(*command.since);
+    return;
+  }
+  reply(protocol::subscribed_message(index.categories_of(this), worker_.head()));
+}
+
+void WebSocketSession::resume_from(const std::string& since) {
+  resume_ = Resume::waiting_for_history;
+  state_.history->post_read_after(
+      since, ws_.get_executor(),
+      [self = shared_from_this(), since](HistoryRead read) { self->on_replay(since, std::move(read)); });
+}
+
+void WebSocketSession::on_replay(const std::string& since, HistoryRead read) {
+  if (closing_ || finished_) return;
+  if (!read.ok) {
+    // Resuming without the history would silently lose articles: let the client come back.
+    log_warn("cannot replay history for a resuming client: " + read.error);
+    close_with(protocol::close_code::try_again_later, "history_unavailable", CloseCause::timeout);
+    return;
+  }
+  auto categories = worker_.index().categories_of(this);
+  bool all = std::binary_search(categories.begin(), categories.end(),
+                                std::string(protocol::kAllCategories));
+  if (!read.reset_reason.empty()) {
+    backlog_.push_back(std::make_shared<const std::string>(
+        protocol::reset_message(read.reset_reason, read.head)));
+  } else {
+    std::size_t replayed = 0;
+    replayed_up_to_ = protocol::parse_cursor(since);
+    for (const auto& event : read.events) {
+      replayed_up_to_ = event->cursor;
+      if (!event->breaking && !all &&
+          !std::binary_search(categories.begin(), categories.end(), event->category))
+        continue;
+      backlog_.emplace_back(event, &event->frame);
+      ++replayed;
+    }
+    std::string position = replayed_up_to_ ? protocol::to_string(*replayed_up_to_) : since;
+    backlog_.push_back(
+        std::make_shared<const std::string>(protocol::resumed_message(replayed, position)));
+  }
+  if (log_enabled(LogLevel::debug))
+    log_debug("replay since " + since + ": " + std::to_string(read.events.size()) + " read, " +
+              std::to_string(held_.size()) + " held, reset '" + read.reset_reason + "'");
+  for (const auto& event : held_) append_to_backlog(event);  // already counted
+  held_.clear();
+  resume_ = Resume::draining_backlog;
+  pump_backlog();
+}
+
+void WebSocketSession::hold(const EventPtr& event) {
+  if (resume_ == Resume::waiting_for_history) {
+    held_.push_back(event);
+    count_backlog(*event);
+    return;
+  }
+  append_to_backlog(event);
+  // The queue may be idle: nothing else would move this event along.
+  pump_backlog();
+}
+
+void WebSocketSession::append_to_backlog(const EventPtr& event) {
+  // Already replayed from the history (published before the read): skip.
+  if (event->cursor && replayed_up_to_ && event->cursor->epoch == replayed_up_to_->epoch &&
+      !event->cursor->is_after(*replayed_up_to_))
+    return;
+  backlog_.emplace_back(event, &event->frame);
+  if (resume_ == Resume::draining_backlog) count_backlog(*event);
+}
+
+void WebSocketSession::count_backlog(const ArticleEvent& event) {
+  live_backlog_bytes_ += event.frame.size();
+  if (live_backlog_bytes_ > state_.session.max_send_queue)
+    close_with(protocol::close_code::try_again_later, "slow_consumer", CloseCause::slow_consumer);
+}
+
+void WebSocketSession::pump_backlog() {
+  if (resume_ != Resume::draining_backlog) return;
+  // Half the bound: room stays for the live events and replies that follow.
+  std::size_t budget = state_.session.max_send_queue / 2;
+  while (!backlog_.empty() && !closing_ && (queue_.empty() || queue_.bytes() + backlog_.front()->size() <= budget)) {
+    enqueue(backlog_.front());
+    backlog_.pop_front();
+  }
+  if (backlog_.empty()) {
+    resume_ = Resume::none;
+    live_backlog_bytes_ = 0;
+  }
 }
 
 void WebSocketSession::unsubscribe(const protocol::Unsubscribe& command) {
@@ -152,9 +247,25 @@ void WebSocketSession::reply_error(std::string_view code, std::string_view messa
     close_with(protocol::close_code::policy_violation, "too_many_errors", CloseCause::too_many_errors);
 }
 
-void WebSocketSession::deliver(const SharedFrame& frame) {
+void WebSocketSession::deliver(const EventPtr& event) {
   if (closing_ || !registered_) return;
-  enqueue(frame);
+  if (resume_ != Resume::none) {
+    hold(event);
+    return;
+  }
+  if (replayed_up_to_ && event->cursor) {
+    // The history read and the live subscription use two Redis connections: an event read in
+    // the replay may still arrive live afterwards. Once the live stream passes the replay, they
+    // cannot overlap any more.
+    if (event->cursor->epoch == replayed_up_to_->epoch && !event->cursor->is_after(*replayed_up_to_)) {
+      log_debug("dropped a live event already replayed: " + protocol::to_string(*event->cursor));
+      return;
+    }
+    replayed_up_to_.reset();
+  }
+  // Aliasing pointer: shares the event's ownership, points at its frame; a reference-count
+  // increment, no allocation.
+  enqueue(SharedFrame(event, &event->frame));
 }
 
 void WebSocketSession::enqueue(const SharedFrame& frame) {
@@ -193,6 +304,8 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   in_flight_.clear();
   if (ec) return;  // the pending read reports the end of the connection
+  pump_backlog();
+  if (writing_) return;  // pumping started the next write
   if (!queue_.empty()) {
     write_queued();
   } else if (closing_) {
@@ -240,6 +353,8 @@ void WebSocketSession::finish(CloseCause cause) {
   if (finished_) return;
   finished_ = true;
   queue_.clear();
+  backlog_.clear();
+  held_.clear();
   close_deadline_.cancel();
   if (!registered_) return;
   worker_.index().remove(this);

@@ -8,11 +8,13 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <deque>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 #include "protocol/command.hpp"
+#include "server/history/history.hpp"
 #include "server/hub/connection.hpp"
 #include "server/hub/hub.hpp"
 #include "server/metrics.hpp"
@@ -33,7 +35,7 @@ class WebSocketSession : public Connection,
   // Completes the upgrade the HTTP session read.
   void run(Request request);
 
-  void deliver(const SharedFrame& frame) override;
+  void deliver(const EventPtr& event) override;
   void shut_down() override;
 
  private:
@@ -42,6 +44,14 @@ class WebSocketSession : public Connection,
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_command(std::string_view text);
   void subscribe(const protocol::Subscribe& command);
+  void resume_from(const std::string& since);
+  void on_replay(const std::string& since, HistoryRead read);
+  // Moves backlog into the send queue as it drains, so a long replay never trips the bound.
+  void pump_backlog();
+  void hold(const EventPtr& event);
+  void append_to_backlog(const EventPtr& event);
+  // Live events waiting behind a replay are bounded like the send queue.
+  void count_backlog(const ArticleEvent& event);
   void unsubscribe(const protocol::Unsubscribe& command);
   void reply(std::string message);
   void reply_error(std::string_view code, std::string_view message);
@@ -65,6 +75,14 @@ class WebSocketSession : public Connection,
   std::vector<SharedFrame> in_flight_;                  // the batch being written
   std::vector<boost::asio::const_buffer> gather_;       // its buffers, "\n" between frames
   std::size_t queue_peak_ = 0;
+
+  // Resuming: events wait here, in order, until the replay before them is queued.
+  enum class Resume { none, waiting_for_history, draining_backlog };
+  Resume resume_ = Resume::none;
+  std::vector<EventPtr> held_;           // live events that arrived while the history was read
+  std::deque<SharedFrame> backlog_;      // replayed events, then markers, then held live events
+  std::size_t live_backlog_bytes_ = 0;   // bounded like the send queue
+  std::optional<protocol::Cursor> replayed_up_to_;  // until the live stream passes it
 
   ErrorBudget errors_;
   boost::asio::steady_timer close_deadline_;

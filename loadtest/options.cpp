@@ -1,0 +1,167 @@
+#include "loadtest/options.hpp"
+
+#include <charconv>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace newspush::loadtest {
+namespace {
+
+struct Flag {
+  const char* name;
+  const char* value_name;  // nullptr: the flag takes no value
+  const char* help;
+  std::function<void(Options&, std::string_view)> apply;
+};
+
+template <typename Number>
+Number parse_number(std::string_view flag, std::string_view text, Number min, Number max) {
+  Number value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+    throw OptionsError(std::string(flag) + ": bad value '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+template <typename Number>
+std::function<void(Options&, std::string_view)> number(Number Options::*field, const char* flag,
+                                                       Number min, Number max) {
+  return [=](Options& options, std::string_view text) {
+    options.*field = parse_number<Number>(flag, text, min, max);
+  };
+}
+
+std::function<void(Options&, std::string_view)> text(std::string Options::*field) {
+  return [=](Options& options, std::string_view value) { options.*field = std::string(value); };
+}
+
+Mode parse_mode(std::string_view text) {
+  if (text == "fixed") return Mode::fixed;
+  if (text == "ramp") return Mode::ramp;
+  if (text == "idle") return Mode::idle;
+  if (text == "slow") return Mode::slow;
+  if (text == "reconnect") return Mode::reconnect;
+  throw OptionsError("--mode: expected fixed, ramp, idle, slow or reconnect, got '" +
+                     std::string(text) + "'");
+}
+
+const std::vector<Flag>& flags() {
+  using O = Options;
+  static const std::vector<Flag> table = {
+      {"--mode", "MODE", "fixed | ramp | idle | slow | reconnect [fixed]",
+       [](O& o, std::string_view v) { o.mode = parse_mode(v); }},
+      {"--url", "URL", "newspushd WebSocket endpoint [ws://127.0.0.1:8080/ws]", text(&O::url)},
+      {"--redis", "URL", "Redis the articles are published on [redis://127.0.0.1:6379]",
+       text(&O::redis)},
+      {"--channel", "NAME", "Redis channel [news:articles]", text(&O::channel)},
+      {"--connections", "N", "WebSocket connections to open [100]",
+       number(&O::connections, "--connections", 1u, 1'000'000u)},
+      {"--source-addresses", "K", "bind clients to 127.0.0.1 .. 127.0.0.K [4]",
+       number(&O::source_addresses, "--source-addresses", 1u, 254u)},
+      {"--categories", "N", "categories per connection, of the 8 [2]",
+       number(&O::categories_per_client, "--categories", 1u, 8u)},
+      {"--seed", "N", "seed of the category mix [1]",
+       number(&O::seed, "--seed", std::uint64_t{0}, ~std::uint64_t{0})},
+      {"--threads", "N", "client I/O threads [1]", number(&O::threads, "--threads", 1u, 64u)},
+      {"--connect-rate", "N", "new connections per second [2000]",
+       number(&O::connect_rate, "--connect-rate", 1.0, 1e6)},
+      {"--rate", "R", "articles per second (ramp: first step) [50]",
+       number(&O::rate, "--rate", 0.0, 1e6)},
+      {"--breaking-rate", "R", "breaking articles per second, sent to every client [0]",
+       number(&O::breaking_rate, "--breaking-rate", 0.0, 1e5)},
+      {"--article-bytes", "N", "approximate size of each published article [600]",
+       number(&O::article_bytes, "--article-bytes", 200u, 200'000u)},
+      {"--duration", "S", "seconds of publishing (fixed, slow, reconnect) or holding (idle) [10]",
+       number(&O::duration, "--duration", 0.1, 86400.0)},
+      {"--warmup", "S", "pause between all-subscribed and the first article [1]",
+       number(&O::warmup, "--warmup", 0.0, 600.0)},
+      {"--ramp-step", "R", "ramp: articles/s added per step [50]",
+       number(&O::ramp_step, "--ramp-step", 0.1, 1e6)},
+      {"--step-seconds", "S", "ramp: seconds per step [5]",
+       number(&O::step_seconds, "--step-seconds", 0.5, 3600.0)},
+      {"--max-rate", "R", "ramp: last step's articles/s [1000]",
+       number(&O::max_rate, "--max-rate", 0.1, 1e6)},
+      {"--p99-target-ms", "MS", "ramp: a step passes when p99 stays under this [50]",
+       number(&O::p99_target_ms, "--p99-target-ms", 0.001, 1e6)},
+      {"--slow-fraction", "F", "slow: share of clients that stop reading [0.1]",
+       number(&O::slow_fraction, "--slow-fraction", 0.0, 1.0)},
+      {"--server-pid", "PID", "sample this process's CPU and RSS from /proc [none]",
+       number(&O::server_pid, "--server-pid", 1, 1 << 30)},
+      {"--kill-after", "S", "reconnect: seconds of publishing before SIGTERM to --server-pid [3]",
+       number(&O::kill_after, "--kill-after", 0.0, 3600.0)},
+      {"--json", "PATH", "write the results as JSON", text(&O::json_path)},
+      {"--html", "PATH", "write a self-contained HTML report", text(&O::html_path)},
+      {"--help", nullptr, "print this help", [](O& o, std::string_view) { o.help = true; }},
+  };
+  return table;
+}
+
+}  // namespace
+
+const char* to_string(Mode mode) {
+  switch (mode) {
+    case Mode::fixed:
+      return "fixed";
+    case Mode::ramp:
+      return "ramp";
+    case Mode::idle:
+      return "idle";
+    case Mode::slow:
+      return "slow";
+    case Mode::reconnect:
+      return "reconnect";
+  }
+  return "?";
+}
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_inline_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline_value = true;
+    }
+    const Flag* flag = nullptr;
+    for (const auto& candidate : flags()) {
+      if (arg == candidate.name) flag = &candidate;
+    }
+    if (flag == nullptr)
+      throw OptionsError("unknown option '" + std::string(arg) + "' (try --help)");
+    if (flag->value_name != nullptr && !has_inline_value) {
+      if (i + 1 >= argc) throw OptionsError(std::string(arg) + " needs a value");
+      value = argv[++i];
+    }
+    flag->apply(options, value);
+  }
+  if (options.mode == Mode::ramp && options.max_rate < options.rate) {
+    throw OptionsError("--max-rate must be at least --rate");
+  }
+  return options;
+}
+
+std::string help_text() {
+  std::string text =
+      "Usage: newspush-loadtest [OPTIONS]\n"
+      "Opens WebSocket connections to newspushd, publishes articles on Redis and measures\n"
+      "end-to-end latency, deliveries/s, losses and (with --server-pid) the server's CPU and RSS.\n"
+      "Every mode stops by itself. Exits 1 when an article was lost, duplicated or reordered.\n\n"
+      "Options:\n";
+  for (const auto& flag : flags()) {
+    std::string left = std::string("  ") + flag.name;
+    if (flag.value_name != nullptr) left += std::string(" ") + flag.value_name;
+    if (left.size() < 26)
+      left.resize(26, ' ');
+    else
+      left += "\n" + std::string(26, ' ');
+    text += left + flag.help + "\n";
+  }
+  return text;
+}
+
+}  // namespace newspush::loadtest

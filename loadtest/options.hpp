@@ -1,0 +1,48 @@
+#pragma once
+// newspush-loadtest's settings: each field has its default here and its flag in options.cpp, which
+// also generates --help from the same table.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace newspush::loadtest {
+
+enum class Mode { fixed, ramp, idle, slow, reconnect };
+
+struct Options {
+  Mode mode = Mode::fixed;
+  std::string url = "ws://127.0.0.1:8080/ws";
+  std::string redis = "redis://127.0.0.1:6379";
+  std::string channel = "news:articles";
+  unsigned connections = 100;
+  unsigned source_addresses = 4;       // clients bind to 127.0.0.1 .. 127.0.0.K
+  unsigned categories_per_client = 2;  // of the 8 slugs, chosen at random with --seed
+  std::uint64_t seed = 1;
+  unsigned threads = 1;        // io_context threads for the clients
+  double connect_rate = 2000;  // new connections per second
+  double rate = 50;            // articles per second (start rate in ramp)
+  double breaking_rate = 0;    // breaking articles per second, delivered to everyone
+  unsigned article_bytes = 600;
+  double duration = 10;   // seconds of publishing (fixed, slow) or holding (idle)
+  double warmup = 1;      // seconds between "all subscribed" and the first article
+  double ramp_step = 50;  // articles per second added at each ramp step
+  double step_seconds = 5;
+  double max_rate = 1000;
+  double p99_target_ms = 50;
+  double slow_fraction = 0.1;  // slow mode: share of clients that stop reading
+  int server_pid = 0;          // 0: no /proc sampling
+  double kill_after = 3;       // reconnect mode: seconds of publishing before SIGTERM
+  std::string json_path;
+  std::string html_path;
+  bool help = false;
+};
+
+struct OptionsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Options parse_options(int argc, char** argv);  // throws OptionsError
+std::string help_text();
+const char* to_string(Mode mode);
+
+}  // namespace newspush::loadtest

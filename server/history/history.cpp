@@ -1,0 +1,159 @@
+#include "server/history/history.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "newspush_lua.hpp"
+#include "server/history/event_factory.hpp"
+
+namespace newspush {
+
+namespace asio = boost::asio;
+using redis::Reply;
+
+namespace {
+
+constexpr std::size_t kReadPage = 1000;
+constexpr std::size_t kFieldsPerEntry = 5;  // cursor, kind, category, breaking, body
+
+redis::RedisCommandClient::Options client_options(const HistoryOptions& options) {
+  redis::RedisCommandClient::Options client;
+  client.endpoint = options.endpoint;
+  return client;
+}
+
+}  // namespace
+
+History::History(asio::any_io_executor control, HistoryOptions options,
+                 std::function<void(bool)> on_ready_change)
+    : control_(control),
+      options_(std::move(options)),
+      client_(control, client_options(options_),
+              [this](std::function<void(bool, std::string)> done) { setup(std::move(done)); },
+              std::move(on_ready_change)) {}
+
+void History::setup(std::function<void(bool, std::string)> done) {
+  // Loaded on every connect: a Redis that lost its data lost the library too.
+  client_.setup_command({"FUNCTION", "LOAD", "REPLACE", std::string(kNewspushLua)},
+                  [this, done](const Reply& loaded) {
+                    if (loaded.is_error()) return done(false, "FUNCTION LOAD: " + loaded.text);
+                    client_.setup_command(
+                          {"FCALL", "newspush_init", "1", options_.log_key,
+                           std::to_string(options_.max_length),
+                           std::to_string(std::chrono::milliseconds(options_.max_age).count()),
+                           options_.events_channel},
+                          [done](const Reply& init) {
+                            if (init.is_error()) return done(false, "newspush_init: " + init.text);
+                            done(true, {});
+                          });
+                  });
+}
+
+void History::fcall(const std::string& function, std::vector<std::string> args,
+                    ReplyCallback callback) {
+  std::vector<std::string> argv{"FCALL", function, "1", options_.log_key};
+  for (auto& arg : args) argv.push_back(std::move(arg));
+  client_.command(argv, std::move(callback));
+}
+
+void History::append_events(HistoryRead& result, const std::vector<Reply>& elements,
+                            std::size_t first) {
+  for (std::size_t i = first; i + kFieldsPerEntry <= elements.size(); i += kFieldsPerEntry) {
+    auto built = build_history_event(elements[i].text, elements[i + 1].text, elements[i + 4].text,
+                                     options_.max_article);
+    if (built.event) result.events.push_back(std::move(built.event));
+    else ++result.invalid;
+  }
+}
+
+void History::read_after(const std::string& cursor, ReadCallback callback) {
+  auto result = std::make_shared<HistoryRead>();
+  if (cursor.empty()) {
+    fcall("newspush_head", {}, [result, callback](const Reply& head) {
+      // No epoch yet means the history was never initialised: not an answer to build on.
+      result->ok = !head.is_error() && !head.text.empty();
+      result->error = head.is_error() ? head.text : "history not initialised";
+      result->head = head.text;
+      callback(std::move(*result));
+    });
+    return;
+  }
+  read_page(result, cursor, std::move(callback));
+}
+
+void History::read_page(std::shared_ptr<HistoryRead> result, std::string cursor,
+                        ReadCallback callback) {
+  fcall("newspush_read", {cursor, std::to_string(kReadPage)},
+        [this, result, callback](const Reply& reply) {
+          if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() < 2) {
+            result->ok = false;
+            result->error = reply.is_error() ? reply.text : "unexpected reply to newspush_read";
+            return callback(std::move(*result));
+          }
+          const std::string& status = reply.elements[0].text;
+          result->head = reply.elements[1].text;
+          if (status.starts_with("reset:")) {
+            result->ok = true;
+            result->reset_reason = status.substr(6);
+            return callback(std::move(*result));
+          }
+          std::size_t before = reply.elements.size();
+          append_events(*result, reply.elements, 2);
+          if (status == "more" && before > 2) {
+            // Continue after the last entry of this page, whether or not it was valid.
+            std::string next = reply.elements[before - kFieldsPerEntry].text;
+            return read_page(result, next, callback);
+          }
+          result->ok = true;
+          callback(std::move(*result));
+        });
+}
+
+void History::post_read_after(std::string cursor, asio::any_io_executor reply_to,
+                              ReadCallback callback) {
+  asio::post(control_, [this, cursor = std::move(cursor), reply_to, callback]() {
+    read_after(cursor, [reply_to, callback](HistoryRead result) {
+      asio::post(reply_to, [callback, result = std::move(result)]() mutable {
+        callback(std::move(result));
+      });
+    });
+  });
+}
+
+void History::post_recent(std::string category, std::size_t limit, asio::any_io_executor reply_to,
+                          ReadCallback callback) {
+  asio::post(control_, [this, category = std::move(category), limit, reply_to, callback]() {
+    fcall("newspush_recent", {category, std::to_string(limit)},
+          [this, reply_to, callback](const Reply& reply) {
+            HistoryRead result;
+            if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.empty()) {
+              result.error = reply.is_error() ? reply.text : "unexpected reply to newspush_recent";
+            } else {
+              result.ok = true;
+              result.head = reply.elements[0].text;
+              append_events(result, reply.elements, 1);
+            }
+            asio::post(reply_to, [callback, result = std::move(result)]() mutable {
+              callback(std::move(result));
+            });
+          });
+  });
+}
+
+void History::post_publish(std::string article_json, asio::any_io_executor reply_to,
+                           ReplyCallback callback) {
+  asio::post(control_, [this, json = std::move(article_json), reply_to, callback]() {
+    fcall("newspush_publish", {json}, [reply_to, callback](const Reply& reply) {
+      asio::post(reply_to, [callback, reply] { callback(reply); });
+    });
+  });
+}
+
+void History::post_retract(std::string id, asio::any_io_executor reply_to, ReplyCallback callback) {
+  asio::post(control_, [this, id = std::move(id), reply_to, callback]() {
+    fcall("newspush_retract", {id}, [reply_to, callback](const Reply& reply) {
+      asio::post(reply_to, [callback, reply] { callback(reply); });
+    });
+  });
+}
+
+}  // namespace newspush

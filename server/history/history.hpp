@@ -1,0 +1,74 @@
+#pragma once
+// The shared history in Redis (a stream plus the functions of redis/newspush.lua), seen from one
+// node: atomic publish and retract, reads after a cursor, recent events. Lives on the control
+// thread; post_read_after() may be called from any thread.
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/hub/event.hpp"
+#include "server/redis/redis_command_client.hpp"
+
+namespace newspush {
+
+struct HistoryOptions {
+  RedisEndpoint endpoint;
+  std::string log_key = "news:log";
+  std::string events_channel = "news:events";
+  std::size_t max_length = 10000;
+  std::chrono::seconds max_age{86400};
+  std::size_t max_article = 256 * 1024;
+};
+
+struct HistoryRead {
+  bool ok = false;            // false: Redis could not answer (error says why)
+  std::string error;
+  std::string reset_reason;   // set: the history cannot continue from that cursor
+  std::string head;           // the newest cursor when read
+  std::vector<EventPtr> events;
+  std::size_t invalid = 0;    // entries that failed validation (skipped)
+};
+
+class History {
+ public:
+  using ReadCallback = std::function<void(HistoryRead)>;
+  using ReplyCallback = std::function<void(const redis::Reply&)>;
+
+  History(boost::asio::any_io_executor control, HistoryOptions options,
+          std::function<void(bool ready)> on_ready_change);
+
+  void start() { client_.start(); }
+  void stop() { client_.stop(); }
+  bool ready() const { return client_.ready(); }
+  const std::string& last_error() const { return client_.last_error(); }
+  const HistoryOptions& options() const { return options_; }
+
+  // Every event after `cursor`, in order (empty cursor: just the head). Control thread.
+  void read_after(const std::string& cursor, ReadCallback callback);
+  // Same, from any thread: the callback runs on `reply_to`.
+  void post_read_after(std::string cursor, boost::asio::any_io_executor reply_to,
+                       ReadCallback callback);
+  // Newest first: the latest version of each live article of `category` ("*": all).
+  void post_recent(std::string category, std::size_t limit, boost::asio::any_io_executor reply_to,
+                   ReadCallback callback);
+  // FCALL newspush_publish / newspush_retract, from any thread.
+  void post_publish(std::string article_json, boost::asio::any_io_executor reply_to,
+                    ReplyCallback callback);
+  void post_retract(std::string id, boost::asio::any_io_executor reply_to, ReplyCallback callback);
+
+ private:
+  void setup(std::function<void(bool, std::string)> done);
+  void read_page(std::shared_ptr<HistoryRead> result, std::string cursor, ReadCallback callback);
+  void fcall(const std::string& function, std::vector<std::string> args, ReplyCallback callback);
+  void append_events(HistoryRead& result, const std::vector<redis::Reply>& elements,
+                     std::size_t first);
+
+  boost::asio::any_io_executor control_;
+  HistoryOptions options_;
+  redis::RedisCommandClient client_;
+};
+
+}  // namespace newspush

@@ -1,0 +1,78 @@
+#include "server/net/api.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "protocol/category.hpp"
+
+namespace newspush::api {
+namespace {
+
+// Comparing every byte whatever the first difference keeps the time independent of the key.
+bool same_key(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+std::string error_body(const Error& error) {
+  nlohmann::json body = {{"error", error.code}, {"message", error.message}};
+  if (!error.field.empty()) body["field"] = error.field;
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<Error> check_authorization(std::string_view header,
+                                         const std::vector<std::string>& keys) {
+  if (keys.empty())
+    return Error{403, "publishing_disabled", "no publish key is configured on this server", {}};
+  constexpr std::string_view scheme = "Bearer ";
+  if (!header.starts_with(scheme))
+    return Error{401, "unauthorized", "expected Authorization: Bearer <key>", {}};
+  std::string_view key = header.substr(scheme.size());
+  bool match = false;
+  for (const auto& candidate : keys) match = same_key(key, candidate) || match;
+  if (!match) return Error{403, "forbidden", "this key may not publish", {}};
+  return std::nullopt;
+}
+
+std::optional<Error> parse_recent_query(std::string_view query, RecentQuery& out) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    auto eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (name == "category") {
+      if (value != protocol::kAllCategories && !protocol::is_valid_category(value))
+        return Error{400, "bad_category", "category must match [a-z0-9-]{1,32} or be *", {}};
+      out.category = std::string(value);
+    } else if (name == "limit") {
+      std::size_t limit = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 || limit > 200)
+        return Error{400, "bad_limit", "limit must be a number from 1 to 200", {}};
+      out.limit = limit;
+    }
+  }
+  return std::nullopt;
+}
+
+Error error_from_redis(std::string_view redis_error) {
+  constexpr std::string_view prefix = "ERR newspush: ";
+  if (!redis_error.starts_with(prefix))
+    return {503, "unavailable", "history unavailable: " + std::string(redis_error), {}};
+  std::string_view rest = redis_error.substr(prefix.size());
+  auto colon = rest.find(':');
+  std::string code(rest.substr(0, colon));
+  std::string message(colon == std::string_view::npos ? rest : rest.substr(colon + 1));
+  if (!message.empty() && message.front() == ' ') message.erase(0, 1);
+  if (code == "not_found") return {404, code, message, {}};
+  std::string field = code.starts_with("bad_") ? code.substr(4) : "";
+  return {400, code, message, field};
+}
+
+}  // namespace newspush::api

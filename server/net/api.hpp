@@ -1,0 +1,34 @@
+#pragma once
+// The publishing HTTP API (/api/v1/articles): request checks that need no I/O, kept apart from
+// the HTTP session so they read as the API's rules.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace newspush::api {
+
+struct Error {
+  int status;
+  std::string code;
+  std::string message;
+  std::string field;  // the offending article field, when there is one
+};
+
+std::string error_body(const Error& error);
+
+// Bearer key check. No configured key: every request is refused (403), never open by default.
+std::optional<Error> check_authorization(std::string_view authorization_header,
+                                         const std::vector<std::string>& keys);
+
+struct RecentQuery {
+  std::string category = "*";
+  std::size_t limit = 20;
+};
+// ?category=sports&limit=20
+std::optional<Error> parse_recent_query(std::string_view query, RecentQuery& out);
+
+// Maps "ERR newspush: bad_category: ..." from the functions library to an API error.
+Error error_from_redis(std::string_view redis_error);
+
+}  // namespace newspush::api

@@ -1,0 +1,216 @@
+#include "server/net/static_files.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+namespace newspush {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string to_hex(std::uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[v & 0xf]);
+    v >>= 4;
+  } while (v != 0);
+  return out;
+}
+
+StaticResponse plain(int status, std::string body) {
+  StaticResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  r.cache_control = "no-store";
+  return r;
+}
+
+// `inner` is `root` or below it; both canonical.
+bool is_within(const fs::path& root, const fs::path& inner) {
+  auto r = root.begin();
+  auto i = inner.begin();
+  for (; r != root.end(); ++r, ++i) {
+    if (i == inner.end() || *r != *i) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StaticFiles::StaticFiles(fs::path root, std::string url_prefix) : prefix_(std::move(url_prefix)) {
+  if (prefix_.empty() || prefix_.front() != '/') prefix_.insert(prefix_.begin(), '/');
+  if (prefix_.back() != '/') prefix_.push_back('/');
+  std::error_code ec;
+  fs::path canonical = fs::canonical(root, ec);
+  root_ = ec ? root.lexically_normal() : canonical;
+}
+
+std::string StaticFiles::content_type_for(const fs::path& file) {
+  const std::string ext = lower(file.extension().string());
+  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json" || ext == ".map") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".txt" || ext == ".md" || ext == ".ts") return "text/plain; charset=utf-8";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".woff2") return "font/woff2";
+  if (ext == ".webmanifest") return "application/manifest+json";
+  return "application/octet-stream";
+}
+
+std::optional<std::string> StaticFiles::percent_decode(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      out.push_back(path[i]);
+      continue;
+    }
+    if (i + 2 >= path.size()) return std::nullopt;
+    int hi = hex_value(path[i + 1]);
+    int lo = hex_value(path[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+bool StaticFiles::etag_matches(std::string_view if_none_match, std::string_view etag) {
+  if (etag.empty()) return false;
+  if_none_match = trim(if_none_match);
+  if (if_none_match == "*") return true;
+  // If-None-Match uses the weak comparison: W/"x" matches "x".
+  auto opaque = [](std::string_view tag) {
+    tag = trim(tag);
+    if (tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/') tag.remove_prefix(2);
+    return tag;
+  };
+  const std::string_view mine = opaque(etag);
+  while (!if_none_match.empty()) {
+    std::size_t comma = if_none_match.find(',');
+    if (opaque(if_none_match.substr(0, comma)) == mine) return true;
+    if (comma == std::string_view::npos) break;
+    if_none_match.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::optional<StaticResponse> StaticFiles::lookup(std::string_view method, std::string_view target,
+                                                  std::string_view if_none_match) const {
+  std::string_view path = target.substr(0, target.find_first_of("?#"));
+  if (path.substr(0, prefix_.size()) != prefix_) return std::nullopt;
+  std::string_view raw = path.substr(prefix_.size());
+
+  // Anything that could be read as a way out of the root is a bad request, decoded or not.
+  if (raw.find('\\') != std::string_view::npos) return plain(400, "bad path\n");
+  std::optional<std::string> decoded = percent_decode(raw);
+  if (!decoded) return plain(400, "bad path\n");
+  std::string rel = std::move(*decoded);
+  for (unsigned char c : rel) {
+    if (c < 0x20 || c == 0x7f || c == '\\') return plain(400, "bad path\n");
+  }
+  if (rel.empty() || rel.back() == '/') rel += "index.html";
+
+  fs::path file = root_;
+  std::size_t start = 0;
+  while (start <= rel.size()) {
+    std::size_t slash = rel.find('/', start);
+    std::string_view segment =
+        std::string_view(rel).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (segment.empty() || segment == "." || segment == "..") return plain(400, "bad path\n");
+    // Hidden files (.git, .env, editor backups) are never published.
+    if (segment.front() == '.') return std::nullopt;
+    file /= fs::path(std::string(segment));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+
+  // Resolve symlinks and make sure we are still inside the root.
+  std::error_code ec;
+  fs::path real = fs::canonical(file, ec);
+  if (ec || !is_within(root_, real)) return std::nullopt;
+  fs::file_status status = fs::status(real, ec);
+  if (ec || !fs::is_regular_file(status)) return std::nullopt;
+  std::uintmax_t size = fs::file_size(real, ec);
+  if (ec) return std::nullopt;
+  fs::file_time_type mtime = fs::last_write_time(real, ec);
+  if (ec) return std::nullopt;
+
+  if (method != "GET" && method != "HEAD") return plain(405, "method not allowed\n");
+  if (size > kMaxFileBytes) return plain(413, "file too large\n");
+
+  StaticResponse response;
+  response.content_type = content_type_for(real);
+  response.cache_control =
+      response.content_type.rfind("text/html", 0) == 0 ? "no-cache" : "public, max-age=300";
+  response.etag = "\"" + to_hex(size) + "-" +
+                  to_hex(static_cast<std::uint64_t>(mtime.time_since_epoch().count())) + "\"";
+  if (!if_none_match.empty() && etag_matches(if_none_match, response.etag)) {
+    response.status = 304;
+    return response;
+  }
+  std::ifstream in(real, std::ios::binary);
+  if (!in) return std::nullopt;
+  response.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::nullopt;
+  response.status = 200;
+  return response;
+}
+
+void StaticSite::mount(StaticFiles files) {
+  mounts_.push_back(std::move(files));
+  std::stable_sort(mounts_.begin(), mounts_.end(), [](const StaticFiles& a, const StaticFiles& b) {
+    return a.url_prefix().size() > b.url_prefix().size();
+  });
+}
+
+std::optional<StaticResponse> StaticSite::lookup(std::string_view method, std::string_view target,
+                                                 std::string_view if_none_match) const {
+  for (const StaticFiles& files : mounts_) {
+    if (auto response = files.lookup(method, target, if_none_match)) return response;
+  }
+  return std::nullopt;
+}
+
+StaticSite StaticSite::for_directories(const fs::path& static_dir, fs::path client_dir) {
+  StaticSite site;
+  fs::path dir = static_dir.lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "web/static/" -> "web/static"
+  if (client_dir.empty()) client_dir = dir.parent_path() / "client";
+  site.mount(StaticFiles(dir, "/"));
+  std::error_code ec;
+  if (fs::is_directory(client_dir, ec)) site.mount(StaticFiles(client_dir, "/client/"));
+  return site;
+}
+
+}  // namespace newspush

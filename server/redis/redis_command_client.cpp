@@ -1,0 +1,138 @@
+#include "server/redis/redis_command_client.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <random>
+
+namespace newspush::redis {
+
+Reply copy_reply(const redisReply* reply) {
+  if (!reply) return Reply::error("connection to redis lost");
+  Reply copy;
+  switch (reply->type) {
+    case REDIS_REPLY_INTEGER:
+      copy.type = Reply::Type::integer;
+      copy.integer = reply->integer;
+      break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      copy.type = reply->type == REDIS_REPLY_STRING   ? Reply::Type::string
+                  : reply->type == REDIS_REPLY_STATUS ? Reply::Type::status
+                                                      : Reply::Type::error;
+      copy.text.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      copy.type = Reply::Type::array;
+      copy.elements.reserve(reply->elements);
+      for (std::size_t i = 0; i < reply->elements; ++i)
+        copy.elements.push_back(copy_reply(reply->element[i]));
+      break;
+    default:
+      break;
+  }
+  return copy;
+}
+
+RedisCommandClient::RedisCommandClient(boost::asio::any_io_executor executor, Options options,
+                                       Setup setup, std::function<void(bool)> on_ready_change)
+    : executor_(executor),
+      options_(std::move(options)),
+      setup_(std::move(setup)),
+      on_ready_change_(std::move(on_ready_change)),
+      backoff_(options_.backoff_initial, options_.backoff_cap, std::random_device{}()),
+      retry_timer_(executor) {}
+
+RedisCommandClient::~RedisCommandClient() { stop(); }
+
+void RedisCommandClient::start() {
+  if (!stopped_) return;
+  stopped_ = false;
+  connect();
+}
+
+void RedisCommandClient::stop() {
+  stopped_ = true;
+  *alive_ = false;
+  alive_ = std::make_shared<bool>(true);
+  retry_timer_.cancel();
+  if (connection_) connection_->close();
+  connection_.reset();
+  connected_ = false;
+  ready_ = false;
+}
+
+void RedisCommandClient::connect() {
+  connection_ = AsyncRedisConnection::create(executor_);
+  std::weak_ptr<bool> alive = alive_;
+  connection_->connect(options_.endpoint, options_.connect_timeout,
+                       {[this, alive] {
+                          if (!alive.expired()) on_connected();
+                        },
+                        [this, alive](const std::string& error) {
+                          if (!alive.expired()) on_closed(error);
+                        }});
+}
+
+void RedisCommandClient::on_connected() {
+  connected_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  auto connection = connection_;
+  setup_([this, alive, connection](bool ok, std::string error) {
+    if (alive.expired() || connection != connection_) return;
+    if (!ok) {
+      // Retrying at once would hammer a Redis that refuses the setup (e.g. no functions support).
+      last_error_ = "setup failed: " + error;
+      connection_->close();
+      connected_ = false;
+      set_ready(false);
+      schedule_reconnect();
+      return;
+    }
+    backoff_.reset();
+    set_ready(true);
+  });
+}
+
+void RedisCommandClient::on_closed(const std::string& error) {
+  last_error_ = error;
+  connected_ = false;
+  set_ready(false);
+  schedule_reconnect();
+}
+
+void RedisCommandClient::schedule_reconnect() {
+  if (stopped_) return;
+  connection_.reset();
+  retry_timer_.expires_after(backoff_.next());
+  std::weak_ptr<bool> alive = alive_;
+  retry_timer_.async_wait([this, alive](boost::system::error_code ec) {
+    if (!ec && !alive.expired() && !stopped_) connect();
+  });
+}
+
+void RedisCommandClient::set_ready(bool ready) {
+  if (ready == ready_) return;
+  ready_ = ready;
+  if (on_ready_change_) on_ready_change_(ready);
+}
+
+void RedisCommandClient::command(const std::vector<std::string>& argv, Callback callback) {
+  // Before the setup is done the functions may not exist yet: a command would fail or, worse,
+  // read a history that is not initialised.
+  send(ready_, argv, std::move(callback));
+}
+
+void RedisCommandClient::setup_command(const std::vector<std::string>& argv, Callback callback) {
+  send(connected_, argv, std::move(callback));
+}
+
+void RedisCommandClient::send(bool allowed, const std::vector<std::string>& argv,
+                              Callback callback) {
+  if (!allowed || !connection_ ||
+      !connection_->command(argv, [callback](redisReply* reply) { callback(copy_reply(reply)); })) {
+    callback(Reply::error("redis unavailable" + (last_error_.empty() ? "" : ": " + last_error_)));
+  }
+}
+
+}  // namespace newspush::redis

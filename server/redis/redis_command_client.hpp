@@ -1,0 +1,72 @@
+#pragma once
+// One Redis connection for ordinary commands (FCALL, ...), kept open for as long as it runs:
+// reconnects with capped, jittered backoff and runs a setup step (loading the functions library)
+// after every connect before it reports itself ready.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/redis_url.hpp"
+#include "server/redis/asio_adapter.hpp"
+#include "server/redis/backoff.hpp"
+#include "server/redis/reply.hpp"
+
+namespace newspush::redis {
+
+class RedisCommandClient {
+ public:
+  using Callback = std::function<void(const Reply& reply)>;
+  // Runs after each connect; calls done(true) when the connection may serve commands, or
+  // done(false, why) to drop it and retry later.
+  using Setup = std::function<void(std::function<void(bool ok, std::string error)> done)>;
+
+  struct Options {
+    RedisEndpoint endpoint;
+    std::chrono::milliseconds connect_timeout{2000};
+    std::chrono::milliseconds backoff_initial{100};
+    std::chrono::milliseconds backoff_cap{5000};
+  };
+
+  // Every callback runs on `executor`, which must be single-threaded.
+  RedisCommandClient(boost::asio::any_io_executor executor, Options options, Setup setup,
+                     std::function<void(bool ready)> on_ready_change);
+  ~RedisCommandClient();
+
+  void start();
+  void stop();
+  bool ready() const { return ready_; }
+  const std::string& last_error() const { return last_error_; }
+
+  // Runs a command. Not ready, or the connection lost before the reply: callback gets an error
+  // reply; it is called exactly once (unless stop() comes first).
+  void command(const std::vector<std::string>& argv, Callback callback);
+  // For the setup step only: runs as soon as the connection is up, before it is ready.
+  void setup_command(const std::vector<std::string>& argv, Callback callback);
+
+ private:
+  void connect();
+  void on_connected();
+  void on_closed(const std::string& error);
+  void schedule_reconnect();
+  void set_ready(bool ready);
+  void send(bool allowed, const std::vector<std::string>& argv, Callback callback);
+
+  boost::asio::any_io_executor executor_;
+  Options options_;
+  Setup setup_;
+  std::function<void(bool)> on_ready_change_;
+  Backoff backoff_;
+  boost::asio::steady_timer retry_timer_;
+  std::shared_ptr<AsyncRedisConnection> connection_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool connected_ = false;
+  bool ready_ = false;
+  bool stopped_ = true;
+  std::string last_error_;
+};
+
+}  // namespace newspush::redis

@@ -1,0 +1,177 @@
+// TypeScript declarations for newspush.js (the newspush browser and Node.js client).
+
+/** An article as the newsroom published it; unknown fields pass through. */
+export interface Article {
+  id: string;
+  category: string;
+  title: string;
+  breaking?: boolean;
+  url?: string;
+  summary?: string;
+  published_at?: string;
+  image?: string;
+  tags?: string[];
+  [field: string]: unknown;
+}
+
+export interface ArticleEvent {
+  category: string;
+  breaking: boolean;
+  article: Article;
+  /** Opaque position in the stream (absent for articles published with a bare PUBLISH). */
+  cursor?: string;
+  /** A correction of an article already sent (same id): replace it. */
+  update: boolean;
+  /** Delivered by a resume replay rather than live. */
+  replayed: boolean;
+}
+
+export interface RetractEvent {
+  id: string;
+  category: string;
+  breaking: boolean;
+  cursor?: string;
+  replayed: boolean;
+}
+
+export interface TrendingItem {
+  id: string;
+  title: string;
+  url?: string;
+  category: string;
+  score: number;
+}
+
+export interface TrendingEvent {
+  type: "trending";
+  /** "*" for all categories, else a category slug. */
+  category: string;
+  items: TrendingItem[];
+  at?: string | number;
+}
+
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "resumed" | "reset" | "closed";
+
+export interface StatusEvent {
+  state: ConnectionState;
+  /** connecting: failed attempts so far; reconnecting: the attempt about to be made (1, 2, ...). */
+  attempt?: number;
+  /** reconnecting: milliseconds before the next attempt. */
+  delay?: number;
+  /** reconnecting, closed: the WebSocket close code (1001 drain, 1006 lost, 1013 slow consumer...). */
+  code?: number;
+  /** reconnecting, closed: the server's reason code ("shutdown", "slow_consumer", ...); reset: why. */
+  reason?: string;
+  /** resumed: how many events the server replayed. */
+  replayed?: number;
+  /** resumed, reset: the cursor the client now stands at. */
+  cursor?: string | null;
+  /** connecting: the URL being tried. */
+  url?: string;
+}
+
+export interface ErrorEvent {
+  /**
+   * A server error code (bad_category, too_many_categories...; `server` is true), a close reason
+   * ("too_many_errors", "policy_violation", "unsupported_data", "invalid_payload",
+   * "message_too_big"; `closeCode` is set and the client has stopped), or a client-side code:
+   * "heartbeat_timeout", "connect_failed", "send_failed", "bad_server_message", "bad_url".
+   */
+  code: string;
+  message?: string;
+  server?: boolean;
+  closeCode?: number;
+}
+
+export interface SubscribedEvent {
+  type: "subscribed";
+  categories: string[];
+  cursor?: string;
+}
+
+export interface WelcomeEvent {
+  type: "welcome";
+  protocol: number;
+  server: string;
+  max_frame_bytes: number;
+  max_categories: number;
+  [field: string]: unknown;
+}
+
+export interface EventMap {
+  article: ArticleEvent;
+  breaking: ArticleEvent;
+  retract: RetractEvent;
+  trending: TrendingEvent;
+  status: StatusEvent;
+  error: ErrorEvent;
+  subscribed: SubscribedEvent;
+  welcome: WelcomeEvent;
+  pong: { type: "pong" };
+  /** Every message from the server, parsed, before any other event. */
+  message: { type: string; [field: string]: unknown };
+}
+
+/** What the client needs of a WebSocket class: the browser's, or npm `ws`'s in Node.js. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface ConnectOptions {
+  /** Categories to subscribe to from the start (slugs or "*"). */
+  categories?: string[];
+  /** Resume after this cursor (for example the `cursor` of GET /api/v1/articles). */
+  since?: string | null;
+  /** The WebSocket class; required in Node.js 20 (`import { WebSocket } from "ws"`). */
+  WebSocket?: WebSocketConstructor;
+  /** Backoff: the first cap (ms, default 500), doubled per failed attempt up to maxDelayMs (30000). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** A connection open this long (ms, default 10000) resets the backoff. */
+  stableAfterMs?: number;
+  /** Ping after this much silence (ms, default 25000; 0 disables)... */
+  heartbeatIntervalMs?: number;
+  /** ...and reconnect if nothing at all arrives within this (ms, default 10000). */
+  heartbeatTimeoutMs?: number;
+  /** How many recent cursors are remembered to drop duplicates (default 1000). */
+  dedupeSize?: number;
+  /** Reconnect after losing the connection (default true). */
+  reconnect?: boolean;
+  /** Random source in [0, 1) for the jitter (tests). */
+  random?: () => number;
+}
+
+/** A URL ("ws://host/ws", "/ws" in a page), several tried in turn, or a function of the attempt. */
+export type UrlSource = string | string[] | ((connection: number) => string);
+
+export declare class NewsPushClient {
+  constructor(url: UrlSource, options?: ConnectOptions);
+  /** "connecting", "open", "reconnecting" or "closed". */
+  readonly state: "idle" | "connecting" | "open" | "reconnecting" | "closed";
+  /** The last cursor received, to store and pass as `since` later; null before any. */
+  readonly cursor: string | null;
+  /** The categories the app asked for, sorted. */
+  readonly categories: string[];
+  /** The current connection's welcome message, or null. */
+  readonly welcome: WelcomeEvent | null;
+
+  on<K extends keyof EventMap>(name: K, listener: (event: EventMap[K]) => void): () => void;
+  off<K extends keyof EventMap>(name: K, listener: (event: EventMap[K]) => void): this;
+  /** Adds categories; kept across reconnects. */
+  subscribe(categories: string | string[]): this;
+  /** Removes categories. */
+  unsubscribe(categories: string | string[]): this;
+  /** Tells the server a reader opened this article (feeds trending); false if not sent. */
+  view(articleId: string): boolean;
+  /** Closes for good (no reconnect); emits status "closed". */
+  close(): void;
+}
+
+export declare function connect(url: UrlSource, options?: ConnectOptions): NewsPushClient;

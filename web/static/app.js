@@ -1,0 +1,297 @@
+// The newspush demo front page: recent articles over HTTP first, then live over WebSocket.
+// Plain ES module, no build step. Served by newspushd at "/", the client library at /client/.
+import { connect } from "/client/newspush.js";
+
+const CATEGORIES = {
+  politique: "politique",
+  societe: "société",
+  economie: "économie",
+  sports: "sports",
+  culture: "culture",
+  international: "international",
+  sante: "santé",
+  technologie: "technologie",
+};
+const MAX_ARTICLES = 100;
+const STORAGE_KEY = "newspush.categories";
+
+// ?server=http://host:port points the page at another newspushd (development).
+const params = new URLSearchParams(location.search);
+const serverBase = params.get("server") ? new URL(params.get("server")) : new URL(location.href);
+const apiBase = new URL("/api/v1/", serverBase);
+const wsUrl = new URL("/ws", serverBase);
+wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+
+const $ = (id) => document.getElementById(id);
+const list = $("articles");
+const empty = $("empty");
+const statusEl = $("status");
+const statusText = $("status-text");
+const byId = new Map(); // article id -> <li>
+let client = null;      // connected once the recent list is in
+
+// ---- categories (chips) ----
+
+function loadSelection() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+    if (Array.isArray(saved)) return new Set(saved.filter((c) => c in CATEGORIES));
+  } catch { /* private mode, bad JSON: defaults */ }
+  return new Set(Object.keys(CATEGORIES));
+}
+
+const selected = loadSelection();
+
+function saveSelection() {
+  try { localStorage.setItem(STORAGE_KEY, JSON.stringify([...selected])); } catch { /* ignore */ }
+}
+
+for (const chip of document.querySelectorAll(".chip")) {
+  chip.setAttribute("aria-pressed", String(selected.has(chip.dataset.category)));
+  chip.addEventListener("click", () => {
+    const category = chip.dataset.category;
+    const on = !selected.has(category);
+    if (on) selected.add(category); else selected.delete(category);
+    chip.setAttribute("aria-pressed", String(on));
+    saveSelection();
+    if (client) {
+      if (on) client.subscribe([category]); else client.unsubscribe([category]);
+    }
+    applyFilter();
+  });
+}
+
+// Breaking articles reach everyone; they stay visible whatever the chips say.
+function visible(li) {
+  return li.dataset.breaking === "true" || selected.has(li.dataset.category);
+}
+
+function applyFilter() {
+  for (const li of list.children) li.hidden = !visible(li);
+  updateEmpty();
+}
+
+function updateEmpty() {
+  const any = [...list.children].some((li) => !li.hidden);
+  empty.hidden = any;
+}
+
+// ---- articles ----
+
+const timeFormat = new Intl.DateTimeFormat("fr-FR", { hour: "2-digit", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat("fr-FR", { dateStyle: "full", timeStyle: "short" });
+
+function safeUrl(url) {
+  try {
+    const u = new URL(url, location.href);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+  } catch { return null; }
+}
+
+function renderArticle(event, { fresh }) {
+  const a = event.article || {};
+  const li = document.createElement("li");
+  li.className = "article" + (event.breaking ? " is-breaking" : "") + (fresh ? " is-fresh" : "");
+  li.dataset.id = a.id;
+  li.dataset.category = event.category;
+  li.dataset.breaking = String(event.breaking === true);
+  if (event.cursor) li.dataset.cursor = event.cursor;
+
+  const art = document.createElement("article");
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  const when = a.published_at && !Number.isNaN(Date.parse(a.published_at)) ? new Date(a.published_at) : new Date();
+  const time = document.createElement("time");
+  time.dateTime = when.toISOString();
+  time.title = fullFormat.format(when);
+  time.textContent = timeFormat.format(when);
+  const cat = document.createElement("span");
+  cat.className = "category";
+  cat.textContent = CATEGORIES[event.category] || event.category;
+  meta.append(time, " ", cat);
+  if (event.breaking) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "urgent";
+    meta.append(" ", badge);
+  }
+  if (event.update) {
+    const badge = document.createElement("span");
+    badge.className = "badge badge-update";
+    badge.textContent = "mis à jour";
+    meta.append(" ", badge);
+  }
+
+  const h3 = document.createElement("h3");
+  const href = safeUrl(a.url);
+  if (href) {
+    const link = document.createElement("a");
+    link.href = href;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = a.title;
+    link.addEventListener("click", () => client?.view(a.id));
+    h3.append(link);
+  } else {
+    h3.textContent = a.title;
+  }
+  art.append(meta, h3);
+  if (typeof a.summary === "string" && a.summary) {
+    const p = document.createElement("p");
+    p.className = "summary";
+    p.textContent = a.summary;
+    art.append(p);
+  }
+  li.append(art);
+  li.hidden = !visible(li);
+  return li;
+}
+
+/** Adds (or, for a correction, replaces) an article; `atTop` for live ones. */
+function addArticle(event, { atTop = true, fresh = true } = {}) {
+  const a = event.article;
+  if (!a || typeof a.id !== "string") return;
+  const existing = byId.get(a.id);
+  if (existing && !event.update) return; // already shown (recent list + replay overlap)
+  const li = renderArticle(event, { fresh });
+  if (existing) {
+    existing.replaceWith(li);
+  } else if (atTop) {
+    list.prepend(li);
+  } else {
+    list.append(li);
+  }
+  byId.set(a.id, li);
+  while (list.children.length > MAX_ARTICLES) {
+    const last = list.lastElementChild;
+    byId.delete(last.dataset.id);
+    last.remove();
+  }
+  updateEmpty();
+}
+
+function removeArticle(id) {
+  const li = byId.get(id);
+  if (li) { li.remove(); byId.delete(id); updateEmpty(); }
+  if (banner.dataset.id === id) hideBanner();
+}
+
+// ---- breaking banner ----
+
+const banner = $("breaking");
+function showBanner(event) {
+  const a = event.article || {};
+  banner.dataset.id = a.id;
+  $("breaking-category").textContent = CATEGORIES[event.category] || event.category;
+  const link = $("breaking-link");
+  link.textContent = a.title;
+  const href = safeUrl(a.url);
+  if (href) { link.href = href; link.removeAttribute("aria-disabled"); } else { link.removeAttribute("href"); }
+  banner.hidden = false;
+}
+function hideBanner() {
+  banner.hidden = true;
+  delete banner.dataset.id;
+}
+$("breaking-close").addEventListener("click", hideBanner);
+
+// ---- trending ----
+
+function showTrending(event) {
+  if (event.category !== "*" && event.category !== undefined) return; // the page shows the global top
+  const ol = $("trending");
+  ol.replaceChildren();
+  for (const item of (event.items || []).slice(0, 8)) {
+    const li = document.createElement("li");
+    const href = safeUrl(item.url);
+    const title = document.createElement(href ? "a" : "span");
+    if (href) { title.href = href; title.target = "_blank"; title.rel = "noopener"; }
+    title.textContent = item.title || item.id;
+    const cat = document.createElement("span");
+    cat.className = "category";
+    cat.textContent = CATEGORIES[item.category] || item.category || "";
+    li.append(title, " ", cat);
+    ol.append(li);
+  }
+  $("trending-empty").hidden = ol.children.length > 0;
+}
+
+// ---- connection status ----
+
+let connections = 0;
+function setStatus(state, text) {
+  statusEl.dataset.state = state;
+  statusText.textContent = text;
+}
+
+// ---- recent list over HTTP, then live ----
+
+async function fetchRecent() {
+  const url = new URL("articles", apiBase);
+  url.searchParams.set("category", "*");
+  url.searchParams.set("limit", "30");
+  try {
+    const res = await fetch(url, { headers: { accept: "application/json" }, cache: "no-store" });
+    if (!res.ok) return null; // 404 until the server has the endpoint: just go live
+    const body = await res.json();
+    return body && Array.isArray(body.events) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+function renderRecent(body) {
+  // Newest first, as the server sends them.
+  for (const event of body.events) {
+    if (event.type === "article") addArticle(event, { atTop: false, fresh: false });
+  }
+}
+
+const recent = await fetchRecent();
+if (recent) renderRecent(recent);
+
+client = connect(wsUrl.href, {
+  categories: [...selected],
+  since: recent && typeof recent.cursor === "string" && recent.cursor ? recent.cursor : undefined,
+});
+window.newspush = client; // for the curious, from the console
+
+client.on("article", (event) => {
+  addArticle(event);
+  if (event.breaking) showBanner(event);
+});
+client.on("retract", (event) => removeArticle(event.id));
+client.on("trending", showTrending);
+client.on("status", async (s) => {
+  switch (s.state) {
+    case "connecting":
+      if (connections === 0) setStatus("connecting", "connexion…");
+      break;
+    case "open":
+      connections++;
+      setStatus("open", "connecté");
+      break;
+    case "reconnecting":
+      setStatus("reconnecting", "reconnexion…");
+      break;
+    case "resumed":
+      // Caught up after an outage (or since the recent list was fetched): say how much came in.
+      if (connections > 1 || s.replayed > 0) setStatus("resumed", `repris ${s.replayed}`);
+      break;
+    case "reset": {
+      // Too far behind to replay: reload the recent list and carry on live.
+      setStatus("reset", "rechargé");
+      const fresh = await fetchRecent();
+      if (fresh) {
+        list.replaceChildren();
+        byId.clear();
+        renderRecent(fresh);
+        applyFilter();
+      }
+      break;
+    }
+    case "closed":
+      setStatus("closed", s.reason ? `arrêté (${s.reason})` : "déconnecté");
+      break;
+  }
+});
