@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
 
 namespace newspush::protocol {
@@ -14,22 +15,6 @@ ArticleParseResult fail(ArticleError error, std::string detail) {
   result.error = error;
   result.detail = std::move(detail);
   return result;
-}
-
-// The parser itself is iterative, but dump() recurses once per level: a depth bound is what keeps
-// a hostile payload from overflowing the stack later.
-Json parse_bounded(std::string_view payload, bool& too_deep) {
-  auto within_depth = [&too_deep](int depth, Json::parse_event_t event, Json&) {
-    bool opens =
-        event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
-    // depth counts the containers already open around this one.
-    if (opens && static_cast<std::size_t>(depth) >= kMaxJsonDepth) {
-      too_deep = true;
-      return false;  // discard the subtree instead of building it
-    }
-    return true;
-  };
-  return Json::parse(payload, within_depth, /*allow_exceptions=*/false);
 }
 
 }  // namespace
@@ -64,7 +49,7 @@ ArticleParseResult parse_article(std::string_view payload, std::size_t max_bytes
                                              " bytes, limit is " + std::to_string(max_bytes));
   }
   bool too_deep = false;
-  Json doc = parse_bounded(payload, too_deep);
+  Json doc = parse_bounded<Json>(payload, too_deep);
   if (too_deep) {
     return fail(ArticleError::too_deep,
                 "nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");

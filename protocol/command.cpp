@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "protocol/bounded_json.hpp"
 #include "protocol/article.hpp"
 #include "protocol/category.hpp"
 
@@ -31,21 +32,6 @@ std::string quote_truncated(std::string_view text) {
     quoted += "...";
   }
   return quoted + "\"";
-}
-
-// Commands are never re-serialized, but the same depth bound as articles keeps a frame of
-// nested brackets from costing more than a flat one.
-Json parse_bounded(std::string_view text, bool& too_deep) {
-  auto within_depth = [&too_deep](int depth, Json::parse_event_t event, Json&) {
-    bool opens =
-        event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
-    if (opens && static_cast<std::size_t>(depth) >= kMaxJsonDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  return Json::parse(text, within_depth, /*allow_exceptions=*/false);
 }
 
 // Fills categories, or returns the error to send back.
@@ -78,7 +64,7 @@ std::optional<CommandError> read_categories(const Json& command, std::size_t max
 
 CommandParseResult parse_command(std::string_view text, std::size_t max_categories) {
   bool too_deep = false;
-  Json command = parse_bounded(text, too_deep);
+  Json command = parse_bounded<Json>(text, too_deep);
   if (too_deep) return fail("invalid_json", "nesting too deep");
   if (command.is_discarded()) return fail("invalid_json", "frame is not valid JSON");
   if (!command.is_object()) return fail("not_object", "frame must hold one JSON object");

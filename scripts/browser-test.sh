@@ -9,11 +9,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 "$root/scripts/deps.sh"
-# The browser group (chromium nodejs npm) only when something is missing: a NodeSource nodejs
-# bundles npm, and Debian's npm package conflicts with it.
-if ! command -v "${CHROMIUM_BIN:-chromium}" >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  "$root/scripts/deps.sh" browser
-fi
+# Chromium, and Node.js with npm where they are missing.
+"$root/scripts/deps.sh" browser
 
 # Node's test runner and playwright-core need Node 20 or later.
 node_major="$(node -p 'process.versions.node.split(".")[0]')"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh [--redis URL] [--listen HOST:PORT]
 # Installs what is missing, builds, then runs a complete local newspush: a private redis-server
-# on a free loopback port (unless --redis points at an existing one), newspushd, and a demo
-# newsroom feed publishing sample articles. Ctrl-C stops everything it started.
+# on a free loopback port (unless --redis points at an existing one), newspushd serving the demo
+# front page, and a demo newsroom feed publishing sample articles. Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_url=""
@@ -46,7 +46,9 @@ if [ -z "$redis_url" ]; then
   echo "embedded redis-server on $redis_url"
 fi
 
-"$bin/server/newspushd" --listen "$listen" --redis "$redis_url" &
+publish_key="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+"$bin/server/newspushd" --listen "$listen" --redis "$redis_url" --static-dir "$root/web/static" \
+  --publish-key "$publish_key" &
 pids+=($!)
 for _ in $(seq 100); do
   curl -fs "http://$listen/readyz" >/dev/null 2>&1 && break
@@ -59,11 +61,14 @@ pids+=($!)
 
 cat <<TXT
 
-newspush is running: ws://$listen/ws   (health: http://$listen/healthz, metrics: http://$listen/metrics)
-Watch the news arrive, in another terminal:
+newspush is running.
+  Front page:  http://$listen/          (open it in a browser: articles arrive live)
+  WebSocket:   ws://$listen/ws          health: http://$listen/healthz   metrics: http://$listen/metrics
+Watch in a terminal:
   $bin/cli/newspush watch --url ws://$listen/ws sports politique     # or no category for all
-Publish your own:
-  redis-cli -u $redis_url PUBLISH news:articles '{"id":"a1","category":"sports","title":"But !"}'
+Publish your own (HTTP API, key of this demo run):
+  curl -X POST -H 'Authorization: Bearer $publish_key' http://$listen/api/v1/articles \\
+       -d '{"id":"a1","category":"sports","title":"But à la 90e !","breaking":true}'
 Ctrl-C stops everything.
 TXT
 wait -n "${pids[@]}"

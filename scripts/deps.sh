@@ -11,7 +11,13 @@ packages=(
 # Extra groups, asked for by the scripts that need them.
 for group in "$@"; do
   case "$group" in
-    browser) packages+=(chromium nodejs npm) ;;
+    browser)
+      packages+=(chromium)
+      # A NodeSource nodejs bundles npm and conflicts with Debian's npm package: ask only for
+      # what is really missing.
+      command -v node >/dev/null || packages+=(nodejs)
+      command -v npm >/dev/null || packages+=(npm)
+      ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
   esac
 done

@@ -122,6 +122,9 @@ const Option kOptions[] = {
      "Bearer key allowed to use the publish API (repeat the flag; the variable takes a "
      "comma-separated list); none: the API answers 403",
      "none", apply_publish_keys},
+    {"--static-dir", "NEWSPUSH_STATIC_DIR", "DIR",
+     "serve this directory at / (the demo page: web/static) and its ../client at /client/",
+     "none", [](Config& c, const std::string& v) { return apply_nonempty(&Config::static_dir, c, v); }},
     {"--threads", "NEWSPUSH_THREADS", "N", "I/O threads (0: one per hardware thread)", "0",
      apply_threads},
     {"--max-send-queue", "NEWSPUSH_MAX_SEND_QUEUE", "BYTES",

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <csignal>
+#include <filesystem>
 
 #include "protocol/messages.hpp"
 #include "server/history/event_factory.hpp"
@@ -84,6 +85,12 @@ Server::Server(const Config& config)
   state_.history = &history_;
   state_.publish_keys = config.publish_keys;
   state_.max_article = config.max_article;
+  if (!config.static_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(config.static_dir, ec))
+      throw ConfigError("--static-dir: '" + config.static_dir + "' is not a directory");
+    state_.site = StaticSite::for_directories(config.static_dir);
+  }
   listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), hub_, state_);
 }
 

@@ -8,6 +8,7 @@
 
 #include "server/hub/event.hpp"
 #include "server/metrics.hpp"
+#include "server/net/static_files.hpp"
 
 namespace newspush {
 
@@ -27,6 +28,7 @@ struct ServerState {
   History* history = nullptr;  // thread-safe entry points only (post_*)
   std::vector<std::string> publish_keys;
   std::size_t max_article = 0;
+  StaticSite site;  // read-only after start-up
   std::atomic<bool> redis_ready{false};    // subscribed to the live channels
   std::atomic<bool> history_ready{false};  // command connection up, functions loaded
   std::atomic<bool> caught_up{false};      // delivered everything the history holds

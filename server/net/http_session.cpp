@@ -181,6 +181,16 @@ HttpSession::Response HttpSession::route(const Request& request) const {
   std::string_view path = path_of(request.target());
   bool known = path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/ws";
   if (!known) {
+    if (auto file = state_.site.lookup(request.method_string(), request.target(),
+                                       request[http::field::if_none_match])) {
+      response.result(static_cast<http::status>(file->status));
+      if (!file->content_type.empty()) response.set(http::field::content_type, file->content_type);
+      if (!file->cache_control.empty()) response.set(http::field::cache_control, file->cache_control);
+      if (!file->etag.empty()) response.set(http::field::etag, file->etag);
+      if (file->status == 405) response.set(http::field::allow, "GET, HEAD");
+      if (request.method() != http::verb::head) response.body() = std::move(file->body);
+      return response;
+    }
     reply(http::status::not_found, "not found\n");
   } else if (request.method() != http::verb::get && request.method() != http::verb::head) {
     reply(http::status::method_not_allowed, "method not allowed\n");

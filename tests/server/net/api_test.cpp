@@ -1,0 +1,57 @@
+#include "server/net/api.hpp"
+
+#include <gtest/gtest.h>
+
+namespace newspush::api {
+namespace {
+
+const std::vector<std::string> kKeys{"first-key-0123456789", "second-key-0123456789"};
+
+TEST(ApiAuthorization, NoConfiguredKeyRefusesEverything) {
+  auto error = check_authorization("Bearer anything", {});
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->status, 403);
+}
+
+TEST(ApiAuthorization, MissingWrongAndRightKeys) {
+  EXPECT_EQ(check_authorization("", kKeys)->status, 401);
+  EXPECT_EQ(check_authorization("Basic abc", kKeys)->status, 401);
+  EXPECT_EQ(check_authorization("Bearer nope", kKeys)->status, 403);
+  EXPECT_EQ(check_authorization("Bearer first-key-012345678", kKeys)->status, 403);
+  EXPECT_FALSE(check_authorization("Bearer first-key-0123456789", kKeys));
+  EXPECT_FALSE(check_authorization("Bearer second-key-0123456789", kKeys));
+}
+
+TEST(ApiRecentQuery, DefaultsAndLimits) {
+  RecentQuery q;
+  EXPECT_FALSE(parse_recent_query("", q));
+  EXPECT_EQ(q.category, "*");
+  EXPECT_EQ(q.limit, 20u);
+  EXPECT_FALSE(parse_recent_query("category=sports&limit=200&other=x", q));
+  EXPECT_EQ(q.category, "sports");
+  EXPECT_EQ(q.limit, 200u);
+  EXPECT_EQ(parse_recent_query("limit=0", q)->code, "bad_limit");
+  EXPECT_EQ(parse_recent_query("limit=201", q)->code, "bad_limit");
+  EXPECT_EQ(parse_recent_query("limit=ten", q)->code, "bad_limit");
+  EXPECT_EQ(parse_recent_query("category=Sports", q)->code, "bad_category");
+}
+
+TEST(ApiRedisErrors, MapToStatusCodeAndField) {
+  auto bad = error_from_redis("ERR newspush: bad_category: must be a slug");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.code, "bad_category");
+  EXPECT_EQ(bad.field, "category");
+  EXPECT_EQ(bad.message, "must be a slug");
+  EXPECT_EQ(error_from_redis("ERR newspush: not_found: no article x").status, 404);
+  EXPECT_EQ(error_from_redis("redis unavailable: connection refused").status, 503);
+}
+
+TEST(ApiErrorBody, IsJsonWithFieldWhenKnown) {
+  EXPECT_EQ(error_body({400, "bad_title", "empty", "title"}),
+            R"({"error":"bad_title","field":"title","message":"empty"})");
+  EXPECT_EQ(error_body({401, "unauthorized", "no key", {}}),
+            R"({"error":"unauthorized","message":"no key"})");
+}
+
+}  // namespace
+}  // namespace newspush::api
