@@ -17,6 +17,8 @@ struct UsageError : std::runtime_error {
 // prints its own help for --help.
 int run_watch(std::span<char* const> args);
 int run_demo_feed(std::span<char* const> args);
+int run_publish(std::span<char* const> args);
+int run_retract(std::span<char* const> args);
 
 // Walks a subcommand's arguments; accepts "--flag value" and "--flag=value".
 class ArgReader {
@@ -41,5 +43,8 @@ std::uint64_t parse_number(std::string_view text, std::string_view what, std::ui
 
 // "HH:MM:SS" local time, for log lines.
 std::string clock_now();
+
+// "YYYY-MM-DDTHH:MM:SSZ", the current UTC time, for articles' published_at.
+std::string iso8601_utc_now();
 
 }  // namespace newspush::cli

@@ -1,11 +1,7 @@
 // newspush demo-feed: publish sample articles on Redis the way the newsroom does.
-#include <hiredis/hiredis.h>
-
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <iostream>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -14,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/redis_client.hpp"
 #include "cli/sample_articles.hpp"
 #include "common/redis_url.hpp"
 
@@ -22,61 +19,28 @@ namespace newspush::cli {
 namespace {
 
 constexpr const char* kDemoFeedHelp =
-    "Usage: newspush demo-feed [--redis URL] [--channel NAME] [--interval-ms MS] [--count N]\n"
+    "Usage: newspush demo-feed [--redis URL] [--history-key KEY] [--bare [--channel NAME]]\n"
+    "                          [--interval-ms MS] [--count N]\n"
     "\n"
-    "Publishes fictional sample articles (JSON) on a Redis pub/sub channel, one every\n"
-    "interval, and prints how many subscribers received each. Reconnects when Redis\n"
-    "goes away.\n"
+    "Publishes fictional sample articles, one every interval, through the atomic publish\n"
+    "path (FCALL newspush_publish: stored in the history, resumable) and prints each\n"
+    "cursor. Reconnects when Redis goes away.\n"
     "\n"
-    "  --redis URL        redis://HOST[:PORT][/DB] (default redis://127.0.0.1:6379;\n"
-    "                     pub/sub ignores the DB number)\n"
-    "  --channel NAME     channel to publish on (default news:articles)\n"
+    "  --redis URL        redis://HOST[:PORT][/DB] (default redis://127.0.0.1:6379)\n"
+    "  --history-key KEY  the history stream (default news:log)\n"
+    "  --bare             plain PUBLISH instead: live only, no cursor\n"
+    "  --channel NAME     channel for --bare (default news:articles)\n"
     "  --interval-ms MS   pause between articles (default 1500)\n"
     "  --count N          stop after N articles (default: run until interrupted)\n";
 
 struct DemoFeedOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string channel = "news:articles";
+  std::string history_key = "news:log";
+  bool bare = false;
   std::chrono::milliseconds interval{1500};
   std::optional<std::uint64_t> count;
 };
-
-struct RedisContextDeleter {
-  void operator()(redisContext* context) const { redisFree(context); }
-};
-using RedisContextPtr = std::unique_ptr<redisContext, RedisContextDeleter>;
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-std::string iso8601_utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-// Connects with a bound on connect and on each command, so a hung Redis cannot block us.
-RedisContextPtr connect_redis(const RedisEndpoint& endpoint, std::string* error) {
-  const timeval timeout{2, 0};
-  RedisContextPtr context(redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, timeout));
-  if (!context) {
-    *error = "out of memory";
-    return nullptr;
-  }
-  if (context->err) {
-    *error = context->errstr;
-    return nullptr;
-  }
-  const timeval command_timeout{5, 0};
-  redisSetTimeout(context.get(), command_timeout);
-  redisEnableKeepAlive(context.get());
-  return context;
-}
 
 }  // namespace
 
@@ -91,6 +55,11 @@ int run_demo_feed(std::span<char* const> args) {
     }
     if (reader.option("--redis", &value)) {
       options.redis_url = value;
+    } else if (reader.flag("--bare")) {
+      options.bare = true;
+    } else if (reader.option("--history-key", &value)) {
+      if (value.empty()) throw UsageError("demo-feed: --history-key must not be empty");
+      options.history_key = value;
     } else if (reader.option("--channel", &value)) {
       if (value.empty()) throw UsageError("demo-feed: --channel must not be empty");
       options.channel = value;
@@ -137,8 +106,9 @@ int run_demo_feed(std::span<char* const> args) {
         continue;
       }
       backoff = std::chrono::milliseconds(250);
-      std::cerr << "[" << clock_now() << "] connected to " << redis_name << ", publishing on "
-                << options.channel << std::endl;
+      std::cerr << "[" << clock_now() << "] connected to " << redis_name << ", publishing "
+                << (options.bare ? "on " + options.channel : "into " + options.history_key)
+                << std::endl;
     }
 
     // An article whose PUBLISH failed is sent again, same id, once Redis is back.
@@ -165,8 +135,12 @@ int run_demo_feed(std::span<char* const> args) {
     const std::string payload = article.dump();
 
     ReplyPtr reply(static_cast<redisReply*>(
-        redisCommand(redis.get(), "PUBLISH %b %b", options.channel.data(), options.channel.size(),
-                     payload.data(), payload.size())));
+        options.bare
+            ? redisCommand(redis.get(), "PUBLISH %b %b", options.channel.data(),
+                           options.channel.size(), payload.data(), payload.size())
+            : redisCommand(redis.get(), "FCALL newspush_publish 1 %b %b",
+                           options.history_key.data(), options.history_key.size(),
+                           payload.data(), payload.size())));
     if (!reply) {
       std::cerr << "[" << clock_now() << "] lost " << redis_name << ": " << redis->errstr
                 << "; reconnecting" << std::endl;
@@ -174,8 +148,15 @@ int run_demo_feed(std::span<char* const> args) {
       continue;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
-      std::cerr << "newspush: " << redis_name
-                << " refused PUBLISH: " << std::string(reply->str, reply->len) << "\n";
+      std::string error(reply->str, reply->len);
+      if (error.find("Function not found") != std::string::npos) {
+        // newspushd loads the functions when it connects: it may simply not have yet.
+        std::cerr << "[" << clock_now() << "] the newspush functions are not loaded in "
+                  << redis_name << " yet (start newspushd); retrying" << std::endl;
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        continue;
+      }
+      std::cerr << "newspush: " << redis_name << " refused the article: " << error << "\n";
       return 1;
     }
     ++published;
@@ -184,10 +165,15 @@ int run_demo_feed(std::span<char* const> args) {
     const std::string title = article["title"];
     const bool is_breaking = article["breaking"];
     pending.reset();
-    const long long receivers = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
     std::cout << "[" << clock_now() << "] " << id << "  " << category << "  " << title
-              << (is_breaking ? "  [BREAKING]" : "") << "  -> " << receivers
-              << (receivers == 1 ? " receiver" : " receivers") << std::endl;
+              << (is_breaking ? "  [BREAKING]" : "");
+    if (reply->type == REDIS_REPLY_INTEGER) {
+      std::cout << "  -> " << reply->integer << (reply->integer == 1 ? " receiver" : " receivers");
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+               reply->element[0]->type == REDIS_REPLY_STRING) {
+      std::cout << "  -> " << std::string(reply->element[0]->str, reply->element[0]->len);
+    }
+    std::cout << std::endl;
 
     if (!options.count || published < *options.count) std::this_thread::sleep_for(options.interval);
   }

@@ -22,14 +22,24 @@ constexpr const char* kHelp =
     "Usage:\n"
     "  newspush watch [--url URL] [--count N] [--raw] [CATEGORY...]\n"
     "      Connect to newspushd, subscribe and print each article as it is pushed.\n"
+    "  newspush publish [--redis URL] [--history-key KEY]\n"
+    "                   (--file PATH | --json STRING | --id ID --category SLUG --title TITLE\n"
+    "                    [--summary S] [--url U] [--image U] [--tag T]... [--breaking]\n"
+    "                    [--published-at ISO])\n"
+    "      Validate an article and publish it atomically into the shared history; prints\n"
+    "      'published|updated|duplicate CURSOR'.\n"
+    "  newspush retract [--redis URL] [--history-key KEY] ID\n"
+    "      Withdraw a published article; subscribers get a retract event. Prints\n"
+    "      'retracted CURSOR'.\n"
     "  newspush demo-feed [--redis URL] [--channel NAME] [--interval-ms MS] [--count N]\n"
-    "      Publish sample articles on Redis, as a newsroom would.\n"
+    "      Publish sample articles on Redis pub/sub, as a newsroom would.\n"
     "  newspush --help | --version\n"
     "\n"
     "'newspush COMMAND --help' describes a command's options.\n"
     "\n"
     "Try it: newspushd --redis redis://127.0.0.1:6379 in one terminal,\n"
-    "        newspush watch sports culture in a second, newspush demo-feed in a third.\n";
+    "        newspush watch sports culture in a second, newspush demo-feed in a third,\n"
+    "        or: newspush publish --id first --category sports --title \"Hello\" --breaking\n";
 
 }  // namespace
 
@@ -76,13 +86,22 @@ std::string clock_now() {
   return text;
 }
 
+std::string iso8601_utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
 }  // namespace newspush::cli
 
 int main(int argc, char** argv) {
   using namespace newspush::cli;
   const std::span<char* const> all(argv, static_cast<std::size_t>(argc));
   try {
-    if (all.size() < 2) throw UsageError("missing command (watch, demo-feed)");
+    if (all.size() < 2) throw UsageError("missing command (watch, publish, retract, demo-feed)");
     const std::string_view command = all[1];
     const auto rest = all.subspan(2);
     if (command == "--help" || command == "-h" || command == "help") {
@@ -95,6 +114,8 @@ int main(int argc, char** argv) {
     }
     if (command == "watch") return run_watch(rest);
     if (command == "demo-feed") return run_demo_feed(rest);
+    if (command == "publish") return run_publish(rest);
+    if (command == "retract") return run_retract(rest);
     throw UsageError("unknown command '" + std::string(command) + "'");
   } catch (const UsageError& error) {
     std::cerr << "newspush: " << error.what() << " (see newspush --help)\n";

@@ -1,5 +1,9 @@
 #include "server/metrics.hpp"
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <cstdio>
+
 namespace newspush {
 
 std::string_view to_string(CloseCause cause) {
@@ -13,6 +17,47 @@ std::string_view to_string(CloseCause cause) {
     case CloseCause::count_: break;
   }
   return "unknown";
+}
+
+void LatencyHistogram::observe(std::chrono::steady_clock::duration elapsed) {
+  auto us = static_cast<std::uint64_t>(
+      std::max<long long>(0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+  std::size_t bucket = 0;
+  while (bucket < kBoundsUs.size() && us > kBoundsUs[bucket]) ++bucket;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(us, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void LatencyHistogram::render(std::string& out, std::string_view name) const {
+  std::string n(name);
+  out += "# HELP " + n + " In-server fan-out latency: Redis receive to write handed to the socket.\n";
+  out += "# TYPE " + n + " histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBoundsUs.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", static_cast<double>(kBoundsUs[i]) / 1e6);
+    out += n + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  cumulative += buckets_.back().load(std::memory_order_relaxed);
+  out += n + "_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  char sum[32];
+  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(sum_us_.load()) / 1e6);
+  out += n + "_sum " + sum + "\n";
+  out += n + "_count " + std::to_string(count_.load()) + "\n";
+}
+
+void SubscriptionGauge::add(const std::string& category, int delta) {
+  std::lock_guard lock(mutex_);
+  auto& count = counts_[category];
+  count += delta;
+  if (count <= 0) counts_.erase(category);
+}
+
+std::map<std::string, std::int64_t> SubscriptionGauge::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
 }
 
 namespace {
@@ -47,6 +92,7 @@ class PrometheusWriter {
     family(name, type, help);
     sample(name, value);
   }
+  std::string& text() { return text_; }
   std::string take() { return std::move(text_); }
 
  private:
@@ -103,7 +149,47 @@ std::string render_prometheus(const Metrics& m) {
   w.single("newspush_draining", "gauge", "1 once shutdown has begun.", m.draining.load());
   w.single("newspush_http_requests_total", "counter", "Plain HTTP requests served.",
            load(m.http_requests));
+  w.family("newspush_subscriptions", "gauge", "Connections subscribed to each category (\"*\": all).");
+  for (const auto& [category, count] : m.subscriptions.snapshot())
+    w.sample("newspush_subscriptions", count, "category=\"" + category + "\"");
+  m.fanout_latency.render(w.text(), "newspush_fanout_latency_seconds");
   return w.take();
+}
+
+}  // namespace newspush
+
+namespace newspush {
+
+std::string render_stats_json(const Metrics& m) {
+  nlohmann::json closed = nlohmann::json::object();
+  for (std::size_t i = 0; i < m.connections_closed.size(); ++i)
+    closed[std::string(to_string(static_cast<CloseCause>(i)))] = load(m.connections_closed[i]);
+  nlohmann::json invalid = nlohmann::json::object();
+  for (std::size_t i = 1; i < m.invalid_articles.size(); ++i)
+    invalid[std::string(protocol::to_string(static_cast<protocol::ArticleError>(i)))] =
+        load(m.invalid_articles[i]);
+  nlohmann::json subscriptions = nlohmann::json::object();
+  for (const auto& [category, count] : m.subscriptions.snapshot()) subscriptions[category] = count;
+  nlohmann::json stats = {
+      {"connections", {{"current", m.connections_current.load()},
+                       {"opened", load(m.connections_opened)},
+                       {"closed", closed}}},
+      {"subscriptions", subscriptions},
+      {"articles", load(m.articles_fanned_out)},
+      {"deliveries", load(m.deliveries)},
+      {"frames_written", load(m.frames_written)},
+      {"bytes_written", load(m.bytes_written)},
+      {"send_queue_peak_bytes", load(m.send_queue_peak_bytes)},
+      {"redis", {{"up", m.redis_up.load() == 1},
+                 {"messages", load(m.redis_messages)},
+                 {"connects", load(m.redis_connects)},
+                 {"disconnects", load(m.redis_disconnects)},
+                 {"failed_attempts", load(m.redis_failed_attempts)}}},
+      {"invalid_articles", invalid},
+      {"client_errors", load(m.client_errors)},
+      {"draining", m.draining.load() == 1},
+  };
+  return stats.dump();
 }
 
 }  // namespace newspush

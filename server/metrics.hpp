@@ -4,7 +4,10 @@
 // worker, never once per subscriber.
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "protocol/article.hpp"
@@ -26,8 +29,36 @@ std::string_view to_string(CloseCause cause);
 inline constexpr std::size_t kArticleErrorCount =
     static_cast<std::size_t>(protocol::ArticleError::bad_breaking) + 1;
 
+// In-server fan-out latency: Redis receive -> frame handed to the socket, in microseconds.
+class LatencyHistogram {
+ public:
+  static constexpr std::array<std::uint64_t, 12> kBoundsUs{50,    100,   250,    500,    1000,  2500,
+                                                            5000, 10000, 25000, 50000, 100000, 250000};
+  void observe(std::chrono::steady_clock::duration elapsed);
+  void render(std::string& out, std::string_view name) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBoundsUs.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> sum_us_{0};
+  std::atomic<std::uint64_t> count_{0};
+};
+
+// Subscriptions per category, across all workers (changed on subscribe, never on fan-out).
+class SubscriptionGauge {
+ public:
+  void add(const std::string& category, int delta);
+  std::map<std::string, std::int64_t> snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::int64_t> counts_;
+};
+
 struct Metrics {
   using Counter = std::atomic<std::uint64_t>;
+
+  LatencyHistogram fanout_latency;
+  SubscriptionGauge subscriptions;
 
   Counter connections_opened{0};
   std::atomic<std::int64_t> connections_current{0};
@@ -62,5 +93,7 @@ struct Metrics {
 };
 
 std::string render_prometheus(const Metrics& metrics);
+// The same at a glance, for GET /api/v1/stats.
+std::string render_stats_json(const Metrics& metrics);
 
 }  // namespace newspush

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@ struct ArticleEvent {
   bool breaking = false;
   std::optional<protocol::Cursor> cursor;  // none for articles sent with a bare PUBLISH
   std::string frame;                       // the serialized server message, shared by all
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 };
 using EventPtr = std::shared_ptr<const ArticleEvent>;
 

@@ -11,6 +11,8 @@ void Worker::fan_out(const EventPtr& event) {
   auto n = index_.for_each_recipient(event->category, event->breaking,
                                      [&event](Connection* c) { c->deliver(event); });
   metrics_.deliveries.fetch_add(n, std::memory_order_relaxed);
+  // Once per article and worker: idle sessions have handed their write to the socket by now.
+  if (n > 0) metrics_.fanout_latency.observe(std::chrono::steady_clock::now() - event->received);
 }
 
 void Worker::set_head(std::optional<protocol::Cursor> head) {

@@ -101,6 +101,8 @@ void HttpSession::handle_api(const Request& request) {
   constexpr std::string_view articles = "/api/v1/articles";
   auto fail = [this](const api::Error& error) { send_json(error.status, api::error_body(error)); };
   if (path == articles && request.method() == http::verb::get) return list_recent(query);
+  if (path == "/api/v1/stats" && request.method() == http::verb::get)
+    return send_json(200, render_stats_json(state_.metrics));
   bool is_collection = path == articles;
   bool is_item = path.starts_with(std::string(articles) + "/") && path.size() > articles.size() + 1;
   if (!is_collection && !is_item) return fail({404, "not_found", "no such endpoint", {}});

@@ -136,7 +136,11 @@ void WebSocketSession::subscribe(const protocol::Subscribe& command) {
                                            " categories");
     return;
   }
-  for (const auto& category : command.categories) index.subscribe(this, category);
+  for (const auto& category : command.categories) {
+    if (!std::binary_search(current.begin(), current.end(), category))
+      metrics_.subscriptions.add(category, +1);
+    index.subscribe(this, category);
+  }
   if (command.since) {
     reply(protocol::subscribed_message(index.categories_of(this), *command.since));
     resume_from(*command.since);
@@ -232,7 +236,12 @@ void WebSocketSession::pump_backlog() {
 
 void WebSocketSession::unsubscribe(const protocol::Unsubscribe& command) {
   auto& index = worker_.index();
-  for (const auto& category : command.categories) index.unsubscribe(this, category);
+  auto current = index.categories_of(this);
+  for (const auto& category : command.categories) {
+    if (std::binary_search(current.begin(), current.end(), category))
+      metrics_.subscriptions.add(category, -1);
+    index.unsubscribe(this, category);
+  }
   reply(protocol::subscribed_message(index.categories_of(this)));
 }
 
@@ -357,6 +366,8 @@ void WebSocketSession::finish(CloseCause cause) {
   held_.clear();
   close_deadline_.cancel();
   if (!registered_) return;
+  for (const auto& category : worker_.index().categories_of(this))
+    metrics_.subscriptions.add(category, -1);
   worker_.index().remove(this);
   metrics_.connections_current.fetch_sub(1, std::memory_order_relaxed);
   if (!closing_) metrics_.count_close(cause);  // else counted by close_with

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/articles.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -146,6 +147,33 @@ TEST_F(DeliveryTest, FiveHundredArticlesToManyClientsArriveInPublishOrder) {
   for (auto& client : clients)
     EXPECT_THAT(ids_of(client->collect_articles(ids.size(), 30s)), ElementsAreArray(ids));
   EXPECT_TRUE(server_->wait_metric_at_least("newspush_deliveries_total", 500 * 20));
+}
+
+TEST_F(DeliveryTest, MetricsAndStatsFollowTheTraffic) {
+  auto a = connect({"sports", "culture"});
+  auto b = connect({"sports"});
+  EXPECT_TRUE(server_->wait_metric_at_least("newspush_subscriptions{category=\"sports\"}", 2));
+  EXPECT_EQ(server_->metric("newspush_subscriptions{category=\"culture\"}"), 1);
+  publish(make_article("m1", "sports"));
+  ASSERT_TRUE(a->next_event_of_type("article"));
+  ASSERT_TRUE(b->next_event_of_type("article"));
+  EXPECT_TRUE(server_->wait_metric_at_least("newspush_deliveries_total", 2));
+  EXPECT_TRUE(server_->wait_metric_at_least("newspush_fanout_latency_seconds_count", 1));
+  EXPECT_GE(server_->metric("newspush_bytes_written_total"), 1);
+  auto stats = http_get(server_->port(), "/api/v1/stats");
+  ASSERT_TRUE(stats);
+  ASSERT_EQ(stats->status, 200);
+  auto body = json::parse(stats->body);
+  EXPECT_EQ(body["connections"]["current"], 2);
+  EXPECT_EQ(body["subscriptions"]["sports"], 2);
+  EXPECT_GE(body["deliveries"].get<int>(), 2);
+  EXPECT_EQ(body["redis"]["up"], true);
+  b->close();
+  EXPECT_TRUE(server_->wait_metric_at_least("newspush_connections_closed_total{reason=\"client\"}", 1));
+  auto after = server_->metric_if_present("newspush_subscriptions{category=\"sports\"}");
+  for (int i = 0; i < 100 && after && *after != 1; ++i)
+    after = server_->metric_if_present("newspush_subscriptions{category=\"sports\"}");
+  EXPECT_EQ(after.value_or(-1), 1);
 }
 
 }  // namespace
