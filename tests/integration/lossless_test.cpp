@@ -134,7 +134,6 @@ TEST_F(LosslessTest, ResumeAtTheSeamUnderConcurrentPublishingLosesAndRepeatsNoth
   std::atomic<int> drops{0};
   std::mutex ids_mutex;
   std::vector<std::string> ids;
-  std::atomic<bool> published_all{false};
   std::thread publisher([&] {
     for (int i = 0; i < 20000 && (drops.load() < kDrops || i < 300); ++i) {
       std::string id = "seam" + std::to_string(i);
@@ -142,12 +141,7 @@ TEST_F(LosslessTest, ResumeAtTheSeamUnderConcurrentPublishingLosesAndRepeatsNoth
       std::lock_guard lock(ids_mutex);
       ids.push_back(id);
     }
-    published_all = true;
   });
-  auto published = [&] {
-    std::lock_guard lock(ids_mutex);
-    return ids.size();
-  };
   ResumingClient client([&] { return node->port(); }, {"economie"});
   ASSERT_TRUE(client.run_until([&] { return !client.articles().empty(); }, 30s));
   while (drops.load() < kDrops) {
