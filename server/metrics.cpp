@@ -14,6 +14,7 @@ std::string_view to_string(CloseCause cause) {
     case CloseCause::protocol_error: return "protocol_error";
     case CloseCause::too_many_errors: return "too_many_errors";
     case CloseCause::timeout: return "timeout";
+    case CloseCause::history_unavailable: return "history_unavailable";
     case CloseCause::count_: break;
   }
   return "unknown";

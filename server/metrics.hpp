@@ -22,6 +22,7 @@ enum class CloseCause {
   protocol_error,   // binary (1003), invalid UTF-8 (1007), too big (1009)
   too_many_errors,  // error budget spent (1008)
   timeout,          // idle or handshake timeout
+  history_unavailable,  // a resume could not read the history (1013): come back later
   count_
 };
 std::string_view to_string(CloseCause cause);

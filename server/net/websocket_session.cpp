@@ -161,7 +161,8 @@ void WebSocketSession::on_replay(const std::string& since, HistoryRead read) {
   if (!read.ok) {
     // Resuming without the history would silently lose articles: let the client come back.
     log_warn("cannot replay history for a resuming client: " + read.error);
-    close_with(protocol::close_code::try_again_later, "history_unavailable", CloseCause::timeout);
+    close_with(protocol::close_code::try_again_later, "history_unavailable",
+               CloseCause::history_unavailable);
     return;
   }
   auto categories = worker_.index().categories_of(this);
@@ -170,6 +171,8 @@ void WebSocketSession::on_replay(const std::string& since, HistoryRead read) {
   if (!read.reset_reason.empty()) {
     backlog_.push_back(std::make_shared<const std::string>(
         protocol::reset_message(read.reset_reason, read.head)));
+    // The client carries on from the head: what is older is in the list it reloads, not news.
+    replayed_up_to_ = protocol::parse_cursor(read.head);
   } else {
     std::size_t replayed = 0;
     replayed_up_to_ = protocol::parse_cursor(since);
