@@ -57,12 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  for port in $(shuf -i 20000-32000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "run.sh: no free port found" >&2; exit 1
-}
+source "$root/scripts/free_port.sh"
 
 redis_port="$(free_port)"
 taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \

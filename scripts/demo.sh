@@ -29,12 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  for port in $(shuf -i 20000-32000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "demo.sh: no free port found" >&2; exit 1
-}
+source "$root/scripts/free_port.sh"
 
 if [ -z "$redis_url" ]; then
   redis_port="$(free_port)"
