@@ -34,12 +34,16 @@ std::string quote_truncated(std::string_view text) {
   return quoted + "\"";
 }
 
-// Fills categories, or returns the error to send back.
-std::optional<CommandError> read_categories(const Json& command, std::size_t max_categories,
-                                            std::vector<std::string>& categories) {
-  auto list = command.find("categories");
-  if (list == command.end() || !list->is_array() || list->empty()) {
-    return fail("bad_categories", "\"categories\" must be a non-empty array of strings");
+// Fills `out` from the array `field` (absent: left empty), or returns the error to send back.
+// `bad_list` and `bad_entry` are the error codes for that field.
+std::optional<CommandError> read_category_list(const Json& command, const char* field,
+                                               const char* bad_list, const char* bad_entry,
+                                               std::size_t max_categories,
+                                               std::vector<std::string>& out) {
+  auto list = command.find(field);
+  if (list == command.end()) return std::nullopt;
+  if (!list->is_array()) {
+    return fail(bad_list, "\"" + std::string(field) + "\" must be an array of strings");
   }
   // Checked before looking at entries so an oversized list costs nothing more.
   if (list->size() > max_categories) {
@@ -47,15 +51,31 @@ std::optional<CommandError> read_categories(const Json& command, std::size_t max
                 "at most " + std::to_string(max_categories) + " categories per command");
   }
   for (const Json& entry : *list) {
-    if (!entry.is_string()) return fail("bad_category", "each category must be a string");
+    if (!entry.is_string()) return fail(bad_entry, "each category must be a string");
     const auto& name = entry.get_ref<const std::string&>();
     if (name != kAllCategories && !is_valid_category(name)) {
-      return fail("bad_category",
+      return fail(bad_entry,
                   "category " + quote_truncated(name) + " must match [a-z0-9-]{1,32} or be \"*\"");
     }
-    if (std::find(categories.begin(), categories.end(), name) == categories.end()) {
-      categories.push_back(name);
-    }
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  }
+  return std::nullopt;
+}
+
+// "categories" and "trending" of a subscribe or unsubscribe: at least one must name something.
+std::optional<CommandError> read_lists(const Json& command, std::size_t max_categories,
+                                       std::vector<std::string>& categories,
+                                       std::vector<std::string>& trending) {
+  if (auto error = read_category_list(command, "categories", "bad_categories", "bad_category",
+                                      max_categories, categories))
+    return error;
+  if (auto error = read_category_list(command, "trending", "bad_trending", "bad_trending",
+                                      max_categories, trending))
+    return error;
+  if (categories.empty() && trending.empty()) {
+    return fail("bad_categories",
+                "\"categories\" must be a non-empty array of strings (it may be empty only when "
+                "\"trending\" is not)");
   }
   return std::nullopt;
 }
@@ -74,16 +94,27 @@ CommandParseResult parse_command(std::string_view text, std::size_t max_categori
   const auto& name = op->get_ref<const std::string&>();
 
   if (name == "ping") return Command{Ping{}};
+  if (name == "view") {
+    auto article = command.find("article");
+    if (article == command.end() || !article->is_string() ||
+        article->get_ref<const std::string&>().empty() ||
+        article->get_ref<const std::string&>().size() > kMaxIdLength) {
+      return fail("bad_article", "\"article\" must be an article id, a string of 1 to " +
+                                     std::to_string(kMaxIdLength) + " bytes");
+    }
+    return Command{View{article->get<std::string>()}};
+  }
   if (name == "unsubscribe") {
     Unsubscribe unsubscribe;
-    if (auto error = read_categories(command, max_categories, unsubscribe.categories)) {
+    if (auto error =
+            read_lists(command, max_categories, unsubscribe.categories, unsubscribe.trending))
       return *error;
-    }
     return Command{std::move(unsubscribe)};
   }
   if (name == "subscribe") {
     Subscribe subscribe;
-    if (auto error = read_categories(command, max_categories, subscribe.categories)) return *error;
+    if (auto error = read_lists(command, max_categories, subscribe.categories, subscribe.trending))
+      return *error;
     if (auto since = command.find("since"); since != command.end()) {
       if (!since->is_string() || since->get_ref<const std::string&>().empty() ||
           since->get_ref<const std::string&>().size() > kMaxSinceLength) {
@@ -95,7 +126,8 @@ CommandParseResult parse_command(std::string_view text, std::size_t max_categori
     return Command{std::move(subscribe)};
   }
   return fail("unknown_op",
-              "unknown op " + quote_truncated(name) + " (expected subscribe, unsubscribe or ping)");
+              "unknown op " + quote_truncated(name) +
+                             " (expected subscribe, unsubscribe, view or ping)");
 }
 
 }  // namespace newspush::protocol

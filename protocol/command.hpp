@@ -9,20 +9,28 @@
 
 namespace newspush::protocol {
 
+// Either list may be empty, not both.
 struct Subscribe {
   std::vector<std::string> categories;  // validated slugs or "*", duplicates removed, order kept
   std::optional<std::string> since;     // resume cursor (lossless delivery); absent in v1 clients
+  std::vector<std::string> trending;    // extra trending lists wanted ("*": the overall list)
 };
 struct Unsubscribe {
   std::vector<std::string> categories;
+  std::vector<std::string> trending;
 };
 struct Ping {};
+// A reader opened an article: feeds the trending rankings. Never answered.
+struct View {
+  std::string article;  // 1..kMaxIdLength bytes
+};
 
-using Command = std::variant<Subscribe, Unsubscribe, Ping>;
+using Command = std::variant<Subscribe, Unsubscribe, Ping, View>;
 
 // code is one of: "invalid_json", "not_object", "missing_op", "unknown_op",
 // "bad_categories" (missing/not an array/empty), "bad_category" (an entry not a slug),
-// "too_many_categories", "bad_since".
+// "too_many_categories", "bad_since", "bad_trending" ("trending" not an array, or an entry not a
+// slug nor "*"), "bad_article" (a view's "article" not a string of 1..128 bytes).
 struct CommandError {
   std::string code;
   std::string message;

@@ -34,9 +34,10 @@ std::string welcome_message(const WelcomeInfo& info) {
 }
 
 std::string subscribed_message(const std::vector<std::string>& categories,
-                               std::string_view cursor) {
+                               std::string_view cursor, const std::vector<std::string>& trending) {
   Json message = {{"type", "subscribed"}, {"categories", categories}};
   if (!cursor.empty()) message["cursor"] = cursor;
+  if (!trending.empty()) message["trending"] = trending;
   return serialize(message);
 }
 

@@ -19,9 +19,11 @@ struct WelcomeInfo {
 
 std::string welcome_message(const WelcomeInfo& info);
 // categories: the connection's full current set, sorted. cursor: the connection's position in
-// the history (omitted when empty, i.e. before the server knows the history).
+// the history (omitted when empty, i.e. before the server knows the history). trending: the
+// explicitly requested trending lists, sorted (omitted when empty).
 std::string subscribed_message(const std::vector<std::string>& categories,
-                               std::string_view cursor = {});
+                               std::string_view cursor = {},
+                               const std::vector<std::string>& trending = {});
 std::string pong_message();
 std::string error_message(std::string_view code, std::string_view message);
 // {"type":"article","cursor":...,"category":...,"breaking":...,"update":true,"article":<json>}

@@ -89,6 +89,16 @@ std::string apply_seconds(Config& c, const std::string& v) {
   return {};
 }
 
+template <std::chrono::milliseconds Config::*Field, long long MinMs, long long MaxMs>
+std::string apply_duration(Config& c, const std::string& v) {
+  auto duration = parse_duration(v);
+  if (!duration || duration->count() < MinMs || duration->count() > MaxMs)
+    return "expected a duration such as 500ms, 2s, 5m or 2h, from " + std::to_string(MinMs) +
+           "ms to " + std::to_string(MaxMs / 1000) + "s";
+  c.*Field = *duration;
+  return {};
+}
+
 std::string apply_log_level(Config& c, const std::string& v) {
   auto level = parse_log_level(v);
   if (!level) return "expected debug, info, warn or error";
@@ -142,6 +152,18 @@ const Option kOptions[] = {
     {"--drain-timeout", "NEWSPUSH_DRAIN_TIMEOUT", "SECONDS",
      "on SIGTERM/SIGINT, longest wait for clients to close before exiting", "5",
      apply_seconds<&Config::drain_timeout>},
+    {"--trending-channel", "NEWSPUSH_TRENDING_CHANNEL", "NAME",
+     "Redis channel the trending lists are published on", "news:trending",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::trending_channel, c, v); }},
+    {"--trending-interval", "NEWSPUSH_TRENDING_INTERVAL", "DURATION",
+     "how often the rankings are recomputed (at most one list per category per interval); "
+     "another node takes over within 3 intervals when the computing one dies",
+     "2s", apply_duration<&Config::trending_interval, 50, 3600 * 1000>},
+    {"--trending-half-life", "NEWSPUSH_TRENDING_HALF_LIFE", "DURATION",
+     "time in which a view's weight in the rankings halves", "2h",
+     apply_duration<&Config::trending_half_life, 1000, 30LL * 86400 * 1000>},
+    {"--trending-size", "NEWSPUSH_TRENDING_SIZE", "N", "articles in each trending list", "10",
+     apply_size<&Config::trending_size, 1, 100>},
     {"--log-level", "NEWSPUSH_LOG_LEVEL", "LEVEL", "debug, info, warn or error", "info",
      apply_log_level},
 };
@@ -152,6 +174,21 @@ void apply(const Option& option, Config& config, const std::string& value, const
 }
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || value <= 0) return std::nullopt;
+  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  long long scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit.empty() || unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60 * 1000;
+  else if (unit == "h") scale = 3600 * 1000;
+  else return std::nullopt;
+  if (value > (1LL << 40) / scale) return std::nullopt;
+  return std::chrono::milliseconds(value * scale);
+}
 
 ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup& env,
                           Config& config) {
@@ -190,8 +227,9 @@ std::string help_text() {
   std::string text =
       "Usage: newspushd [OPTIONS]\n"
       "Pushes articles published on Redis to WebSocket clients (ws://HOST:PORT/ws).\n"
-      "HTTP: GET /healthz, /readyz, /metrics. Every option can also be set by the\n"
-      "environment variable shown; the flag wins.\n\nOptions:\n";
+      "HTTP: /healthz, /readyz, /metrics and the /api/v1 endpoints of protocol/PROTOCOL.md.\n"
+      "Every option can also be set by the environment variable shown; the flag wins.\n\n"
+      "Options:\n";
   for (const auto& option : kOptions) {
     std::string left = std::string("  ") + option.flag + " " + option.value_name;
     if (left.size() < 30) left.resize(30, ' ');

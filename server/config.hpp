@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/redis_url.hpp"
@@ -32,6 +34,10 @@ struct Config {
   std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
   std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed
   std::chrono::seconds drain_timeout{5};       // SIGTERM: longest wait for clients to close
+  std::string trending_channel = "news:trending";           // where the leader publishes lists
+  std::chrono::milliseconds trending_interval{2000};        // rankings recomputed this often
+  std::chrono::milliseconds trending_half_life{7200000};    // a view's weight halves in this time
+  std::size_t trending_size = 10;                           // items per list
   LogLevel log_level = LogLevel::info;
 };
 
@@ -43,6 +49,9 @@ struct ConfigError : std::runtime_error {
 enum class ConfigAction { run, help, version };
 
 using EnvLookup = std::function<const char*(const char* name)>;
+
+// "500ms", "2s", "5m", "2h"; a bare number is seconds. None when malformed or not positive.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // Environment first, then flags (flags win). Throws ConfigError.
 ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup& env,

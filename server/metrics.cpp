@@ -20,6 +20,18 @@ std::string_view to_string(CloseCause cause) {
   return "unknown";
 }
 
+std::string_view to_string(ViewResult result) {
+  switch (result) {
+    case ViewResult::counted: return "counted";
+    case ViewResult::unknown: return "unknown";
+    case ViewResult::duplicate: return "duplicate";
+    case ViewResult::rate_limited: return "rate_limited";
+    case ViewResult::dropped: return "dropped";
+    case ViewResult::count_: break;
+  }
+  return "unknown";
+}
+
 void LatencyHistogram::observe(std::chrono::steady_clock::duration elapsed) {
   auto us = static_cast<std::uint64_t>(
       std::max<long long>(0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
@@ -150,6 +162,19 @@ std::string render_prometheus(const Metrics& m) {
   w.single("newspush_draining", "gauge", "1 once shutdown has begun.", m.draining.load());
   w.single("newspush_http_requests_total", "counter", "Plain HTTP requests served.",
            load(m.http_requests));
+  w.family("newspush_views_total", "counter", "Reader views received, by what became of them.");
+  for (std::size_t i = 0; i < m.views.size(); ++i)
+    w.sample("newspush_views_total", load(m.views[i]),
+             "result=\"" + std::string(to_string(static_cast<ViewResult>(i))) + "\"");
+  w.single("newspush_trending_leader", "gauge", "1 while this node computes the trending lists.",
+           m.trending_leader.load());
+  w.single("newspush_trending_lists_published_total", "counter",
+           "Trending lists this node published as the leader.", load(m.trending_lists_published));
+  w.single("newspush_trending_lists_received_total", "counter",
+           "Trending lists received on the trending channel.", load(m.trending_lists_received));
+  w.single("newspush_trending_conflated_total", "counter",
+           "Queued trending lists replaced by a newer one before being sent.",
+           load(m.trending_conflated));
   w.family("newspush_subscriptions", "gauge", "Connections subscribed to each category (\"*\": all).");
   for (const auto& [category, count] : m.subscriptions.snapshot())
     w.sample("newspush_subscriptions", count, "category=\"" + category + "\"");
@@ -171,6 +196,9 @@ std::string render_stats_json(const Metrics& m) {
         load(m.invalid_articles[i]);
   nlohmann::json subscriptions = nlohmann::json::object();
   for (const auto& [category, count] : m.subscriptions.snapshot()) subscriptions[category] = count;
+  nlohmann::json views = nlohmann::json::object();
+  for (std::size_t i = 0; i < m.views.size(); ++i)
+    views[std::string(to_string(static_cast<ViewResult>(i)))] = load(m.views[i]);
   nlohmann::json stats = {
       {"connections", {{"current", m.connections_current.load()},
                        {"opened", load(m.connections_opened)},
@@ -188,6 +216,11 @@ std::string render_stats_json(const Metrics& m) {
                  {"failed_attempts", load(m.redis_failed_attempts)}}},
       {"invalid_articles", invalid},
       {"client_errors", load(m.client_errors)},
+      {"views", views},
+      {"trending", {{"leader", m.trending_leader.load() == 1},
+                    {"lists_published", load(m.trending_lists_published)},
+                    {"lists_received", load(m.trending_lists_received)},
+                    {"conflated", load(m.trending_conflated)}}},
       {"draining", m.draining.load() == 1},
   };
   return stats.dump();

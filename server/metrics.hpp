@@ -27,6 +27,17 @@ enum class CloseCause {
 };
 std::string_view to_string(CloseCause cause);
 
+// What became of a reader's view; the label of newspush_views_total.
+enum class ViewResult {
+  counted,       // added to the rankings
+  unknown,       // not an article the history knows (never published, retracted or expired)
+  duplicate,     // this connection already counted this article
+  rate_limited,  // this connection sends views too fast
+  dropped,       // Redis could not take it
+  count_
+};
+std::string_view to_string(ViewResult result);
+
 inline constexpr std::size_t kArticleErrorCount =
     static_cast<std::size_t>(protocol::ArticleError::bad_breaking) + 1;
 
@@ -82,6 +93,16 @@ struct Metrics {
   std::atomic<int> redis_up{0};
   std::atomic<int> draining{0};
   Counter http_requests{0};
+
+  std::array<Counter, static_cast<std::size_t>(ViewResult::count_)> views{};
+  std::atomic<int> trending_leader{0};    // 1 while this node computes the rankings
+  Counter trending_lists_published{0};    // by this node, as the leader
+  Counter trending_lists_received{0};     // from the trending channel, every node
+  Counter trending_conflated{0};          // queued lists replaced by a newer one
+
+  void count_views(ViewResult result, std::uint64_t n = 1) {
+    views[static_cast<std::size_t>(result)].fetch_add(n, std::memory_order_relaxed);
+  }
 
   void count_close(CloseCause cause) {
     connections_closed[static_cast<std::size_t>(cause)].fetch_add(1, std::memory_order_relaxed);

@@ -1,8 +1,13 @@
 #include "server/server.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <random>
 
 #include "protocol/messages.hpp"
 #include "server/history/event_factory.hpp"
@@ -28,7 +33,34 @@ SessionSettings session_settings(const Config& config) {
 redis::SubscriberOptions subscriber_options(const Config& config) {
   redis::SubscriberOptions options;
   options.endpoint = config.redis;
-  options.channels = {config.channel, config.events_channel};
+  options.channels = {config.channel, config.events_channel, config.trending_channel};
+  return options;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Names this process in the trending lease, so operators can tell which node computes.
+std::string node_id(const Config& config) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "unknown");
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  return std::string(host) + ":" + std::to_string(config.listen_port) + ":" +
+         std::to_string(getpid()) + ":" + suffix;
+}
+
+trending::LeaderOptions leader_options(const Config& config) {
+  trending::LeaderOptions options;
+  options.node_id = node_id(config);
+  options.channel = config.trending_channel;
+  options.interval = config.trending_interval;
+  options.half_life = config.trending_half_life;
+  options.size = config.trending_size;
   return options;
 }
 
@@ -74,6 +106,12 @@ Server::Server(const Config& config)
                     state_.caught_up.store(true);
                   },
                   [](const std::string& message) { log_warn(message); }}),
+      views_(control_.get_executor(), history_, state_.metrics, config.trending_half_life,
+             unix_ms_now),
+      trending_feed_(history_, state_.metrics,
+                     [this](TrendingPtr list) { hub_.publish_trending(std::move(list)); }),
+      trending_leader_(control_.get_executor(), history_, state_.metrics, leader_options(config),
+                       unix_ms_now),
       subscriber_(control_.get_executor(), subscriber_options(config),
                   {[this](std::string_view channel, std::string_view payload) {
                      on_message(channel, payload);
@@ -83,6 +121,7 @@ Server::Server(const Config& config)
       drain_timer_(control_) {
   state_.session = session_settings(config);
   state_.history = &history_;
+  state_.views = &views_;
   state_.publish_keys = config.publish_keys;
   state_.max_article = config.max_article;
   if (!config.static_dir.empty()) {
@@ -104,6 +143,7 @@ int Server::run() {
            " with " + std::to_string(effective_threads(config_)) + " I/O threads");
   history_.start();
   subscriber_.start();
+  trending_leader_.start();
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (!ec) on_signal(signal);
   });
@@ -114,6 +154,10 @@ int Server::run() {
 }
 
 void Server::on_message(std::string_view channel, std::string_view payload) {
+  if (channel == config_.trending_channel) {
+    trending_feed_.on_message(payload);
+    return;
+  }
   state_.metrics.redis_messages.fetch_add(1, std::memory_order_relaxed);
   BuiltEvent built;
   if (channel == config_.events_channel) {
@@ -153,6 +197,7 @@ void Server::reset_clients(const std::string& reason, const std::string& head) {
 void Server::on_history_ready(bool ready) {
   state_.history_ready.store(ready);
   if (ready) live_feed_.retry_now();
+  if (ready) trending_feed_.load_current();
   if (ready) log_info("redis history ready (" + config_.history_key + ", functions loaded)");
   else log_warn("redis history unavailable: " + history_.last_error());
 }
@@ -173,6 +218,8 @@ void Server::on_redis_state(redis::SubscriberState s) {
                " at " + where);
       state_.caught_up.store(false);
       live_feed_.on_subscribed();
+      // Lists published while we were not subscribed are only in Redis' copy.
+      trending_feed_.load_current();
       break;
     case redis::SubscriberState::disconnected:
       log_warn("redis disconnected from " + where + ": " + subscriber_.last_error() +
@@ -189,6 +236,7 @@ void Server::on_signal(int signal) {
   state_.draining.store(true);
   state_.metrics.draining.store(1);
   listener_->stop();
+  trending_leader_.stop();
   hub_.shut_down_connections();
   // A second signal means: stop now.
   signals_.async_wait([this](boost::system::error_code ec, int) {
@@ -213,6 +261,8 @@ void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
 }
 
 void Server::stop() {
+  trending_leader_.stop();
+  views_.stop();
   subscriber_.stop();
   live_feed_.stop();
   history_.stop();

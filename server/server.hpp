@@ -15,6 +15,9 @@
 #include "server/log.hpp"
 #include "server/redis/redis_subscriber.hpp"
 #include "server/server_state.hpp"
+#include "server/trending/trending_feed.hpp"
+#include "server/trending/trending_leader.hpp"
+#include "server/trending/view_recorder.hpp"
 
 namespace newspush {
 
@@ -45,6 +48,9 @@ class Server {
   std::shared_ptr<Listener> listener_;
   History history_;
   LiveFeed live_feed_;
+  trending::ViewRecorder views_;
+  trending::TrendingFeed trending_feed_;
+  trending::TrendingLeader trending_leader_;
   redis::RedisSubscriber subscriber_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;

@@ -21,11 +21,15 @@ struct SessionSettings {
 };
 
 class History;
+namespace trending {
+class ViewRecorder;
+}
 
 struct ServerState {
   SessionSettings session;
   Metrics metrics;
   History* history = nullptr;  // thread-safe entry points only (post_*)
+  trending::ViewRecorder* views = nullptr;  // likewise
   std::vector<std::string> publish_keys;
   std::size_t max_article = 0;
   StaticSite site;  // read-only after start-up

@@ -58,6 +58,11 @@ class History {
   void post_publish(std::string article_json, boost::asio::any_io_executor reply_to,
                     ReplyCallback callback);
   void post_retract(std::string id, boost::asio::any_io_executor reply_to, ReplyCallback callback);
+  // FCALL <function> 1 <log key> <args...> on the shared command connection. Control thread.
+  // Other parts of the functions library (trending) go through here.
+  void call(const std::string& function, std::vector<std::string> args, ReplyCallback callback) {
+    fcall(function, std::move(args), std::move(callback));
+  }
 
  private:
   void setup(std::function<void(bool, std::string)> done);

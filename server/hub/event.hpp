@@ -21,4 +21,11 @@ struct ArticleEvent {
 };
 using EventPtr = std::shared_ptr<const ArticleEvent>;
 
+// The newest trending list of one category ("*": overall), as every node received it.
+struct TrendingUpdate {
+  std::string category;
+  std::string frame;  // the serialized "trending" message, shared by all
+};
+using TrendingPtr = std::shared_ptr<const TrendingUpdate>;
+
 }  // namespace newspush

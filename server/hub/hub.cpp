@@ -1,6 +1,7 @@
 #include "server/hub/hub.hpp"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 
 #include "server/log.hpp"
 
@@ -13,6 +14,29 @@ void Worker::fan_out(const EventPtr& event) {
   metrics_.deliveries.fetch_add(n, std::memory_order_relaxed);
   // Once per article and worker: idle sessions have handed their write to the socket by now.
   if (n > 0) metrics_.fanout_latency.observe(std::chrono::steady_clock::now() - event->received);
+}
+
+void Worker::fan_out_trending(const TrendingPtr& list) {
+  trending_[list->category] = list;
+  index_.for_each_listed(list->category, [&list](Connection* c) { c->deliver_trending(list); });
+  // Those who also get it through their categories were served above.
+  trending_requests_.for_each(list->category, [this, &list](Connection* c) {
+    if (!index_.is_listed(c, list->category)) c->deliver_trending(list);
+  });
+}
+
+std::vector<std::string> Worker::trending_lists_of(Connection* c) const {
+  auto lists = index_.listed_categories(c);
+  auto requested = trending_requests_.keys_of(c);
+  lists.insert(lists.end(), requested.begin(), requested.end());
+  std::sort(lists.begin(), lists.end());
+  lists.erase(std::unique(lists.begin(), lists.end()), lists.end());
+  return lists;
+}
+
+TrendingPtr Worker::trending(std::string_view category) const {
+  auto it = trending_.find(std::string(category));
+  return it == trending_.end() ? nullptr : it->second;
 }
 
 void Worker::set_head(std::optional<protocol::Cursor> head) {
@@ -70,6 +94,11 @@ void Hub::set_head(const std::string& head) {
 void Hub::publish(EventPtr event) {
   for (auto& worker : workers_)
     boost::asio::post(worker->context_, [w = worker.get(), event] { w->fan_out(event); });
+}
+
+void Hub::publish_trending(TrendingPtr list) {
+  for (auto& worker : workers_)
+    boost::asio::post(worker->context_, [w = worker.get(), list] { w->fan_out_trending(list); });
 }
 
 void Hub::shut_down_connections() {

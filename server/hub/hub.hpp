@@ -6,10 +6,12 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "server/hub/connection.hpp"
 #include "server/hub/event.hpp"
+#include "server/hub/keyed_index.hpp"
 #include "server/hub/subscription_index.hpp"
 #include "server/metrics.hpp"
 
@@ -22,7 +24,15 @@ class Worker {
   boost::asio::io_context& context() { return context_; }
   // Only on this worker's thread.
   SubscriptionIndex<Connection>& index() { return index_; }
+  // Trending lists asked for beyond those of a connection's article categories.
+  KeyedIndex<Connection>& trending_requests() { return trending_requests_; }
+  // The trending lists a connection receives: those of the categories it is listed under, and
+  // those it asked for. Sorted, no duplicates.
+  std::vector<std::string> trending_lists_of(Connection* c) const;
+  // The newest list of a category this worker has (null: none yet).
+  TrendingPtr trending(std::string_view category) const;
   void fan_out(const EventPtr& event);
+  void fan_out_trending(const TrendingPtr& list);
   void shut_down_connections();
   // The newest history position this worker has fanned out (empty before the history is known):
   // what a new subscriber is told, since every later event will reach it live.
@@ -34,6 +44,8 @@ class Worker {
   Metrics& metrics_;
   // Declared before the context: handlers destroyed with the context may still unregister.
   SubscriptionIndex<Connection> index_;
+  KeyedIndex<Connection> trending_requests_;
+  std::unordered_map<std::string, TrendingPtr> trending_;
   std::optional<protocol::Cursor> head_;
   std::string head_text_;
   boost::asio::io_context context_{1};
@@ -53,6 +65,8 @@ class Hub {
   Worker& next_worker();
   // From any thread: hands the event to every worker, in call order.
   void publish(EventPtr event);
+  // From any thread: a trending list for every worker, which keeps it and passes it on.
+  void publish_trending(TrendingPtr list);
   // From any thread: the position new subscribers are told about, when no event carried it.
   void set_head(const std::string& head);
   // Asks every worker to close its connections with 1001.

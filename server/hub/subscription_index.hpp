@@ -82,6 +82,31 @@ class SubscriptionIndex {
 
   const std::vector<Subscriber*>& connections() const { return connections_; }
 
+  // The categories a connection is listed under: its set, or just "*" when it has "*".
+  std::vector<std::string> listed_categories(Subscriber* s) const {
+    const auto& set = entries_.at(s).categories;
+    if (set.contains(std::string(protocol::kAllCategories)))
+      return {std::string(protocol::kAllCategories)};
+    return {set.begin(), set.end()};
+  }
+
+  bool is_listed(Subscriber* s, std::string_view category) const {
+    auto it = entries_.find(s);
+    if (it == entries_.end()) return false;
+    const auto& set = it->second.categories;
+    bool all = set.contains(std::string(protocol::kAllCategories));
+    return all ? category == protocol::kAllCategories : set.contains(std::string(category));
+  }
+
+  // Calls f for the connections listed under exactly this key (no "*" expansion).
+  template <typename F>
+  std::size_t for_each_listed(std::string_view category, F&& f) const {
+    auto it = lists_.find(category);
+    if (it == lists_.end()) return 0;
+    for (auto* s : it->second) f(s);
+    return it->second.size();
+  }
+
   // Listed subscribers per category ("*" subscribers are counted under "*" only).
   std::map<std::string, std::size_t> listed_counts() const {
     std::map<std::string, std::size_t> counts;

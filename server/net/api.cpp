@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "protocol/article.hpp"
 #include "protocol/category.hpp"
 
 namespace newspush::api {
@@ -14,6 +15,28 @@ bool same_key(std::string_view a, std::string_view b) {
   unsigned char diff = 0;
   for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
+}
+
+// Calls f(name, value) for each name=value of a query string; stops at the first error.
+template <typename F>
+std::optional<Error> for_each_param(std::string_view query, F&& f) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    auto eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (auto error = f(name, value)) return error;
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> read_category(std::string_view value, std::string& out) {
+  if (value != protocol::kAllCategories && !protocol::is_valid_category(value))
+    return Error{400, "bad_category", "category must match [a-z0-9-]{1,32} or be *", {}};
+  out = std::string(value);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -39,24 +62,47 @@ std::optional<Error> check_authorization(std::string_view header,
 }
 
 std::optional<Error> parse_recent_query(std::string_view query, RecentQuery& out) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (name == "category") {
-      if (value != protocol::kAllCategories && !protocol::is_valid_category(value))
-        return Error{400, "bad_category", "category must match [a-z0-9-]{1,32} or be *", {}};
-      out.category = std::string(value);
-    } else if (name == "limit") {
+  return for_each_param(query, [&out](std::string_view name,
+                                      std::string_view value) -> std::optional<Error> {
+    if (name == "category") return read_category(value, out.category);
+    if (name == "limit") {
       std::size_t limit = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
       if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 || limit > 200)
         return Error{400, "bad_limit", "limit must be a number from 1 to 200", {}};
       out.limit = limit;
     }
+    return std::nullopt;
+  });
+}
+
+std::optional<Error> parse_trending_query(std::string_view query, std::string& category) {
+  category = "*";
+  return for_each_param(query, [&category](std::string_view name,
+                                           std::string_view value) -> std::optional<Error> {
+    if (name == "category") return read_category(value, category);
+    return std::nullopt;
+  });
+}
+
+std::optional<Error> parse_view_batch(std::string_view body, std::vector<std::string>& ids) {
+  auto bad = [](std::string message) { return Error{400, "bad_request", std::move(message), {}}; };
+  auto batch = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (batch.is_discarded()) return bad("the body is not valid JSON");
+  if (!batch.is_array() || batch.empty() || batch.size() > kMaxViewBatch)
+    return bad("expected an array of 1 to " + std::to_string(kMaxViewBatch) +
+               " views: [{\"article\":\"<id>\"}, ...]");
+  ids.clear();
+  ids.reserve(batch.size());
+  for (const auto& view : batch) {
+    auto article = view.is_object() ? view.find("article") : view.end();
+    if (!view.is_object() || article == view.end() || !article->is_string() ||
+        article->get_ref<const std::string&>().empty() ||
+        article->get_ref<const std::string&>().size() > protocol::kMaxIdLength)
+      return bad("each view must be {\"article\":\"<id>\"} with an id of 1 to " +
+                 std::to_string(protocol::kMaxIdLength) + " bytes (entry " +
+                 std::to_string(ids.size()) + ")");
+    ids.push_back(article->get<std::string>());
   }
   return std::nullopt;
 }

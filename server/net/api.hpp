@@ -28,6 +28,14 @@ struct RecentQuery {
 // ?category=sports&limit=20
 std::optional<Error> parse_recent_query(std::string_view query, RecentQuery& out);
 
+// ?category=sports (default "*").
+std::optional<Error> parse_trending_query(std::string_view query, std::string& category);
+
+// POST /api/v1/views: [{"article":"<id>"}, ...], 1..kMaxViewBatch entries; an id may repeat
+// (each entry is one view).
+inline constexpr std::size_t kMaxViewBatch = 1000;
+std::optional<Error> parse_view_batch(std::string_view body, std::vector<std::string>& ids);
+
 // Maps "ERR newspush: bad_category: ..." from the functions library to an API error.
 Error error_from_redis(std::string_view redis_error);
 

@@ -12,6 +12,8 @@
 #include "server/history/history.hpp"
 #include "server/net/api.hpp"
 #include "server/net/websocket_session.hpp"
+#include "protocol/trending.hpp"
+#include "server/trending/view_recorder.hpp"
 
 namespace newspush {
 
@@ -103,6 +105,16 @@ void HttpSession::handle_api(const Request& request) {
   if (path == articles && request.method() == http::verb::get) return list_recent(query);
   if (path == "/api/v1/stats" && request.method() == http::verb::get)
     return send_json(200, render_stats_json(state_.metrics));
+  if (path == "/api/v1/trending") {
+    if (request.method() != http::verb::get) return fail({405, "method_not_allowed", "use GET", {}});
+    return show_trending(query);
+  }
+  if (path == "/api/v1/views") {
+    if (request.method() != http::verb::post) return fail({405, "method_not_allowed", "use POST", {}});
+    if (auto denied = api::check_authorization(request[http::field::authorization], state_.publish_keys))
+      return fail(*denied);
+    return record_views(request);
+  }
   bool is_collection = path == articles;
   bool is_item = path.starts_with(std::string(articles) + "/") && path.size() > articles.size() + 1;
   if (!is_collection && !is_item) return fail({404, "not_found", "no such endpoint", {}});
@@ -169,6 +181,28 @@ void HttpSession::list_recent(std::string_view query) {
         }
         body += "]}";
         self->send_json(200, std::move(body));
+      });
+}
+
+void HttpSession::show_trending(std::string_view query) {
+  std::string category;
+  if (auto error = api::parse_trending_query(query, category))
+    return send_json(error->status, api::error_body(*error));
+  // The worker's copy is what its WebSocket clients were sent last.
+  if (auto list = worker_.trending(category)) return send_json(200, list->frame);
+  send_json(200, protocol::trending_message({category, {}, std::nullopt}));
+}
+
+void HttpSession::record_views(const Request& request) {
+  std::vector<std::string> ids;
+  if (auto error = api::parse_view_batch(request.body(), ids))
+    return send_json(error->status, api::error_body(*error));
+  if (!state_.views) return send_json(503, api::error_body({503, "unavailable", "views unavailable", {}}));
+  state_.views->post_views(
+      std::move(ids), stream_.get_executor(), [self = shared_from_this()](trending::ViewCounts counts) {
+        if (!counts.ok)
+          return self->send_json(503, api::error_body({503, "unavailable", counts.error, {}}));
+        self->send_json(200, nlohmann::json({{"counted", counts.counted}, {"unknown", counts.unknown}}).dump());
       });
 }
 

@@ -32,6 +32,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void publish_article(const Request& request);
   void retract_article(std::string id);
   void list_recent(std::string_view query);
+  void show_trending(std::string_view query);
+  void record_views(const Request& request);
   void send(Response response);
   void send_json(int status, std::string body);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);

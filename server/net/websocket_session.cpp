@@ -6,6 +6,7 @@
 #include <span>
 
 #include "protocol/messages.hpp"
+#include "server/trending/view_recorder.hpp"
 #include "server/log.hpp"
 
 namespace newspush {
@@ -114,6 +115,7 @@ void WebSocketSession::handle_command(std::string_view text) {
         using T = std::decay_t<decltype(command)>;
         if constexpr (std::is_same_v<T, protocol::Subscribe>) subscribe(command);
         else if constexpr (std::is_same_v<T, protocol::Unsubscribe>) unsubscribe(command);
+        else if constexpr (std::is_same_v<T, protocol::View>) view(command);
         else reply(protocol::pong_message());
       },
       std::get<protocol::Command>(parsed));
@@ -130,23 +132,70 @@ void WebSocketSession::subscribe(const protocol::Subscribe& command) {
   std::size_t added = 0;
   for (const auto& category : command.categories)
     if (!std::binary_search(current.begin(), current.end(), category)) ++added;
-  if (current.size() + added > state_.session.max_categories) {
+  auto requested = worker_.trending_requests().keys_of(this);
+  std::size_t requested_added = 0;
+  for (const auto& category : command.trending)
+    if (!std::binary_search(requested.begin(), requested.end(), category)) ++requested_added;
+  if (current.size() + added > state_.session.max_categories ||
+      requested.size() + requested_added > state_.session.max_categories) {
     reply_error("too_many_categories", "a connection may hold at most " +
                                            std::to_string(state_.session.max_categories) +
-                                           " categories");
+                                           " categories (and as many trending lists)");
     return;
   }
-  for (const auto& category : command.categories) {
-    if (!std::binary_search(current.begin(), current.end(), category))
-      metrics_.subscriptions.add(category, +1);
-    index.subscribe(this, category);
+  change_trending_lists([&] {
+    for (const auto& category : command.categories) {
+      if (!std::binary_search(current.begin(), current.end(), category))
+        metrics_.subscriptions.add(category, +1);
+      index.subscribe(this, category);
+    }
+    for (const auto& category : command.trending) worker_.trending_requests().add(this, category);
+    if (command.since) {
+      reply_subscribed(*command.since);
+    } else {
+      reply_subscribed(worker_.head());
+    }
+  });
+  if (command.since) resume_from(*command.since);
+}
+
+void WebSocketSession::reply_subscribed(std::string_view cursor) {
+  reply(protocol::subscribed_message(worker_.index().categories_of(this), cursor,
+                                     worker_.trending_requests().keys_of(this)));
+}
+
+template <typename Change>
+void WebSocketSession::change_trending_lists(Change&& change) {
+  auto before = worker_.trending_lists_of(this);
+  change();
+  for (const auto& category : worker_.trending_lists_of(this)) {
+    if (std::binary_search(before.begin(), before.end(), category)) continue;
+    if (auto list = worker_.trending(category)) deliver_trending(list);
   }
-  if (command.since) {
-    reply(protocol::subscribed_message(index.categories_of(this), *command.since));
-    resume_from(*command.since);
-    return;
+}
+
+void WebSocketSession::view(const protocol::View& command) {
+  if (!views_) views_ = std::make_unique<trending::ViewLimiter>();
+  switch (views_->admit(command.article, trending::ViewLimiter::Clock::now())) {
+    case trending::ViewLimiter::Verdict::duplicate:
+      metrics_.count_views(ViewResult::duplicate);
+      return;
+    case trending::ViewLimiter::Verdict::rate_limited:
+      metrics_.count_views(ViewResult::rate_limited);
+      return;
+    case trending::ViewLimiter::Verdict::count:
+      // Counted (or found unknown) once Redis answers.
+      state_.views->post_view(command.article);
+      return;
   }
-  reply(protocol::subscribed_message(index.categories_of(this), worker_.head()));
+}
+
+void WebSocketSession::deliver_trending(const TrendingPtr& list) {
+  if (closing_ || !registered_) return;
+  // Rankings are not part of the article order: they skip any replay in progress.
+  if (queue_.push_latest(list->category, SharedFrame(list, &list->frame)))
+    metrics_.trending_conflated.fetch_add(1, std::memory_order_relaxed);
+  if (!writing_) write_queued();
 }
 
 void WebSocketSession::resume_from(const std::string& since) {
@@ -240,12 +289,17 @@ void WebSocketSession::pump_backlog() {
 void WebSocketSession::unsubscribe(const protocol::Unsubscribe& command) {
   auto& index = worker_.index();
   auto current = index.categories_of(this);
-  for (const auto& category : command.categories) {
-    if (std::binary_search(current.begin(), current.end(), category))
-      metrics_.subscriptions.add(category, -1);
-    index.unsubscribe(this, category);
-  }
-  reply(protocol::subscribed_message(index.categories_of(this)));
+  // Unsubscribing "*" lists the named categories again: their lists start.
+  change_trending_lists([&] {
+    for (const auto& category : command.categories) {
+      if (std::binary_search(current.begin(), current.end(), category))
+        metrics_.subscriptions.add(category, -1);
+      index.unsubscribe(this, category);
+    }
+    for (const auto& category : command.trending)
+      worker_.trending_requests().remove(this, category);
+  });
+  reply_subscribed({});
 }
 
 void WebSocketSession::reply(std::string message) {
@@ -372,6 +426,7 @@ void WebSocketSession::finish(CloseCause cause) {
   for (const auto& category : worker_.index().categories_of(this))
     metrics_.subscriptions.add(category, -1);
   worker_.index().remove(this);
+  worker_.trending_requests().remove_all(this);
   metrics_.connections_current.fetch_sub(1, std::memory_order_relaxed);
   if (!closing_) metrics_.count_close(cause);  // else counted by close_with
 }

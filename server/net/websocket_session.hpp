@@ -21,6 +21,7 @@
 #include "server/net/error_budget.hpp"
 #include "server/net/send_queue.hpp"
 #include "server/server_state.hpp"
+#include "server/trending/view_limiter.hpp"
 
 namespace newspush {
 
@@ -36,6 +37,7 @@ class WebSocketSession : public Connection,
   void run(Request request);
 
   void deliver(const EventPtr& event) override;
+  void deliver_trending(const TrendingPtr& list) override;
   void shut_down() override;
 
  private:
@@ -53,6 +55,11 @@ class WebSocketSession : public Connection,
   // Live events waiting behind a replay are bounded like the send queue.
   void count_backlog(const ArticleEvent& event);
   void unsubscribe(const protocol::Unsubscribe& command);
+  // Applies a change of subscriptions, then sends at once the lists it newly receives.
+  template <typename Change>
+  void change_trending_lists(Change&& change);
+  void reply_subscribed(std::string_view cursor);
+  void view(const protocol::View& command);
   void reply(std::string message);
   void reply_error(std::string_view code, std::string_view message);
   void enqueue(const SharedFrame& frame);
@@ -85,6 +92,7 @@ class WebSocketSession : public Connection,
   std::optional<protocol::Cursor> replayed_up_to_;  // until the live stream passes it
 
   ErrorBudget errors_;
+  std::unique_ptr<trending::ViewLimiter> views_;  // from the first view on
   boost::asio::steady_timer close_deadline_;
   int close_code_ = 0;
   std::string close_reason_;

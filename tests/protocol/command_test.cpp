@@ -225,4 +225,51 @@ TEST(CommandTest, TooManyCategories) {
 }
 
 }  // namespace
+
+TEST(ParseCommand, ViewNamesOneArticle) {
+  Command command = expect_command(R"({"op":"view","article":"spo-1"})");
+  ASSERT_TRUE(std::holds_alternative<View>(command));
+  EXPECT_EQ(std::get<View>(command).article, "spo-1");
+  expect_command(R"({"op":"view","article":")" + std::string(kMaxIdLength, 'a') + "\"}");
+}
+
+TEST(ParseCommand, ViewWithoutAProperArticleIdIsBadArticle) {
+  expect_error(R"({"op":"view"})", "bad_article");
+  expect_error(R"({"op":"view","article":""})", "bad_article");
+  expect_error(R"({"op":"view","article":42})", "bad_article");
+  expect_error(R"({"op":"view","article":["a"]})", "bad_article");
+  expect_error(R"({"op":"view","article":")" + std::string(kMaxIdLength + 1, 'a') + "\"}",
+               "bad_article");
+}
+
+TEST(ParseCommand, SubscribeMayAskForTrendingLists) {
+  Subscribe s = expect_subscribe(R"({"op":"subscribe","categories":["sports"],"trending":["*","culture","*"]})");
+  EXPECT_EQ(s.categories, Categories({"sports"}));
+  EXPECT_EQ(s.trending, Categories({"*", "culture"}));
+  // Only trending: categories may be empty or absent.
+  EXPECT_EQ(expect_subscribe(R"({"op":"subscribe","categories":[],"trending":["*"]})").trending,
+            Categories({"*"}));
+  EXPECT_TRUE(expect_subscribe(R"({"op":"subscribe","trending":["*"]})").categories.empty());
+}
+
+TEST(ParseCommand, UnsubscribeMayDropTrendingLists) {
+  Command command = expect_command(R"({"op":"unsubscribe","trending":["*"]})");
+  ASSERT_TRUE(std::holds_alternative<Unsubscribe>(command));
+  EXPECT_TRUE(std::get<Unsubscribe>(command).categories.empty());
+  EXPECT_EQ(std::get<Unsubscribe>(command).trending, Categories({"*"}));
+}
+
+TEST(ParseCommand, BadTrendingListsAreRejected) {
+  expect_error(R"({"op":"subscribe","categories":["sports"],"trending":"*"})", "bad_trending");
+  expect_error(R"({"op":"subscribe","categories":["sports"],"trending":[1]})", "bad_trending");
+  expect_error(R"({"op":"subscribe","categories":["sports"],"trending":["Sport"]})", "bad_trending");
+  expect_error(R"({"op":"unsubscribe","trending":{"a":1}})", "bad_trending");
+  // Neither list names anything.
+  expect_error(R"({"op":"subscribe","categories":[],"trending":[]})", "bad_categories");
+  expect_error(R"({"op":"subscribe","trending":[]})", "bad_categories");
+  std::string many = R"({"op":"subscribe","trending":[)";
+  for (int i = 0; i < 3; ++i) many += (i ? ",\"c" : "\"c") + std::to_string(i) + "\"";
+  expect_error(many + "]}", "too_many_categories", 2);
+}
+
 }  // namespace newspush::protocol

@@ -20,6 +20,8 @@ TEST(MessagesTest, Subscribed) {
   EXPECT_EQ(subscribed_message({"*", "politique", "societe"}),
             R"({"type":"subscribed","categories":["*","politique","societe"]})");
   EXPECT_EQ(subscribed_message({}), R"({"type":"subscribed","categories":[]})");
+  EXPECT_EQ(subscribed_message({"sports"}, "e:1-0", {"*"}),
+            R"({"type":"subscribed","categories":["sports"],"cursor":"e:1-0","trending":["*"]})");
 }
 
 TEST(MessagesTest, Pong) { EXPECT_EQ(pong_message(), R"({"type":"pong"})"); }

@@ -102,4 +102,33 @@ TEST(Config, HelpAndVersion) {
 }
 
 }  // namespace
+
+TEST(Config, TrendingDefaultsAndDurations) {
+  Config c = parse({});
+  EXPECT_EQ(c.trending_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c.trending_half_life, std::chrono::hours(2));
+  EXPECT_EQ(c.trending_size, 10u);
+  EXPECT_EQ(c.trending_channel, "news:trending");
+  c = parse({"--trending-interval", "250ms", "--trending-half-life=30m", "--trending-size", "5"},
+            Env{{{"NEWSPUSH_TRENDING_CHANNEL", "site:trending"}}});
+  EXPECT_EQ(c.trending_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.trending_half_life, std::chrono::minutes(30));
+  EXPECT_EQ(c.trending_size, 5u);
+  EXPECT_EQ(c.trending_channel, "site:trending");
+  EXPECT_NE(error_of({"--trending-interval", "2 s"}).find("--trending-interval"), std::string::npos);
+  EXPECT_FALSE(error_of({"--trending-interval", "10ms"}).empty());  // below the minimum
+  EXPECT_FALSE(error_of({"--trending-half-life", "0"}).empty());
+  EXPECT_FALSE(error_of({"--trending-size", "0"}).empty());
+}
+
+TEST(Config, DurationsTakeAUnit) {
+  EXPECT_EQ(parse_duration("2"), std::chrono::seconds(2));
+  EXPECT_EQ(parse_duration("2s"), std::chrono::seconds(2));
+  EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(parse_duration("5m"), std::chrono::minutes(5));
+  EXPECT_EQ(parse_duration("2h"), std::chrono::hours(2));
+  for (const char* bad : {"", "0", "-1s", "1d", "s", "1.5s", "99999999999999h"})
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+}
+
 }  // namespace newspush

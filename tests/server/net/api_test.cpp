@@ -54,4 +54,36 @@ TEST(ApiErrorBody, IsJsonWithFieldWhenKnown) {
 }
 
 }  // namespace
+
+TEST(ApiTrendingQuery, CategoryDefaultsToOverall) {
+  std::string category;
+  EXPECT_FALSE(parse_trending_query("", category));
+  EXPECT_EQ(category, "*");
+  EXPECT_FALSE(parse_trending_query("category=sports", category));
+  EXPECT_EQ(category, "sports");
+  EXPECT_EQ(parse_trending_query("category=Sports", category)->code, "bad_category");
+}
+
+TEST(ApiViewBatch, ArrayOfArticleIdsRepeatsAllowed) {
+  std::vector<std::string> ids;
+  EXPECT_FALSE(parse_view_batch(R"([{"article":"a"},{"article":"b"},{"article":"a","x":1}])", ids));
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b", "a"}));
+}
+
+TEST(ApiViewBatch, MalformedBatchesAreBadRequests) {
+  std::vector<std::string> ids;
+  std::vector<std::string> bodies{"", "{", "{}", "[]", R"({"article":"a"})", R"([{"article":""}])",
+                                  R"([{"article":1}])", R"([{"id":"a"}])", R"(["a"])",
+                                  R"([{"article":")" + std::string(129, 'x') + R"("}])"};
+  for (const auto& body : bodies) {
+    auto error = parse_view_batch(body, ids);
+    ASSERT_TRUE(error) << body;
+    EXPECT_EQ(error->status, 400) << body;
+    EXPECT_EQ(error->code, "bad_request") << body;
+  }
+  std::string big = "[";
+  for (std::size_t i = 0; i <= kMaxViewBatch; ++i) big += std::string(i ? "," : "") + R"({"article":"a"})";
+  EXPECT_EQ(parse_view_batch(big + "]", ids)->code, "bad_request");
+}
+
 }  // namespace newspush::api
