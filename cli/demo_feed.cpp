@@ -1,7 +1,10 @@
-// newspush demo-feed: publish sample articles on Redis the way the newsroom does.
+// newspush demo-feed: publish sample articles on Redis the way the newsroom does, and optionally
+// play the readers (synthetic views over HTTP, see view_feed.hpp) for the trending lists.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -12,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/redis_client.hpp"
 #include "cli/sample_articles.hpp"
+#include "cli/view_feed.hpp"
 #include "common/redis_url.hpp"
 
 namespace newspush::cli {
@@ -21,17 +25,29 @@ namespace {
 constexpr const char* kDemoFeedHelp =
     "Usage: newspush demo-feed [--redis URL] [--history-key KEY] [--bare [--channel NAME]]\n"
     "                          [--interval-ms MS] [--count N]\n"
+    "                          [--views-url URL [--key KEY] [--views-per-second N]]\n"
     "\n"
     "Publishes fictional sample articles, one every interval, through the atomic publish\n"
     "path (FCALL newspush_publish: stored in the history, resumable) and prints each\n"
     "cursor. Reconnects when Redis goes away.\n"
+    "\n"
+    "With --views-url it also plays the readers, for the trending lists: about every second\n"
+    "it POSTs a batch of views of the articles it published recently, a few hot stories\n"
+    "getting most of them, popularity shifting as new stories come out and old ones cool\n"
+    "down or resurface. A failed POST (newspushd not up yet, Redis down) is reported now\n"
+    "and then and never stops the feed.\n"
     "\n"
     "  --redis URL        redis://HOST[:PORT][/DB] (default redis://127.0.0.1:6379)\n"
     "  --history-key KEY  the history stream (default news:log)\n"
     "  --bare             plain PUBLISH instead: live only, no cursor\n"
     "  --channel NAME     channel for --bare (default news:articles)\n"
     "  --interval-ms MS   pause between articles (default 1500)\n"
-    "  --count N          stop after N articles (default: run until interrupted)\n";
+    "  --count N          stop after N articles, and with --views-url one more batch of\n"
+    "                     views (default: run until interrupted)\n"
+    "  --views-url URL    newspushd's views API, e.g. http://127.0.0.1:8080/api/v1/views\n"
+    "  --key KEY          Bearer key for it, one of newspushd's --publish-key (default: the\n"
+    "                     NEWSPUSH_PUBLISH_KEY environment variable)\n"
+    "  --views-per-second N  views sent per second (default 40)\n";
 
 struct DemoFeedOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
@@ -40,7 +56,28 @@ struct DemoFeedOptions {
   bool bare = false;
   std::chrono::milliseconds interval{1500};
   std::optional<std::uint64_t> count;
+  std::optional<ViewFeedOptions> views;  // with --views-url
 };
+
+using Clock = ViewFeed::Clock;
+
+// Sleeps for `pause`; with views on, sends the batches that fall due meanwhile, so that views
+// keep their pace whatever the article interval (and while Redis is being waited for).
+void pause_for(std::chrono::milliseconds pause, ViewFeed* views) {
+  const auto until = Clock::now() + pause;
+  while (true) {
+    if (views) views->send_if_due();
+    if (Clock::now() >= until) return;
+    std::this_thread::sleep_until(views ? std::min(until, views->next_batch_at()) : until);
+  }
+}
+
+// A key ends up in an HTTP header: refuse what would break (or inject into) it.
+bool is_header_safe(const std::string& text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) != 0x7f;
+  });
+}
 
 }  // namespace
 
@@ -48,6 +85,9 @@ int run_demo_feed(std::span<char* const> args) {
   DemoFeedOptions options;
   ArgReader reader(args);
   std::string value;
+  std::string views_url;
+  std::optional<std::string> key;
+  std::optional<std::uint64_t> views_per_second;
   while (!reader.done()) {
     if (reader.flag("--help") || reader.flag("-h")) {
       std::cout << kDemoFeedHelp;
@@ -68,14 +108,49 @@ int run_demo_feed(std::span<char* const> args) {
           std::chrono::milliseconds(parse_number(value, "--interval-ms", 0, 24ull * 3600 * 1000));
     } else if (reader.option("--count", &value)) {
       options.count = parse_number(value, "--count", 1, 1000000000);
+    } else if (reader.option("--views-url", &value)) {
+      views_url = value;
+    } else if (reader.option("--key", &value)) {
+      key = value;
+    } else if (reader.option("--views-per-second", &value)) {
+      // One batch a second, and POST /api/v1/views takes at most 1000 views at once.
+      views_per_second = parse_number(value, "--views-per-second", 1, 1000);
     } else {
       throw UsageError("demo-feed: unexpected argument '" + std::string(reader.current()) + "'");
     }
   }
+  if (!views_url.empty()) {
+    if (!views_url.starts_with("http://") && !views_url.starts_with("https://")) {
+      throw UsageError("demo-feed: --views-url must start with http:// or https://, got '" +
+                       views_url + "'");
+    }
+    // Views count only for articles in the history: bare PUBLISH stores none.
+    if (options.bare) throw UsageError("demo-feed: --views-url does not work with --bare");
+    if (!key) {
+      const char* from_env = std::getenv("NEWSPUSH_PUBLISH_KEY");
+      if (from_env && *from_env) key = from_env;
+    }
+    if (!key || key->empty()) {
+      throw UsageError("demo-feed: --views-url needs --key KEY (or NEWSPUSH_PUBLISH_KEY)");
+    }
+    if (!is_header_safe(*key)) {
+      throw UsageError("demo-feed: --key must not contain spaces or control characters");
+    }
+    options.views = ViewFeedOptions{views_url, *key, views_per_second.value_or(40)};
+  } else if (key || views_per_second) {
+    throw UsageError("demo-feed: --key and --views-per-second go with --views-url");
+  }
+
   std::string error;
   const auto endpoint = parse_redis_url(options.redis_url, &error);
   if (!endpoint) throw UsageError("demo-feed: bad --redis '" + options.redis_url + "': " + error);
   const std::string redis_name = to_url(*endpoint);
+  std::unique_ptr<ViewFeed> views;
+  if (options.views) {
+    views = std::make_unique<ViewFeed>(*options.views);
+    std::cerr << "[" << clock_now() << "] sending about " << options.views->views_per_second
+              << " views a second to " << options.views->url << std::endl;
+  }
 
   const auto articles = sample_articles();
   std::mt19937 random(std::random_device{}());
@@ -101,7 +176,7 @@ int run_demo_feed(std::span<char* const> args) {
       if (!redis) {
         std::cerr << "[" << clock_now() << "] cannot reach " << redis_name << ": " << error
                   << "; retrying in " << backoff.count() << " ms" << std::endl;
-        std::this_thread::sleep_for(backoff);
+        pause_for(backoff, views.get());
         backoff = std::min(backoff * 2, max_backoff);
         continue;
       }
@@ -153,7 +228,7 @@ int run_demo_feed(std::span<char* const> args) {
         // newspushd loads the functions when it connects: it may simply not have yet.
         std::cerr << "[" << clock_now() << "] the newspush functions are not loaded in "
                   << redis_name << " yet (start newspushd); retrying" << std::endl;
-        std::this_thread::sleep_for(std::chrono::seconds(1));
+        pause_for(std::chrono::seconds(1), views.get());
         continue;
       }
       std::cerr << "newspush: " << redis_name << " refused the article: " << error << "\n";
@@ -164,6 +239,7 @@ int run_demo_feed(std::span<char* const> args) {
     const std::string category = article["category"];
     const std::string title = article["title"];
     const bool is_breaking = article["breaking"];
+    if (views) views->add_article(id, title);
     pending.reset();
     std::cout << "[" << clock_now() << "] " << id << "  " << category << "  " << title
               << (is_breaking ? "  [BREAKING]" : "");
@@ -175,7 +251,13 @@ int run_demo_feed(std::span<char* const> args) {
     }
     std::cout << std::endl;
 
-    if (!options.count || published < *options.count) std::this_thread::sleep_for(options.interval);
+    if (!options.count || published < *options.count) pause_for(options.interval, views.get());
+  }
+  if (views) {
+    // One more batch, so that the last articles of a --count run get their views too.
+    std::this_thread::sleep_until(views->next_batch_at());
+    views->send_if_due();
+    views->print_totals();
   }
   return 0;
 }

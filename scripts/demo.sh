@@ -2,7 +2,8 @@
 # demo.sh [--redis URL] [--listen HOST:PORT]
 # Installs what is missing, builds, then runs a complete local newspush: a private redis-server
 # on a free loopback port (unless --redis points at an existing one), newspushd serving the demo
-# front page, and a demo newsroom feed publishing sample articles. Ctrl-C stops everything.
+# front page, and a demo newsroom feed publishing sample articles and reader views (for the
+# trending lists). Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_url=""
@@ -11,7 +12,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --redis) redis_url="$2"; shift 2 ;;
     --listen) listen="$2"; shift 2 ;;
-    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,8 +43,10 @@ if [ -z "$redis_url" ]; then
 fi
 
 publish_key="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# A trending half-life of minutes, not the default hours: in a demo that lasts a few minutes the
+# first stories would otherwise keep the top of the lists for the whole session.
 "$bin/server/newspushd" --listen "$listen" --redis "$redis_url" --static-dir "$root/web/static" \
-  --publish-key "$publish_key" &
+  --publish-key "$publish_key" --trending-half-life 2m &
 pids+=($!)
 for _ in $(seq 100); do
   curl -fs "http://$listen/readyz" >/dev/null 2>&1 && break
@@ -51,7 +54,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-"$bin/cli/newspush" demo-feed --redis "$redis_url" --interval-ms 1500 &
+# It also plays the readers: views of its recent articles, POSTed with this run's key.
+"$bin/cli/newspush" demo-feed --redis "$redis_url" --interval-ms 1500 \
+  --views-url "http://$listen/api/v1/views" --key "$publish_key" &
 pids+=($!)
 
 cat <<TXT
@@ -64,6 +69,8 @@ Watch in a terminal:
 Publish your own (HTTP API, key of this demo run):
   curl -X POST -H 'Authorization: Bearer $publish_key' http://$listen/api/v1/articles \\
        -d '{"id":"a1","category":"sports","title":"But à la 90e !","breaking":true}'
+Trending, from the reader views the demo feed sends (the page's Tendance box updates live):
+  curl -s 'http://$listen/api/v1/trending?category=*'        # overall; or ?category=sports
 Ctrl-C stops everything.
 TXT
 wait -n "${pids[@]}"

@@ -1,5 +1,6 @@
 // The newspush CLI's publish and retract subcommands against a real redis-server and newspushd
-// (which loads the Redis Functions library), observed through a WebSocket subscriber.
+// (which loads the Redis Functions library), observed through a WebSocket subscriber; and
+// demo-feed's synthetic reader views, observed through GET /api/v1/trending.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,10 +9,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -34,9 +38,10 @@ struct CliResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
-// Runs argv to completion (wait_exit also waits for the output pipe to be drained).
-CliResult run_program(std::vector<std::string> argv) {
-  ChildProcess child(std::move(argv));
+// Runs argv to completion (wait_exit also waits for the output pipe to be drained). `env` holds
+// "NAME=value" entries added to the environment.
+CliResult run_program(std::vector<std::string> argv, std::vector<std::string> env = {}) {
+  ChildProcess child(std::move(argv), std::move(env));
   auto code = child.wait_exit(30s);
   if (!code) {
     child.kill();
@@ -46,9 +51,9 @@ CliResult run_program(std::vector<std::string> argv) {
 }
 
 // newspush with these arguments.
-CliResult run_cli(std::vector<std::string> args) {
+CliResult run_cli(std::vector<std::string> args, std::vector<std::string> env = {}) {
   args.insert(args.begin(), NEWSPUSH_CLI_BIN);
-  return run_program(std::move(args));
+  return run_program(std::move(args), std::move(env));
 }
 
 // The cursor after "<verb> " when the output is exactly that one line.
@@ -235,6 +240,106 @@ TEST_F(CliTest, HistoryKeyOptionPublishesIntoThatStream) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(redis_.command_string({"XLEN", "other:log"}), "1");
   EXPECT_EQ(redis_.command_string({"EXISTS", "news:log"}), "0");
+}
+
+TEST_F(CliTest, DemoFeedKeepsPublishingWhenTheViewsUrlIsDown) {
+  auto client = subscriber({"*"});
+  const std::string views_url =
+      "http://127.0.0.1:" + std::to_string(RedisServer::pick_free_port()) + "/api/v1/views";
+  CliResult feed = run_cli({"demo-feed", "--redis", redis_.url(), "--count", "2", "--interval-ms",
+                            "100", "--views-url", views_url, "--key", "k"});
+  EXPECT_EQ(feed.exit_code, 0) << feed.output;
+  EXPECT_THAT(feed.output, HasSubstr("views: POST " + views_url + " failed")) << feed.output;
+  EXPECT_TRUE(client->next_event_of_type("article"));
+  EXPECT_TRUE(client->next_event_of_type("article"));
+}
+
+// The body of GET /api/v1/trending?category=CATEGORY ("*": the overall list) once the list has
+// items; nullopt if it has none within the timeout.
+std::optional<json> wait_for_trending_items(std::uint16_t port, const std::string& category,
+                                            std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto response = http_get(port, "/api/v1/trending?category=" + category, 2s);
+    if (response && response->status == 200) {
+      const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_object() && body.contains("items") && body["items"].is_array() &&
+          !body["items"].empty()) {
+        return body;
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return std::nullopt;
+}
+
+TEST(CliDemoFeedViews, ViewsFromTheDemoFeedFillTheTrendingLists) {
+  RedisServer redis;
+  const std::string key = "cli-views-test-key-0123";  // newspushd wants 16+ characters
+  NewspushdProcess node(redis.url(), {"--publish-key", key, "--trending-interval", "200ms"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  const std::string views_url =
+      "http://127.0.0.1:" + std::to_string(node.port()) + "/api/v1/views";
+
+  // --count: the feed exits after its 4 articles and one more batch of views.
+  CliResult feed = run_cli({"demo-feed", "--redis", redis.url(), "--count", "4", "--interval-ms",
+                            "200", "--views-url", views_url, "--key", key, "--views-per-second",
+                            "100"});
+  ASSERT_EQ(feed.exit_code, 0) << feed.output;
+  EXPECT_THAT(feed.output, Not(HasSubstr("] views: POST "))) << feed.output;  // no failure
+  // Its last line: "views: S sent in B batches (C counted, U unknown)".
+  const std::regex totals_line(
+      R"re(views: [0-9]+ sent in [0-9]+ batch(es)? \(([0-9]+) counted, 0 unknown\))re");
+  std::smatch totals;
+  ASSERT_TRUE(std::regex_search(feed.output, totals, totals_line)) << feed.output;
+  EXPECT_GT(std::stoull(totals[2].str()), 0u) << feed.output;
+
+  const auto overall = wait_for_trending_items(node.port(), "*", 15s);
+  ASSERT_TRUE(overall) << "the overall trending list stayed empty\n" << feed.output << "\n"
+                       << node.output();
+  EXPECT_EQ((*overall)["type"], "trending");
+  EXPECT_EQ((*overall)["category"], "*");
+  EXPECT_LE((*overall)["items"].size(), 4u);  // only the feed's 4 articles were viewed
+  for (const json& item : (*overall)["items"]) {
+    EXPECT_THAT(item.value("id", ""), StartsWith("demo-")) << item;
+    EXPECT_FALSE(item.value("title", "").empty()) << item;
+    EXPECT_THAT(item.value("url", ""), StartsWith("https://example.org/")) << item;
+    EXPECT_GT(item.value("score", 0.0), 0.0) << item;
+  }
+
+  // The top story's category has its own list, holding only that category.
+  const std::string category = (*overall)["items"][0].value("category", "");
+  ASSERT_FALSE(category.empty()) << *overall;
+  const auto by_category = wait_for_trending_items(node.port(), category, 15s);
+  ASSERT_TRUE(by_category) << "the " << category << " list stayed empty\n" << node.output();
+  EXPECT_EQ((*by_category)["category"], category);
+  for (const json& item : (*by_category)["items"]) EXPECT_EQ(item["category"], category) << item;
+}
+
+TEST(CliDemoFeedViews, ViewsNeedAKeyAndTheHistory) {
+  // Cleared, in case the environment running the tests sets it.
+  const std::vector<std::string> no_key_env = {"NEWSPUSH_PUBLISH_KEY="};
+  CliResult no_key = run_cli({"demo-feed", "--views-url", "http://127.0.0.1:1/api/v1/views"},
+                             no_key_env);
+  EXPECT_EQ(no_key.exit_code, 2) << no_key.output;
+  EXPECT_THAT(no_key.output, HasSubstr("--key"));
+
+  CliResult bare = run_cli(
+      {"demo-feed", "--bare", "--views-url", "http://127.0.0.1:1/api/v1/views", "--key", "k"});
+  EXPECT_EQ(bare.exit_code, 2) << bare.output;
+
+  CliResult not_http = run_cli({"demo-feed", "--views-url", "ws://127.0.0.1:1/ws", "--key", "k"});
+  EXPECT_EQ(not_http.exit_code, 2) << not_http.output;
+
+  CliResult key_alone = run_cli({"demo-feed", "--key", "k"});
+  EXPECT_EQ(key_alone.exit_code, 2) << key_alone.output;
+
+  CliResult help = run_cli({"demo-feed", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.output, StartsWith("Usage: newspush demo-feed"));
+  for (const char* flag : {"--views-url", "--key", "--views-per-second", "NEWSPUSH_PUBLISH_KEY"}) {
+    EXPECT_THAT(help.output, HasSubstr(flag)) << flag;
+  }
 }
 
 TEST(CliWithoutFunctions, PublishAndRetractExitOneWithTheLoadHint) {
