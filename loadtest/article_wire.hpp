@@ -18,6 +18,11 @@ inline constexpr std::array<std::string_view, 8> kCategories = {
 inline constexpr unsigned kBreakingStream = kCategories.size();
 inline constexpr unsigned kStreams = kCategories.size() + 1;
 
+// A stream's channel name where the server has one per stream (Nchan): the slug, or "breaking".
+constexpr std::string_view stream_name(unsigned stream) {
+  return stream < kCategories.size() ? kCategories[stream] : std::string_view("breaking");
+}
+
 struct ArticleMarks {
   unsigned stream = 0;       // category index, or kBreakingStream
   std::uint64_t seq = 0;     // per stream, from 0

@@ -107,6 +107,15 @@ class Client : public std::enable_shared_from_this<Client> {
         source_(source),
         streams_(std::move(streams)),
         slow_(slow) {
+    if (fleet_.settings.nchan) {
+      handshake_target_ = fleet_.settings.target;  // the channels ride in the path
+      for (unsigned stream : streams_) {
+        if (handshake_target_.back() != '/') handshake_target_ += ',';
+        handshake_target_ += stream_name(stream);
+      }
+      return;
+    }
+    handshake_target_ = fleet_.settings.target;
     subscribe_command_ = "{\"op\":\"subscribe\",\"categories\":[";
     for (unsigned stream : streams_) {
       if (stream == kBreakingStream) continue;
@@ -165,12 +174,17 @@ class Client : public std::enable_shared_from_this<Client> {
     ws_->set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
                                                     websocket::stream_base::none(), false});
     ws_->async_handshake(fleet_.settings.host + ":" + std::to_string(fleet_.settings.port),
-                         fleet_.settings.target,
+                         handshake_target_,
                          beast::bind_front_handler(&Client::on_handshake, shared_from_this()));
   }
 
   void on_handshake(error_code ec) {
     if (ec) return on_failure("handshake: " + ec.message());
+    if (fleet_.settings.nchan) {  // subscribed by the path; nothing to send
+      on_subscribed();
+      if (!paused_) read();
+      return;
+    }
     ws_->text(true);
     ws_->async_write(asio::buffer(subscribe_command_),
                      beast::bind_front_handler(&Client::on_subscribe_sent, shared_from_this()));
@@ -204,7 +218,7 @@ class Client : public std::enable_shared_from_this<Client> {
       const auto newline = frame.find('\n');
       const std::string_view line = frame.substr(0, newline);
       frame = newline == std::string_view::npos ? std::string_view{} : frame.substr(newline + 1);
-      const LineKind kind = kind_of(line);
+      const LineKind kind = fleet_.settings.nchan ? LineKind::article : kind_of(line);
       if (kind == LineKind::subscribed) on_subscribed();
       if (kind != LineKind::article) continue;
       const auto marks = read_marks(line);
@@ -294,6 +308,7 @@ class Client : public std::enable_shared_from_this<Client> {
   tcp::endpoint source_;
   std::vector<unsigned> streams_;  // subscribed categories, then kBreakingStream
   bool slow_;
+  std::string handshake_target_;
   std::string subscribe_command_;
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
   beast::flat_buffer buffer_;

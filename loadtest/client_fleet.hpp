@@ -1,6 +1,7 @@
 #pragma once
-// N WebSocket clients of newspushd on a few io_context threads. Beast stays inside client_fleet.cpp
-// (the one heavy translation unit); this header only speaks counters and histograms.
+// N WebSocket clients of newspushd (or Nchan) on a few io_context threads. Beast stays inside
+// client_fleet.cpp (the one heavy translation unit); this header only speaks counters and
+// histograms.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -14,9 +15,12 @@
 namespace newspush::loadtest {
 
 struct FleetSettings {
-  std::string host = "127.0.0.1";  // numeric IPv4 of newspushd
+  std::string host = "127.0.0.1";  // numeric IPv4 of the server
   std::uint16_t port = 8080;
   std::string target = "/ws";
+  // Nchan: no subscribe command; each client opens target + "<cat1>,<cat2>,breaking", counts as
+  // subscribed once the handshake is done, and every frame is one raw article.
+  bool nchan = false;
   unsigned connections = 100;
   unsigned source_addresses = 4;  // 127.0.0.1 .. 127.0.0.K
   unsigned categories_per_client = 2;

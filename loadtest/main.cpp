@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "loadtest/compare.hpp"
 #include "loadtest/options.hpp"
 #include "loadtest/report.hpp"
 #include "loadtest/scenario.hpp"
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
     std::cout << help_text();
     return 0;
   }
+  if (!options.compare_paths.empty())
+    return print_comparison(options.compare_paths, std::cout) ? 0 : 2;
   try {
     const RunRecord record = run_scenario(options);
     print_table(record, std::cout);

@@ -47,12 +47,24 @@ Mode parse_mode(std::string_view text) {
                      std::string(text) + "'");
 }
 
+Target parse_target(std::string_view text) {
+  if (text == "newspushd") return Target::newspushd;
+  if (text == "nchan") return Target::nchan;
+  throw OptionsError("--target: expected newspushd or nchan, got '" + std::string(text) + "'");
+}
+
 const std::vector<Flag>& flags() {
   using O = Options;
   static const std::vector<Flag> table = {
       {"--mode", "MODE", "fixed | ramp | idle | slow | reconnect [fixed]",
        [](O& o, std::string_view v) { o.mode = parse_mode(v); }},
-      {"--url", "URL", "newspushd WebSocket endpoint [ws://127.0.0.1:8080/ws]", text(&O::url)},
+      {"--target", "SERVER", "newspushd | nchan (nginx + Nchan, the peer) [newspushd]",
+       [](O& o, std::string_view v) { o.target = parse_target(v); }},
+      {"--url", "URL",
+       "newspushd endpoint; nchan: subscriber prefix ws://H:P/sub/ [ws://127.0.0.1:8080/ws]",
+       text(&O::url)},
+      {"--publish-url", "URL", "nchan: publisher prefix [http://H:P/pub/ of --url]",
+       text(&O::publish_url)},
       {"--redis", "URL", "Redis the articles are published on [redis://127.0.0.1:6379]",
        text(&O::redis)},
       {"--channel", "NAME", "Redis channel [news:articles]", text(&O::channel)},
@@ -93,6 +105,8 @@ const std::vector<Flag>& flags() {
        number(&O::kill_after, "--kill-after", 0.0, 3600.0)},
       {"--json", "PATH", "write the results as JSON", text(&O::json_path)},
       {"--html", "PATH", "write a self-contained HTML report", text(&O::html_path)},
+      {"--compare", "JSON", "print earlier --json results side by side and exit (repeat it)",
+       [](O& o, std::string_view v) { o.compare_paths.emplace_back(v); }},
       {"--help", nullptr, "print this help", [](O& o, std::string_view) { o.help = true; }},
   };
   return table;
@@ -115,6 +129,8 @@ const char* to_string(Mode mode) {
   }
   return "?";
 }
+
+const char* to_string(Target target) { return target == Target::nchan ? "nchan" : "newspushd"; }
 
 Options parse_options(int argc, char** argv) {
   Options options;
@@ -142,14 +158,19 @@ Options parse_options(int argc, char** argv) {
   if (options.mode == Mode::ramp && options.max_rate < options.rate) {
     throw OptionsError("--max-rate must be at least --rate");
   }
+  if (options.target == Target::nchan &&
+      (options.mode == Mode::slow || options.mode == Mode::reconnect)) {
+    throw OptionsError("--target nchan supports --mode fixed, ramp and idle");
+  }
   return options;
 }
 
 std::string help_text() {
   std::string text =
       "Usage: newspush-loadtest [OPTIONS]\n"
-      "Opens WebSocket connections to newspushd, publishes articles on Redis and measures\n"
-      "end-to-end latency, deliveries/s, losses and (with --server-pid) the server's CPU and RSS.\n"
+      "Opens WebSocket connections to newspushd (or Nchan, --target nchan), publishes articles on\n"
+      "Redis (Nchan: HTTP POST) and measures end-to-end latency, deliveries/s, losses and (with\n"
+      "--server-pid) the server's CPU and RSS.\n"
       "Every mode stops by itself. Exits 1 when an article was lost, duplicated or reordered.\n\n"
       "Options:\n";
   for (const auto& flag : flags()) {

@@ -4,14 +4,20 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace newspush::loadtest {
 
 enum class Mode { fixed, ramp, idle, slow, reconnect };
+// What is measured: newspushd (subscribe command, Redis PUBLISH) or Nchan, the peer (categories in
+// the WebSocket path, HTTP POST to its publisher location).
+enum class Target { newspushd, nchan };
 
 struct Options {
   Mode mode = Mode::fixed;
-  std::string url = "ws://127.0.0.1:8080/ws";
+  Target target = Target::newspushd;
+  std::string url = "ws://127.0.0.1:8080/ws";  // nchan: the subscriber prefix, ws://HOST:PORT/sub/
+  std::string publish_url;                     // nchan: http://HOST:PORT/pub/ (default: from url)
   std::string redis = "redis://127.0.0.1:6379";
   std::string channel = "news:articles";
   unsigned connections = 100;
@@ -34,6 +40,7 @@ struct Options {
   double kill_after = 3;       // reconnect mode: seconds of publishing before SIGTERM
   std::string json_path;
   std::string html_path;
+  std::vector<std::string> compare_paths;  // --compare: print these JSON results side by side
   bool help = false;
 };
 
@@ -44,5 +51,6 @@ struct OptionsError : std::runtime_error {
 Options parse_options(int argc, char** argv);  // throws OptionsError
 std::string help_text();
 const char* to_string(Mode mode);
+const char* to_string(Target target);
 
 }  // namespace newspush::loadtest

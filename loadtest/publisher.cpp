@@ -1,40 +1,20 @@
 #include "loadtest/publisher.hpp"
 
-#include <hiredis/hiredis.h>
-
 #include <algorithm>
 #include <chrono>
-#include <stdexcept>
 
 namespace newspush::loadtest {
 namespace {
-
 using Clock = std::chrono::steady_clock;
-
-redisContext* connect_to(const RedisEndpoint& redis) {
-  const timeval timeout{2, 0};
-  redisContext* context = redisConnectWithTimeout(redis.host.c_str(), redis.port, timeout);
-  if (context == nullptr) return nullptr;
-  if (context->err != 0) {
-    redisFree(context);
-    return nullptr;
-  }
-  return context;
-}
-
 }  // namespace
 
-Publisher::Publisher(RedisEndpoint redis, std::string channel, unsigned article_bytes)
-    : redis_(std::move(redis)), channel_(std::move(channel)), article_bytes_(article_bytes) {}
+Publisher::Publisher(std::unique_ptr<PublishSink> sink, unsigned article_bytes)
+    : sink_(std::move(sink)), article_bytes_(article_bytes) {}
 
-Publisher::~Publisher() {
-  stop();
-  if (context_ != nullptr) redisFree(static_cast<redisContext*>(context_));
-}
+Publisher::~Publisher() { stop(); }
 
 void Publisher::start() {
-  context_ = connect_to(redis_);
-  if (context_ == nullptr) throw std::runtime_error("cannot connect to " + to_url(redis_));
+  sink_->connect();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -43,6 +23,19 @@ void Publisher::set_rates(double articles_per_second, double breaking_per_second
   rate_ = articles_per_second;
   breaking_rate_ = breaking_per_second;
   ++rates_generation_;
+}
+
+void Publisher::pause() {
+  std::uint64_t generation;
+  {
+    std::lock_guard lock(rates_mutex_);
+    rate_ = breaking_rate_ = 0;
+    generation = ++rates_generation_;
+  }
+  // The thread takes up new rates between articles, and wakes at least every 10 ms.
+  while (thread_.joinable() && !stopping_ && applied_generation_.load() != generation) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Publisher::stop() {
@@ -57,28 +50,16 @@ std::uint64_t Publisher::published_total() const {
 }
 
 bool Publisher::publish(unsigned stream, unsigned category) {
-  if (context_ == nullptr) {
-    context_ = connect_to(redis_);
-    if (context_ == nullptr) return false;
-  }
-  auto* context = static_cast<redisContext*>(context_);
   const ArticleMarks marks{
       stream, published_[stream].load(),
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
           .count()};
   const std::string article = make_article(marks, category, article_bytes_);
-  auto* reply = static_cast<redisReply*>(redisCommand(
-      context, "PUBLISH %b %b", channel_.data(), channel_.size(), article.data(), article.size()));
-  if (reply == nullptr) {  // connection broken: reconnect on the next article
-    redisFree(context);
-    context_ = nullptr;
-    return false;
-  }
-  const bool ok = reply->type == REDIS_REPLY_INTEGER;
-  if (ok && reply->integer == 0) ++unheard_;
-  freeReplyObject(reply);
-  if (ok) ++published_[stream];
-  return ok;
+  const auto outcome = sink_->publish(stream, article);
+  if (outcome == PublishSink::Outcome::failed) return false;
+  if (outcome == PublishSink::Outcome::unheard) ++unheard_;
+  ++published_[stream];
+  return true;
 }
 
 void Publisher::run() {
@@ -92,6 +73,7 @@ void Publisher::run() {
       std::lock_guard lock(rates_mutex_);
       if (generation != rates_generation_) {
         generation = rates_generation_;
+        applied_generation_ = generation;
         rate = rate_;
         breaking_rate = breaking_rate_;
         next_article = next_breaking = now;

@@ -38,6 +38,11 @@ Rows summary_rows(const RunRecord& r) {
   const std::string cores = std::to_string(std::thread::hardware_concurrency());
   Rows rows = {
       {"mode", to_string(o.mode)},
+      {"target",
+       o.target == Target::nchan
+           ? std::string("nchan: subscribers on ") + o.url + "<categories>, POST to " +
+                 o.publish_url + "<category>"
+           : std::string("newspushd: ") + o.url + ", PUBLISH " + o.channel + " on " + o.redis},
       {"open files limit",
        std::to_string(r.file_limit.soft) + " (hard " + std::to_string(r.file_limit.hard) + ")"},
       {"machine load average", r.load_average_before + " before, " + r.load_average_after +
@@ -95,8 +100,9 @@ Rows summary_rows(const RunRecord& r) {
 }
 
 const std::vector<std::string> kStepColumns = {
-    "articles/s", "breaking/s", "published", "deliveries/s", "lost",   "dup",         "ooo",
-    "p50 ms",     "p90 ms",     "p99 ms",    "p99.9 ms",     "max ms", "srv cpu-s/M", "pass"};
+    "articles/s",  "breaking/s", "published", "deliveries/s", "lost",     "dup",
+    "ooo",         "p50 ms",     "p90 ms",    "p99 ms",       "p99.9 ms", "max ms",
+    "srv cpu-s/M", "srv cpu%",   "gen cpu%",  "pass"};
 
 std::vector<std::string> step_cells(const StepResult& s) {
   return {num(s.rate),
@@ -112,6 +118,8 @@ std::vector<std::string> step_cells(const StepResult& s) {
           ms(s.latency.p999),
           ms(s.latency.max),
           s.server_cpu_s_per_million < 0 ? "-" : fmt("%.2f", s.server_cpu_s_per_million),
+          s.server_cpu_percent < 0 ? "-" : num(s.server_cpu_percent),
+          s.generator_cpu_percent < 0 ? "-" : num(s.generator_cpu_percent),
           s.passed ? "yes" : "no"};
 }
 
@@ -189,7 +197,8 @@ std::string svg_chart(const std::string& title, const std::string& unit,
 
 void print_table(const RunRecord& record, std::ostream& out) {
   out << "\nnewspush-loadtest " << to_string(record.options.mode) << " against "
-      << record.options.url << " (" << record.started_at << ")\n";
+      << to_string(record.options.target) << " at " << record.options.url << " ("
+      << record.started_at << ")\n";
   for (const auto& [name, value] : summary_rows(record)) {
     std::string left = "  " + name;
     left.resize(std::max<std::size_t>(left.size() + 1, 32), ' ');
@@ -235,6 +244,8 @@ std::string to_json(const RunRecord& r) {
                      {"latency", percentiles_json(s.latency)},
                      {"server_cpu_seconds", s.server_cpu_seconds},
                      {"server_cpu_s_per_million", s.server_cpu_s_per_million},
+                     {"server_cpu_percent", s.server_cpu_percent},
+                     {"generator_cpu_percent", s.generator_cpu_percent},
                      {"passed", s.passed}});
   }
   json timeline = json::array();
@@ -255,7 +266,10 @@ std::string to_json(const RunRecord& r) {
       {"load_average", {{"before", r.load_average_before}, {"after", r.load_average_after}}},
       {"options",
        {{"mode", to_string(o.mode)},
+        {"target", to_string(o.target)},
         {"url", o.url},
+        {"publish_url", o.publish_url},
+        {"redis", o.redis},
         {"connections", o.connections},
         {"source_addresses", o.source_addresses},
         {"categories", o.categories_per_client},
@@ -341,9 +355,10 @@ std::string to_html(const RunRecord& r) {
        << ".ok{color:#2b8a3e;font-weight:bold}.bad{color:#c92a2a;font-weight:bold}"
        << "svg{display:block;margin:16px 0}.title{font-weight:bold;font-size:14px}"
        << ".axis{font-size:11px;fill:#495057}.grid{stroke:#e9ecef}</style></head><body>\n"
-       << "<h1>newspush-loadtest: " << to_string(r.options.mode) << "</h1>\n<p>"
-       << escape(r.options.url) << ", started " << r.started_at << ": <span class='"
-       << (r.ok ? "ok'>OK" : "bad'>FAILED") << "</span></p>\n<table>\n";
+       << "<h1>newspush-loadtest: " << to_string(r.options.mode) << " against "
+       << to_string(r.options.target) << "</h1>\n<p>" << escape(r.options.url) << ", started "
+       << r.started_at << ": <span class='" << (r.ok ? "ok'>OK" : "bad'>FAILED")
+       << "</span></p>\n<table>\n";
   for (const auto& [name, value] : summary_rows(r)) {
     html << "<tr><td>" << escape(name) << "</td><td style='text-align:left'>" << escape(value)
          << "</td></tr>\n";

@@ -1,40 +1,61 @@
 #!/usr/bin/env bash
-# run.sh [--scenario smoke|s2|breaking|idle|slow|ramp|reconnect] [--build-dir DIR] [-- LOADTEST_ARGS...]
+# run.sh [--scenario NAME] [--target newspushd|nchan] [--build-dir DIR] [-- LOADTEST_ARGS...]
+# Scenarios: smoke s2 breaking idle slow ramp reconnect; nchan (s2 against Nchan); compare (the S2
+# ramp against newspushd, then against Nchan, printed side by side).
 # Builds (scripts/build.sh release, unless --build-dir points at an existing build), starts a private
-# redis-server and newspushd on free loopback ports (newspushd pinned to CPU 0, Redis and the load
+# redis-server and the target on free loopback ports (the server pinned to CPU 0, Redis and the load
 # generator to CPU 1), runs the scenario and writes loadtest/results/<scenario>-<date>.{json,html}.
-# Stops everything it started. Exits with newspush-loadtest's status (non-zero if anything was lost).
+# Nchan is Debian's nginx + libnginx-mod-nchan (scripts/deps.sh bench) with Redis storage, one
+# worker. Stops everything it started. Exits with newspush-loadtest's status (non-zero if anything
+# was lost).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 scenario=smoke
+target=newspushd
 build_dir=""
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
+    --target) target="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 # Each scenario: the load generator's arguments and the newspushd flags it needs.
 server_args=(--threads 1)
+s2_ramp=(--mode ramp --connections 5000 --categories 2 --rate 20 --ramp-step 20 --max-rate 400
+         --step-seconds 5)
 case "$scenario" in
   smoke) args=(--mode fixed --connections 200 --rate 50 --breaking-rate 2 --duration 3 --warmup 0.5) ;;
   s2) args=(--mode fixed --connections 5000 --categories 2 --rate 80 --duration 20) ;;
+  nchan) args=(--mode fixed --connections 5000 --categories 2 --rate 80 --duration 20)
+         target=nchan ;;
   breaking) args=(--mode fixed --connections 5000 --rate 0 --breaking-rate 20 --duration 20) ;;
   idle) args=(--mode idle --connections 15000 --connect-rate 5000 --duration 10) ;;
   slow) args=(--mode slow --connections 1000 --slow-fraction 0.1 --categories 1 --rate 400
               --duration 15) ;;
-  ramp) args=(--mode ramp --connections 5000 --categories 2 --rate 20 --ramp-step 20
-              --max-rate 400 --step-seconds 5) ;;
+  ramp) args=("${s2_ramp[@]}") ;;
+  compare) args=("${s2_ramp[@]}") ;;
   reconnect) args=(--mode reconnect --connections 2000 --rate 50 --duration 10 --kill-after 3)
              server_args+=(--drain-timeout 1) ;;
   *) echo "run.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
 esac
+case "$target" in
+  newspushd) ;;
+  nchan)
+    case "$scenario" in
+      slow|reconnect) echo "run.sh: --target nchan runs smoke, s2, breaking, ramp or idle" >&2
+                      exit 2 ;;
+    esac ;;
+  *) echo "run.sh: unknown target '$target' (newspushd or nchan)" >&2; exit 2 ;;
+esac
+# The servers this invocation measures, in order.
+if [ "$scenario" = compare ]; then targets=(newspushd nchan); else targets=("$target"); fi
 
 if [ -z "$build_dir" ]; then
   "$root/scripts/build.sh" release
@@ -42,9 +63,17 @@ if [ -z "$build_dir" ]; then
 fi
 loadtest="$build_dir/loadtest/newspush-loadtest"
 newspushd="$build_dir/server/newspushd"
-for bin in "$loadtest" "$newspushd"; do
-  [ -x "$bin" ] || { echo "run.sh: $bin is missing" >&2; exit 1; }
-done
+[ -x "$loadtest" ] || { echo "run.sh: $loadtest is missing" >&2; exit 1; }
+if [[ " ${targets[*]} " == *" newspushd "* ]] && [ ! -x "$newspushd" ]; then
+  echo "run.sh: $newspushd is missing" >&2; exit 1
+fi
+nginx="$(command -v nginx || echo /usr/sbin/nginx)"
+nchan_module=/usr/lib/nginx/modules/ngx_nchan_module.so
+if [[ " ${targets[*]} " == *" nchan "* ]] &&
+  { [ ! -x "$nginx" ] || [ ! -f "$nchan_module" ]; }; then
+  echo "run.sh: nginx or $nchan_module is missing: run scripts/deps.sh bench (as root)" >&2
+  exit 1
+fi
 
 run_dir="$(mktemp -d /tmp/newspush-loadtest.XXXXXX)"
 pids=()
@@ -55,7 +84,18 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$run_dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT  # exit runs cleanup; a signal ends the run instead of resuming it
+trap 'exit 143' TERM
+
+# Stops one process this script started and forgets it.
+stop_process() {
+  local keep=() pid
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
+  pids=("${keep[@]}")
+}
 
 source "$root/scripts/free_port.sh"
 
@@ -66,50 +106,108 @@ pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis_url="redis://127.0.0.1:$redis_port"
 
-# Starts newspushd on $1 (port 0: any) and sets server_pid and server_port from its log.
-start_server() {
-  local log="$run_dir/newspushd.log"
-  touch "$log"
+# Each start_* sets server_pid (the process whose CPU and RSS are measured), server_log and
+# target_args (how newspush-loadtest reaches it).
+
+# Starts newspushd on $1 (port 0: any) and sets server_port from its log.
+start_newspushd() {
+  server_log="$run_dir/newspushd.log"
+  touch "$server_log"
   taskset -c 0 "$newspushd" --listen "127.0.0.1:$1" --redis "$redis_url" "${server_args[@]}" \
-    2>>"$log" &
+    2>>"$server_log" &
   server_pid=$!
   pids+=("$server_pid")
   server_port=""
   for _ in $(seq 200); do
-    server_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | tail -1)"
+    server_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$server_log" | tail -1)"
     [ -n "$server_port" ] && [ "$1" = 0 -o "$server_port" = "$1" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: newspushd exited:" >&2; cat "$log" >&2; exit 1; }
+    kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: newspushd exited:" >&2; cat "$server_log" >&2; exit 1; }
     sleep 0.05
   done
   for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$server_port/readyz" >/dev/null 2>&1 && return
+    if curl -fs "http://127.0.0.1:$server_port/readyz" >/dev/null 2>&1; then
+      target_args=(--target newspushd --url "ws://127.0.0.1:$server_port/ws" --redis "$redis_url")
+      echo "redis $redis_url (cpu 1), newspushd pid $server_pid on 127.0.0.1:$server_port (cpu 0)" >&2
+      return
+    fi
     sleep 0.05
   done
-  echo "run.sh: newspushd not ready:" >&2; cat "$log" >&2; exit 1
+  echo "run.sh: newspushd not ready:" >&2; cat "$server_log" >&2; exit 1
 }
-start_server 0
-echo "redis $redis_url (cpu 1), newspushd pid $server_pid on 127.0.0.1:$server_port (cpu 0)" >&2
 
-if [ "$scenario" = reconnect ]; then
-  # Once the load generator's SIGTERM has drained the server, start it again on the same port.
-  (
-    while kill -0 "$server_pid" 2>/dev/null; do sleep 0.05; done
-    [ -e "$run_dir/stopping" ] && exit 0
-    echo "run.sh: restarting newspushd on port $server_port" >&2
-    exec taskset -c 0 "$newspushd" --listen "127.0.0.1:$server_port" --redis "$redis_url" \
-      "${server_args[@]}" 2>>"$run_dir/newspushd.log"
-  ) &
-  pids+=($!)
-fi
+# Starts nginx + Nchan (loadtest/nchan/nginx.conf.in) in the foreground (nchan_master); its one
+# worker is the measured server_pid.
+start_nchan() {
+  local prefix="$run_dir/nchan" port
+  mkdir -p "$prefix"
+  port="$(free_port)"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$port#g" -e "s#@REDIS_URL@#$redis_url#g" \
+    -e "s#@NCHAN_MODULE@#$nchan_module#g" "$here/nchan/nginx.conf.in" >"$prefix/nginx.conf"
+  server_log="$prefix/error.log"
+  taskset -c 0 "$nginx" -p "$prefix/" -c "$prefix/nginx.conf" -e "$server_log" \
+    2>>"$prefix/stderr.log" &
+  nchan_master=$!
+  pids+=("$nchan_master")
+  server_pid=""
+  for _ in $(seq 200); do
+    kill -0 "$nchan_master" 2>/dev/null ||
+      { echo "run.sh: nginx exited:" >&2; cat "$prefix/stderr.log" "$server_log" >&2; exit 1; }
+    [ -z "$server_pid" ] && server_pid="$(pgrep -P "$nchan_master" | head -1 || true)"
+    if [ -n "$server_pid" ] && curl -fs "http://127.0.0.1:$port/nchan_status" >/dev/null 2>&1; then
+      target_args=(--target nchan --url "ws://127.0.0.1:$port/sub/"
+                   --publish-url "http://127.0.0.1:$port/pub/")
+      echo "redis $redis_url (cpu 1), nginx+nchan master $nchan_master, worker pid $server_pid on" \
+        "127.0.0.1:$port (cpu 0)" >&2
+      return
+    fi
+    sleep 0.05
+  done
+  echo "run.sh: nginx + nchan not ready:" >&2; cat "$prefix/stderr.log" "$server_log" >&2; exit 1
+}
 
 mkdir -p "$here/results"
-out="$here/results/$scenario-$(date +%Y%m%d-%H%M%S)"
+stamp="$(date +%Y%m%d-%H%M%S)"
 status=0
-taskset -c 1 "$loadtest" --url "ws://127.0.0.1:$server_port/ws" --redis "$redis_url" \
-  --server-pid "$server_pid" --json "$out.json" --html "$out.html" "${args[@]}" "${extra[@]}" ||
-  status=$?
-if [ "$status" -ne 0 ]; then
-  echo "run.sh: newspush-loadtest exited $status; newspushd's log ends with:" >&2
-  tail -n 20 "$run_dir/newspushd.log" >&2
+jsons=()
+for t in "${targets[@]}"; do
+  if [ "$t" = nchan ]; then start_nchan; else start_newspushd 0; fi
+  if [ "$scenario" = reconnect ]; then
+    # Once the load generator's SIGTERM has drained the server, start it again on the same port.
+    (
+      while kill -0 "$server_pid" 2>/dev/null; do sleep 0.05; done
+      [ -e "$run_dir/stopping" ] && exit 0
+      echo "run.sh: restarting newspushd on port $server_port" >&2
+      exec taskset -c 0 "$newspushd" --listen "127.0.0.1:$server_port" --redis "$redis_url" \
+        "${server_args[@]}" 2>>"$run_dir/newspushd.log"
+    ) &
+    pids+=($!)
+  fi
+  out="$here/results/$scenario-$stamp"
+  [ "$scenario" = compare ] && out="$out-$t"
+  [ "$scenario" != nchan ] && [ "$scenario" != compare ] && [ "$t" = nchan ] && out="$out-nchan"
+  run_status=0
+  # In the background so that a signal to run.sh stops it at once (and cleanup ends the generator).
+  taskset -c 1 "$loadtest" "${target_args[@]}" --server-pid "$server_pid" --json "$out.json" \
+    --html "$out.html" "${args[@]}" "${extra[@]}" &
+  generator_pid=$!
+  pids+=("$generator_pid")
+  wait "$generator_pid" || run_status=$?
+  stop_process "$generator_pid"
+  if [ "$run_status" -ne 0 ]; then
+    echo "run.sh: newspush-loadtest against $t exited $run_status; the server's log ends with:" >&2
+    tail -n 20 "$server_log" >&2
+    [ "$status" -ge "$run_status" ] || status=$run_status
+  fi
+  [ -f "$out.json" ] && jsons+=("$out.json")
+  # One server at a time: the next target gets core 0 to itself.
+  if [ ${#targets[@]} -gt 1 ]; then
+    if [ "$t" = nchan ]; then stop_process "$nchan_master"; else stop_process "$server_pid"; fi
+  fi
+done
+
+if [ "$scenario" = compare ] && [ ${#jsons[@]} -ge 2 ]; then
+  compare_args=()
+  for json in "${jsons[@]}"; do compare_args+=(--compare "$json"); done
+  "$loadtest" "${compare_args[@]}" | tee "$here/results/$scenario-$stamp.txt"
 fi
 exit "$status"

@@ -44,6 +44,8 @@ struct StepResult {
   Percentiles latency;
   double server_cpu_seconds = -1;
   double server_cpu_s_per_million = -1;
+  double server_cpu_percent = -1;     // of one core, over the step and its drain
+  double generator_cpu_percent = -1;  // this process, all its threads
   bool passed = false;  // nothing lost, duplicated or reordered and p99 under the target
 };
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -38,6 +39,8 @@ FleetSettings fleet_settings(const Options& options) {
   if (colon == std::string_view::npos) throw std::runtime_error("--url needs HOST:PORT");
   settings.host = std::string(authority.substr(0, colon));
   settings.port = static_cast<std::uint16_t>(std::stoi(std::string(authority.substr(colon + 1))));
+  settings.nchan = options.target == Target::nchan;
+  if (settings.nchan && !settings.target.ends_with('/')) settings.target += '/';
   settings.connections = options.connections;
   settings.source_addresses = options.source_addresses;
   settings.categories_per_client = options.categories_per_client;
@@ -47,6 +50,21 @@ FleetSettings fleet_settings(const Options& options) {
   settings.slow_fraction = options.mode == Mode::slow ? options.slow_fraction : 0.0;
   settings.reconnect = options.mode == Mode::reconnect;
   return settings;
+}
+
+// Nchan's publisher prefix: --publish-url, or http://HOST:PORT/pub/ of --url.
+std::string nchan_publish_url(const Options& options) {
+  if (!options.publish_url.empty()) return options.publish_url;
+  const auto settings = fleet_settings(options);
+  return "http://" + settings.host + ":" + std::to_string(settings.port) + "/pub/";
+}
+
+std::unique_ptr<PublishSink> make_sink(const Options& options) {
+  if (options.target == Target::nchan) return make_nchan_sink(nchan_publish_url(options));
+  std::string error;
+  const auto redis = parse_redis_url(options.redis, &error);
+  if (!redis) throw std::runtime_error("--redis: " + error);
+  return make_redis_sink(*redis, options.channel);
 }
 
 std::string utc_now() {
@@ -77,10 +95,8 @@ class ScenarioRunner {
       std::fprintf(stderr, "warning: %u connections will not fit under the open files limit\n",
                    options_.connections);
     }
-    std::string error;
-    const auto redis = parse_redis_url(options_.redis, &error);
-    if (!redis) throw std::runtime_error("--redis: " + error);
-    publisher_.emplace(*redis, options_.channel, options_.article_bytes);
+    if (options_.target == Target::nchan) record_.options.publish_url = nchan_publish_url(options_);
+    publisher_.emplace(make_sink(options_), options_.article_bytes);
     if (options_.mode != Mode::idle) publisher_->start();
     start_ = Clock::now();
     last_server_ = server_sample();
@@ -200,9 +216,38 @@ class ScenarioRunner {
                  static_cast<unsigned long long>(record_.subscribed), options_.connections,
                  record_.connect_seconds, record_.connects_per_s,
                  static_cast<unsigned long long>(record_.connect_failures));
+    if (options_.target == Target::nchan && options_.mode != Mode::idle) await_nchan_channels();
     phase_ = "warmup";
     wait(options_.warmup);
     subscribers_ = fleet_.subscribers_per_stream();
+  }
+
+  // Nchan has no subscribe reply: a client counts as subscribed at the handshake, while Nchan may
+  // still be subscribing in Redis. Waits (up to 10 s) until every channel reports at least the
+  // clients that asked for it, so no article is published into a gap.
+  void await_nchan_channels() {
+    phase_ = "channels";
+    const auto expected = fleet_.subscribers_per_stream();
+    auto probe = make_sink(options_);
+    probe->connect();
+    Streams reported{};
+    const bool ready = wait(10.0, [&] {
+      for (unsigned s = 0; s < kStreams; ++s) {
+        if (reported[s] >= expected[s]) continue;
+        reported[s] = probe->subscribers(s).value_or(0);
+        if (reported[s] < expected[s]) return false;
+      }
+      return true;
+    });
+    if (!ready) {
+      std::fprintf(stderr, "warning: Nchan reports fewer subscribers than connected:");
+      for (unsigned s = 0; s < kStreams; ++s) {
+        std::fprintf(stderr, " %s %llu/%llu", std::string(stream_name(s)).c_str(),
+                     static_cast<unsigned long long>(reported[s]),
+                     static_cast<unsigned long long>(expected[s]));
+      }
+      std::fprintf(stderr, "\n");
+    }
   }
 
   Streams published_now() const {
@@ -227,6 +272,7 @@ class ScenarioRunner {
     result.breaking_rate = options_.breaking_rate;
     const Streams before = published_now();
     const auto cpu_before = server_sample();
+    const auto self_before = sample_process(getpid());
     step_ = IntervalTotals{};
     const auto began = Clock::now();
     publisher_->set_rates(rate, options_.breaking_rate);
@@ -234,7 +280,7 @@ class ScenarioRunner {
       if (during) during();
       return false;
     });
-    publisher_->set_rates(0, 0);
+    publisher_->pause();
     result.seconds = std::chrono::duration<double>(Clock::now() - began).count();
     const std::string phase = phase_;
     phase_ = "drain";
@@ -252,8 +298,15 @@ class ScenarioRunner {
     result.out_of_order = step_.out_of_order;
     result.deliveries_per_s = static_cast<double>(step_.deliveries) / result.seconds;
     result.latency = Percentiles::of(step_.latency);
+    // CPU shares over the whole step, drain included: near 100% that process was the limit.
+    const double wall = std::chrono::duration<double>(Clock::now() - began).count();
+    if (const auto self_after = sample_process(getpid()); self_before && self_after) {
+      result.generator_cpu_percent =
+          100.0 * (self_after->cpu_seconds - self_before->cpu_seconds) / wall;
+    }
     if (const auto cpu_after = server_sample(); cpu_before && cpu_after) {
       result.server_cpu_seconds = cpu_after->cpu_seconds - cpu_before->cpu_seconds;
+      result.server_cpu_percent = 100.0 * result.server_cpu_seconds / wall;
       if (step_.deliveries > 0) {
         result.server_cpu_s_per_million =
             result.server_cpu_seconds / (static_cast<double>(step_.deliveries) / 1e6);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config
-  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev
   redis-server redis-tools curl
 )
 # Extra groups, asked for by the scripts that need them.
@@ -17,6 +17,12 @@ for group in "$@"; do
       # what is really missing.
       command -v node >/dev/null || packages+=(nodejs)
       command -v npm >/dev/null || packages+=(npm)
+      ;;
+    bench)
+      # Peers for loadtest/run.sh --scenario nchan|compare (Debian's nginx + Nchan), and perf for
+      # profiles where the archive has it. nginx-light is only a metapackage over nginx.
+      packages+=(nginx libnginx-mod-nchan)
+      if apt-cache show linux-perf >/dev/null 2>&1; then packages+=(linux-perf); fi
       ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
   esac
@@ -39,4 +45,8 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The redis-server package starts a system-wide daemon on 6379; newspush never needs it.
 if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
   systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+# Likewise the nginx package (bench group) starts one on port 80; run.sh runs its own.
+if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+  systemctl disable --now nginx >/dev/null 2>&1 || true
 fi
