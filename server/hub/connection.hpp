@@ -13,6 +13,8 @@ class Connection {
   // Queue a trending list, replacing an older one of the same category still queued. Same rule
   // as deliver about the index.
   virtual void deliver_trending(const TrendingPtr& list) = 0;
+  // Write what deliver() queued while the worker was corked (see Worker::drain).
+  virtual void flush() = 0;
   // Server shutdown: close with 1001.
   virtual void shut_down() = 0;
 };

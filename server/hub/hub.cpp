@@ -7,13 +7,45 @@
 
 namespace newspush {
 
-void Worker::fan_out(const EventPtr& event) {
+void Worker::enqueue(EventPtr event) {
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending_.push_back(std::move(event));
+    if (drain_posted_) return;
+    drain_posted_ = true;
+  }
+  boost::asio::post(context_, [this] { drain(); });
+}
+
+// Corking: a connection that gets several events of one batch writes them as one frame with one
+// system call, instead of one per event. An event that arrives alone is written at once, so
+// batching only happens when the worker is already behind, and adds no latency.
+void Worker::drain() {
+  {
+    std::lock_guard lock(pending_mutex_);
+    batch_.swap(pending_);
+    drain_posted_ = false;
+  }
+  corked_ = true;
+  std::size_t delivered = 0;
+  for (const auto& event : batch_) delivered += fan_out(event);
+  corked_ = false;
+  for (auto* c : to_flush_) c->flush();
+  to_flush_.clear();
+  // Once per batch: every recipient has handed its write to the socket by now.
+  if (delivered > 0) {
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& event : batch_) metrics_.fanout_latency.observe(now - event->received);
+  }
+  batch_.clear();
+}
+
+std::size_t Worker::fan_out(const EventPtr& event) {
   if (event->cursor) set_head(event->cursor);
   auto n = index_.for_each_recipient(event->category, event->breaking,
                                      [&event](Connection* c) { c->deliver(event); });
   metrics_.deliveries.fetch_add(n, std::memory_order_relaxed);
-  // Once per article and worker: idle sessions have handed their write to the socket by now.
-  if (n > 0) metrics_.fanout_latency.observe(std::chrono::steady_clock::now() - event->received);
+  return n;
 }
 
 void Worker::fan_out_trending(const TrendingPtr& list) {
@@ -92,8 +124,7 @@ void Hub::set_head(const std::string& head) {
 }
 
 void Hub::publish(EventPtr event) {
-  for (auto& worker : workers_)
-    boost::asio::post(worker->context_, [w = worker.get(), event] { w->fan_out(event); });
+  for (auto& worker : workers_) worker->enqueue(event);
 }
 
 void Hub::publish_trending(TrendingPtr list) {

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -31,7 +32,13 @@ class Worker {
   std::vector<std::string> trending_lists_of(Connection* c) const;
   // The newest list of a category this worker has (null: none yet).
   TrendingPtr trending(std::string_view category) const;
-  void fan_out(const EventPtr& event);
+  // From any thread: queue an event for this worker. Events queued while the worker is busy are
+  // fanned out together, and each connection then writes them in one go (see drain).
+  void enqueue(EventPtr event);
+  // True while a batch of events is being fanned out: connections queue without writing, and
+  // ask to be flushed once the batch is done.
+  bool corked() const { return corked_; }
+  void defer_flush(Connection* c) { to_flush_.push_back(c); }
   void fan_out_trending(const TrendingPtr& list);
   void shut_down_connections();
   // The newest history position this worker has fanned out (empty before the history is known):
@@ -41,7 +48,16 @@ class Worker {
 
  private:
   friend class Hub;
+  void drain();
+  std::size_t fan_out(const EventPtr& event);
+
   Metrics& metrics_;
+  std::mutex pending_mutex_;
+  std::vector<EventPtr> pending_;  // guarded by pending_mutex_
+  bool drain_posted_ = false;      // guarded by pending_mutex_
+  std::vector<EventPtr> batch_;    // worker thread only, like everything below
+  std::vector<Connection*> to_flush_;
+  bool corked_ = false;
   // Declared before the context: handlers destroyed with the context may still unregister.
   SubscriptionIndex<Connection> index_;
   KeyedIndex<Connection> trending_requests_;

@@ -61,7 +61,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     return;
   }
   if (beast::websocket::is_upgrade(parser_->get()) && path_of(parser_->get().target()) == "/ws") {
-    std::make_shared<WebSocketSession>(std::move(stream_), worker_, state_)->run(parser_->release());
+    std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_)
+        ->run(parser_->release());
     return;
   }
   state_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);

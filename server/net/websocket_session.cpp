@@ -35,8 +35,8 @@ CloseCause cause_of(beast::error_code ec) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, Worker& worker, ServerState& state)
-    : ws_(std::move(stream)),
+WebSocketSession::WebSocketSession(asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state)
+    : ws_(std::move(socket)),
       worker_(worker),
       state_(state),
       metrics_(state.metrics),
@@ -47,8 +47,6 @@ WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, Worker& worker, S
 WebSocketSession::~WebSocketSession() { finish(CloseCause::client); }
 
 void WebSocketSession::run(Request request) {
-  // Beast's own timers take over from the HTTP read deadline.
-  beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(30);
   timeouts.idle_timeout = state_.session.idle_timeout;
@@ -99,8 +97,9 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
   auto data = read_buffer_.cdata();
   handle_command(std::string_view(static_cast<const char*>(data.data()), data.size()));
   read_buffer_.consume(read_buffer_.size());
-  // An idle connection should not pin the largest frame it ever sent.
-  if (read_buffer_.capacity() > 4096) read_buffer_.shrink_to_fit();
+  // Clients send a few commands and then mostly listen: an idle connection holds no read buffer
+  // (the next message allocates one again).
+  read_buffer_.shrink_to_fit();
   if (!closing_) read_next();
 }
 
@@ -195,7 +194,7 @@ void WebSocketSession::deliver_trending(const TrendingPtr& list) {
   // Rankings are not part of the article order: they skip any replay in progress.
   if (queue_.push_latest(list->category, SharedFrame(list, &list->frame)))
     metrics_.trending_conflated.fetch_add(1, std::memory_order_relaxed);
-  if (!writing_) write_queued();
+  write_soon();
 }
 
 void WebSocketSession::resume_from(const std::string& since) {
@@ -346,7 +345,24 @@ void WebSocketSession::enqueue(const SharedFrame& frame) {
     queue_peak_ = queue_.bytes();
     metrics_.observe_queue(queue_peak_);
   }
-  if (!writing_) write_queued();
+  write_soon();
+}
+
+void WebSocketSession::write_soon() {
+  if (writing_) return;  // on_write takes what is queued
+  if (!worker_.corked()) {
+    write_queued();
+    return;
+  }
+  if (flush_requested_) return;
+  flush_requested_ = true;
+  worker_.defer_flush(this);
+}
+
+void WebSocketSession::flush() {
+  flush_requested_ = false;
+  if (!writing_ && !queue_.empty()) write_queued();
+  else if (!writing_ && closing_) start_close();
 }
 
 void WebSocketSession::write_queued() {
@@ -398,10 +414,11 @@ void WebSocketSession::close_with(int code, std::string_view reason_code, CloseC
   close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     beast::error_code ignored;
-    beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    beast::get_lowest_layer(self->ws_).close(ignored);
   });
-  if (!writing_) start_close();
-  // Else on_write flushes what is queued, then closes.
+  if (writing_ || flush_requested_) return;  // on_write or flush() sends what is queued, then closes
+  if (queue_.empty()) start_close();
+  else write_queued();
 }
 
 void WebSocketSession::start_close() {

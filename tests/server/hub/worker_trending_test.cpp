@@ -11,6 +11,7 @@ struct RecordingConnection : Connection {
   std::vector<std::string> lists;  // categories received, in order
   void deliver(const EventPtr&) override {}
   void deliver_trending(const TrendingPtr& list) override { lists.push_back(list->category); }
+  void flush() override {}
   void shut_down() override {}
 };
 
