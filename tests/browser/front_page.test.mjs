@@ -12,7 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
 
-import { Newspushd, Redis, article, repoRoot } from "../../web/client/test/support.mjs";
+import { Newspushd, Redis, article, repoRoot, waitUntil } from "../../web/client/test/support.mjs";
 
 const WAIT = { timeout: 10000 };
 const artifacts = path.join(repoRoot, "build", "artifacts");
@@ -202,6 +202,136 @@ test("the front page: recent list, live articles, breaking banner, chips, outage
     await page.screenshot({ path: path.join(artifacts, "front-page-phone.png") });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no horizontal scrolling on a phone (${overflow}px)`);
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+const PUBLISH_KEY = "browser-test-publish-key-0123456789";
+// Trending lists recomputed every 200 ms, so that the page's box follows views within a second.
+const trendingArgs = [...staticArgs, "--publish-key", PUBLISH_KEY, "--trending-interval", "200ms"];
+const TREND_WAIT = { timeout: 20000 };
+const trendRows = "#trending > li";
+const trendIds = (page) => page.$$eval(trendRows, (els) => els.map((e) => e.dataset.id));
+
+test("the Tendance box: current list over HTTP at load, live reordering, views on click", async (t) => {
+  mkdirSync(artifacts, { recursive: true });
+  const redis = await Redis.start();
+  t.after(() => redis.stop());
+  const server = await Newspushd.start({ redis, args: trendingArgs });
+  t.after(() => server.stop("SIGKILL"));
+
+  const a = article("economie", { title: "La BCE baisse ses taux directeurs" });
+  const b = article("sports", { title: "Le PSG qualifié pour la finale" });
+  const c = article("culture", { title: "Le Louvre ouvre une nouvelle aile" });
+  for (const x of [a, b, c]) {
+    const { via } = await redis.publish(x);
+    assert.equal(via, "fcall", "views count only articles published through the history");
+  }
+  const posted = await server.postViews(PUBLISH_KEY, [a.id, a.id, a.id, b.id, b.id, c.id]);
+  assert.equal(posted.status, 200, JSON.stringify(posted.body));
+  assert.deepEqual(posted.body, { counted: 6, unknown: 0 });
+  // The node has the list once the leader computed it (a few intervals).
+  await waitUntil(async () => {
+    const { status, body } = await server.trending("*");
+    return status === 200 && body.items.map((i) => i.id).join() === [a.id, b.id, c.id].join();
+  }, 20000, "GET /api/v1/trending?category=* to list a, b, c");
+
+  const context = await launch(t);
+  // Article links open https://exemple.fr/... in a new tab: answer them locally.
+  await context.route("https://exemple.fr/**", (route) => route.fulfill({ contentType: "text/html", body: "<title>article</title>" }));
+  const pageErrors = [];
+  const step = (page, name, fn) => t.test(name, async (st) => {
+    try {
+      await fn(st);
+    } catch (err) {
+      const file = `trending-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}.png`;
+      await page.screenshot({ path: path.join(artifacts, file), fullPage: true }).catch(() => {});
+      throw err;
+    }
+  });
+
+  // A page whose WebSocket reaches no server: whatever the box shows came over HTTP.
+  const offline = await context.newPage();
+  offline.on("pageerror", (err) => pageErrors.push(String(err)));
+  const apiCalls = [];
+  offline.on("request", (req) => { if (req.url().includes("/api/v1/trending")) apiCalls.push(req.url()); });
+  await offline.routeWebSocket(/\/ws$/, () => { /* accepted, never answered */ });
+  await step(offline, "at load the box shows the current list from GET /api/v1/trending?category=*", async () => {
+    await offline.goto(`${server.http}/`);
+    await offline.waitForSelector(`${trendRows}:nth-child(3)`, TREND_WAIT);
+    assert.deepEqual(await trendIds(offline), [a.id, b.id, c.id]);
+    assert.equal(apiCalls.length, 1);
+    assert.equal(new URL(apiCalls[0]).searchParams.get("category"), "*");
+    assert.equal(await offline.isVisible("#trending-empty"), false);
+  });
+  await offline.close();
+
+  const page = await context.newPage();
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+  const sent = [];
+  page.on("websocket", (ws) => ws.on("framesent", (f) => sent.push(String(f.payload))));
+  const viewFrames = (id) => sent.filter((p) => { try { const m = JSON.parse(p); return m.op === "view" && m.article === id; } catch { return false; } });
+
+  await step(page, "live: rank, title link, category and score; the subscribe asks for trending '*'", async () => {
+    await page.goto(`${server.http}/`);
+    await page.waitForSelector('#status[data-state="open"], #status[data-state="resumed"]', WAIT);
+    await page.waitForSelector(`${trendRows}:nth-child(3)`, TREND_WAIT);
+    assert.deepEqual(await trendIds(page), [a.id, b.id, c.id]);
+    const subscribe = sent.map((p) => JSON.parse(p)).find((m) => m.op === "subscribe");
+    assert.deepEqual(subscribe.trending, ["*"]);
+    assert.ok(subscribe.categories.includes("sports"), "and the chips' categories");
+
+    const first = `${trendRows}:nth-child(1)`;
+    assert.equal((await page.textContent(`${first} .trend-rank`)).trim(), "1");
+    assert.equal((await page.textContent(`${trendRows}:nth-child(3) .trend-rank`)).trim(), "3");
+    assert.equal(await page.textContent(`${first} a.trend-title`), a.title);
+    assert.equal(await page.getAttribute(`${first} a.trend-title`, "href"), a.url);
+    assert.equal(await page.textContent(`${first} .category`), "économie");
+    assert.match(await page.textContent(`${first} .trend-score`), /^score 3(,0)?$/);
+    assert.equal(await page.getAttribute("#trending", "aria-live"), "polite");
+  });
+
+  await step(page, "more views make another article first: the box reorders live", async () => {
+    await page.evaluate(() => { window.__sameDocument = true; });
+    const live = page.evaluate((id) => new Promise((resolve) => {
+      const off = window.newspush.on("trending", (m) => {
+        if (m.category === "*" && m.items[0] && m.items[0].id === id) { off(); resolve(m.items.map((i) => i.id)); }
+      });
+    }), c.id);
+    const more = await server.postViews(PUBLISH_KEY, Array(5).fill(c.id)); // c: 6, a: 3, b: 2
+    assert.equal(more.status, 200);
+    assert.deepEqual(await live, [c.id, a.id, b.id], "a trending event over the WebSocket");
+    await page.waitForSelector(`${trendRows}:nth-child(1)[data-id="${c.id}"]`, TREND_WAIT);
+    assert.deepEqual(await trendIds(page), [c.id, a.id, b.id]);
+    assert.equal((await page.textContent(`${trendRows}[data-id="${c.id}"] .trend-rank`)).trim(), "1");
+    assert.equal((await page.textContent(`${trendRows}[data-id="${b.id}"] .trend-rank`)).trim(), "3");
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload");
+  });
+
+  await step(page, "clicking an article link reports one view", async () => {
+    const counted = () => server.metric('newspush_views_total{result="counted"}');
+    const before = (await counted()) || 0;
+    await page.click(`${trendRows}[data-id="${b.id}"] a.trend-title`);
+    await waitUntil(() => viewFrames(b.id).length === 1, 10000, `a view frame for ${b.id}`);
+    await page.click(`${trendRows}[data-id="${b.id}"] a.trend-title`);
+    await page.click(`#articles > li[data-id="${a.id}"] h3 a`);
+    // Frames go out in click order: once a's is out, a second one for b would be too.
+    await waitUntil(() => viewFrames(a.id).length === 1, 10000, `a view frame for ${a.id}`);
+    assert.equal(viewFrames(b.id).length, 1, "once per article");
+    await waitUntil(async () => (await counted()) === before + 2, 10000, "the server to count both views");
+  });
+
+  await step(page, "on a phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const box = await page.locator("#trending-box").boundingBox();
+    const latest = await page.locator("#latest").boundingBox();
+    assert.ok(box.y < latest.y, "the Tendance box comes first");
+    assert.equal(await page.isVisible("#trending-more"), false, "three rows: nothing to unfold");
+    await page.screenshot({ path: path.join(artifacts, "front-page-trending-phone.png") });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling on a phone (${overflow}px)`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.screenshot({ path: path.join(artifacts, "front-page-trending.png") });
     assert.deepEqual(pageErrors, []);
   });
 });

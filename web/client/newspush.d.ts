@@ -34,20 +34,30 @@ export interface RetractEvent {
   replayed: boolean;
 }
 
+/** One entry of a trending list. */
 export interface TrendingItem {
+  /** The article's id (pass it to `view()` when a reader opens it). */
   id: string;
   title: string;
+  /** Absent when the article has none. */
   url?: string;
   category: string;
+  /** Views weighted by age (a view now counts 1, one half-life ago 0.5...), 2 decimals. */
   score: number;
 }
 
+/**
+ * The server's `trending` message as is (also the body of GET /api/v1/trending). Replaces the
+ * whole list of `category`; a newer one can arrive at any time, never a backlog of old ones.
+ */
 export interface TrendingEvent {
   type: "trending";
-  /** "*" for all categories, else a category slug. */
+  /** "*" for the overall list (every category), else a category slug. */
   category: string;
+  /** Best first, at most the server's --trending-size (10); may be empty. */
   items: TrendingItem[];
-  at?: string | number;
+  /** When the list was computed, ms since the Unix epoch (absent when the node knows no list yet). */
+  at?: number;
 }
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "resumed" | "reset" | "closed";
@@ -72,7 +82,7 @@ export interface StatusEvent {
 
 export interface ErrorEvent {
   /**
-   * A server error code (bad_category, too_many_categories...; `server` is true), a close reason
+   * A server error code (bad_category, bad_trending, too_many_categories...; `server` is true), a close reason
    * ("too_many_errors", "policy_violation", "unsupported_data", "invalid_payload",
    * "message_too_big"; `closeCode` is set and the client has stopped), or a client-side code:
    * "heartbeat_timeout", "connect_failed", "send_failed", "bad_server_message", "bad_url".
@@ -85,8 +95,11 @@ export interface ErrorEvent {
 
 export interface SubscribedEvent {
   type: "subscribed";
+  /** The connection's article categories, sorted (may be empty when `trending` is not). */
   categories: string[];
   cursor?: string;
+  /** The trending lists asked for explicitly, sorted; absent when none. */
+  trending?: string[];
 }
 
 export interface WelcomeEvent {
@@ -127,6 +140,11 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface ConnectOptions {
   /** Categories to subscribe to from the start (slugs or "*"). */
   categories?: string[];
+  /**
+   * Trending lists to receive from the start, on top of those of `categories` ("*": the overall
+   * list, or category slugs). `categories` may be empty when this is not.
+   */
+  trending?: string[];
   /** Resume after this cursor (for example the `cursor` of GET /api/v1/articles). */
   since?: string | null;
   /** The WebSocket class; required in Node.js 20 (`import { WebSocket } from "ws"`). */
@@ -142,6 +160,8 @@ export interface ConnectOptions {
   heartbeatTimeoutMs?: number;
   /** How many recent cursors are remembered to drop duplicates (default 1000). */
   dedupeSize?: number;
+  /** How many article ids `view()` remembers to report each only once (default 1000). */
+  viewedSize?: number;
   /** Reconnect after losing the connection (default true). */
   reconnect?: boolean;
   /** Random source in [0, 1) for the jitter (tests). */
@@ -159,6 +179,8 @@ export declare class NewsPushClient {
   readonly cursor: string | null;
   /** The categories the app asked for, sorted. */
   readonly categories: string[];
+  /** The trending lists the app asked for explicitly, sorted. */
+  readonly trending: string[];
   /** The current connection's welcome message, or null. */
   readonly welcome: WelcomeEvent | null;
 
@@ -168,7 +190,15 @@ export declare class NewsPushClient {
   subscribe(categories: string | string[]): this;
   /** Removes categories. */
   unsubscribe(categories: string | string[]): this;
-  /** Tells the server a reader opened this article (feeds trending); false if not sent. */
+  /** Asks for trending lists ("*" or slugs), delivered as `trending` events; kept across reconnects. */
+  subscribeTrending(lists: string | string[]): this;
+  /** Stops asking for these trending lists (those of subscribed categories still come). */
+  unsubscribeTrending(lists: string | string[]): this;
+  /**
+   * Tells the server a reader opened this article (feeds trending). Fire and forget: no reply.
+   * Sent at most once per id per client and never queued; false when not sent now (already
+   * reported, not connected, or not an id of 1..128 bytes).
+   */
   view(articleId: string): boolean;
   /** Closes for good (no reconnect); emits status "closed". */
   close(): void;

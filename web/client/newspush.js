@@ -2,12 +2,14 @@
 //
 // No dependencies, no build step: an ES module to import as is. It reconnects by itself (capped
 // exponential backoff with full jitter), resumes from the last cursor it saw, drops duplicates by
-// cursor, re-subscribes what the app asked for, honours the server's close codes and heartbeats to
-// spot dead connections. Wire protocol: protocol/PROTOCOL.md.
+// cursor, re-subscribes what the app asked for (categories and trending lists), honours the
+// server's close codes and heartbeats to spot dead connections. Wire protocol: protocol/PROTOCOL.md.
 //
 //   import { connect } from "/client/newspush.js";
-//   const client = connect("/ws", { categories: ["sports"] });
+//   const client = connect("/ws", { categories: ["sports"], trending: ["*"] });
 //   client.on("article", (event) => console.log(event.article.title));
+//   client.on("trending", (list) => console.log(list.category, list.items.map((i) => i.title)));
+//   client.view(articleId); // when a reader opens an article: feeds the trending lists
 //
 // In Node.js 20 (no global WebSocket) pass one: connect(url, { WebSocket: (await import("ws")).WebSocket }).
 
@@ -15,6 +17,7 @@ const OPEN = 1;
 
 const DEFAULTS = {
   categories: [],
+  trending: [],
   since: null,
   initialDelayMs: 500,
   maxDelayMs: 30000,
@@ -22,9 +25,13 @@ const DEFAULTS = {
   heartbeatIntervalMs: 25000,
   heartbeatTimeoutMs: 10000,
   dedupeSize: 1000,
+  viewedSize: 1000,
   reconnect: true,
   random: Math.random,
 };
+
+// The server takes article ids of 1..128 bytes (UTF-8); anything else would cost an error.
+const MAX_ID_BYTES = 128;
 
 // Close codes after which reconnecting would only repeat the mistake: report and stop.
 const FATAL_CLOSE = {
@@ -52,7 +59,9 @@ export class NewsPushClient {
     }
     this._listeners = new Map();
     this._wanted = new Set();
-    for (const c of this._opts.categories || []) this._wanted.add(c);
+    for (const c of normalize(this._opts.categories || [])) this._wanted.add(c);
+    this._trending = new Set(normalize(this._opts.trending || []));
+    this._viewed = new Set();     // article ids already reported by view(): once each per client
     this._cursor = this._opts.since || null;
     this._seen = new Set();
     this._ws = null;
@@ -71,6 +80,7 @@ export class NewsPushClient {
     this._pendingViewErrors = 0;
     this._welcome = null;
     this._serverCategories = [];
+    this._serverTrending = [];
 
     this._onOnline = () => {
       if (this._stopped) return;
@@ -95,6 +105,8 @@ export class NewsPushClient {
   get cursor() { return this._cursor; }
   /** The categories the app asked for. */
   get categories() { return [...this._wanted].sort(); }
+  /** The trending lists the app asked for explicitly (slugs or "*"). */
+  get trending() { return [...this._trending].sort(); }
   /** The server's `welcome` message of the current connection, or null. */
   get welcome() { return this._welcome; }
 
@@ -114,7 +126,7 @@ export class NewsPushClient {
     const list = normalize(categories);
     if (list.length === 0) return this;
     for (const c of list) this._wanted.add(c);
-    if (this._isOpen()) this._sendSubscribe(list);
+    if (this._isOpen()) this._sendSubscribe({ categories: list });
     return this;
   }
 
@@ -126,11 +138,41 @@ export class NewsPushClient {
     return this;
   }
 
-  /** Reports that the reader opened an article (feeds trending). Best effort, never queued. */
+  /**
+   * Asks for trending lists ("*": the overall list; a slug: that category's) on top of those of the
+   * subscribed categories; they arrive as `trending` events. Kept across reconnects.
+   */
+  subscribeTrending(lists) {
+    const list = normalize(lists);
+    if (list.length === 0) return this;
+    for (const c of list) this._trending.add(c);
+    if (this._isOpen()) this._sendSubscribe({ trending: list });
+    return this;
+  }
+
+  /** Stops asking for these trending lists (those of subscribed categories still come). */
+  unsubscribeTrending(lists) {
+    const list = normalize(lists);
+    if (list.length === 0) return this;
+    for (const c of list) this._trending.delete(c);
+    if (this._isOpen() && this._subscribedOnce) this._send({ op: "unsubscribe", trending: list });
+    return this;
+  }
+
+  /**
+   * Reports that the reader opened an article (feeds trending). Fire and forget: the server never
+   * answers. Sent at most once per id for the life of this client, never queued: returns true
+   * only when it went out now.
+   */
   view(id) {
-    if (typeof id !== "string" || id === "" || !this._viewsSupported || !this._isOpen()) return false;
+    if (typeof id !== "string" || id === "" || utf8Length(id) > MAX_ID_BYTES) return false;
+    if (this._viewed.has(id) || !this._viewsSupported || !this._isOpen()) return false;
+    if (!this._send({ op: "view", article: id })) return false;
+    this._viewed.add(id);
+    if (this._viewed.size > this._opts.viewedSize) this._viewed.delete(this._viewed.values().next().value);
+    // Only a server without views answers one (unknown_op); the first such answer settles it.
     this._pendingViewErrors++;
-    return this._send({ op: "view", article: id });
+    return true;
   }
 
   close() {
@@ -189,7 +231,7 @@ export class NewsPushClient {
     this._openedAt = Date.now();
     this._lastRx = this._openedAt;
     this._setStatus({ state: "open" });
-    if (this._wanted.size > 0) this._sendSubscribe([...this._wanted]);
+    if (this._wanted.size > 0 || this._trending.size > 0) this._sendSubscribe({});
     this._armHeartbeat();
   }
 
@@ -302,6 +344,7 @@ export class NewsPushClient {
         break;
       case "subscribed":
         this._serverCategories = Array.isArray(msg.categories) ? msg.categories : [];
+        this._serverTrending = Array.isArray(msg.trending) ? msg.trending : [];
         // The first position we learn: resuming from here loses nothing we asked for.
         if (this._cursor === null && typeof msg.cursor === "string" && msg.cursor !== "") {
           this._cursor = msg.cursor;
@@ -326,6 +369,8 @@ export class NewsPushClient {
         });
         break;
       case "trending":
+        // The server's message as is: { type, category ("*" or a slug), items (best first), at? }.
+        if (!Array.isArray(msg.items)) break;
         this._emit("trending", msg);
         break;
       case "resumed":
@@ -370,10 +415,16 @@ export class NewsPushClient {
 
   // ---- sending ----
 
-  _sendSubscribe(categories) {
+  // Adds `categories` and/or `trending` on this connection. Its first subscribe carries everything
+  // the app asked for (and `since` when resuming). `categories` may be empty when `trending` is not.
+  _sendSubscribe({ categories = [], trending = [] }) {
+    if (!this._subscribedOnce) {
+      categories = [...this._wanted];
+      trending = [...this._trending];
+    }
     const cmd = { op: "subscribe", categories };
+    if (trending.length > 0) cmd.trending = trending;
     if (!this._subscribedOnce && this._cursor !== null) {
-      cmd.categories = [...this._wanted]; // everything in the one resuming subscribe
       cmd.since = this._cursor;
       this._resuming = true;
     }
@@ -420,6 +471,18 @@ export class NewsPushClient {
       }
     }
   }
+}
+
+function utf8Length(text) {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++; }
+    else n += 3; // the rest of the BMP, and a lone surrogate (sent as U+FFFD)
+  }
+  return n;
 }
 
 function normalize(categories) {

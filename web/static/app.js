@@ -1,4 +1,6 @@
-// The newspush demo front page: recent articles over HTTP first, then live over WebSocket.
+// The newspush demo front page: recent articles over HTTP first, then live over WebSocket, and
+// the "Tendance" box (the overall most-read list, "*"): loaded over HTTP, then live. Opening an
+// article reports a view (client.view), which feeds those lists.
 // Plain ES module, no build step. Served by newspushd at "/", the client library at /client/.
 import { connect } from "/client/newspush.js";
 
@@ -13,6 +15,8 @@ const CATEGORIES = {
   technologie: "technologie",
 };
 const MAX_ARTICLES = 100;
+const TRENDING_MAX = 10;    // rows in the Tendance box
+const TRENDING_PHONE = 5;   // rows shown on a phone before "Voir tout le classement"
 const STORAGE_KEY = "newspush.categories";
 
 // ?server=http://host:port points the page at another newspushd (development).
@@ -130,7 +134,7 @@ function renderArticle(event, { fresh }) {
     link.target = "_blank";
     link.rel = "noopener";
     link.textContent = a.title;
-    link.addEventListener("click", () => client?.view(a.id));
+    link.dataset.articleId = a.id; // a click reports a view (see "views" below)
     h3.append(link);
   } else {
     h3.textContent = a.title;
@@ -187,6 +191,7 @@ function showBanner(event) {
   link.textContent = a.title;
   const href = safeUrl(a.url);
   if (href) { link.href = href; link.removeAttribute("aria-disabled"); } else { link.removeAttribute("href"); }
+  if (typeof a.id === "string") link.dataset.articleId = a.id; else delete link.dataset.articleId;
   banner.hidden = false;
 }
 function hideBanner() {
@@ -195,26 +200,120 @@ function hideBanner() {
 }
 $("breaking-close").addEventListener("click", hideBanner);
 
-// ---- trending ----
+// ---- trending ("Tendance": the overall list "*") ----
 
-function showTrending(event) {
-  if (event.category !== "*" && event.category !== undefined) return; // the page shows the global top
-  const ol = $("trending");
-  ol.replaceChildren();
-  for (const item of (event.items || []).slice(0, 8)) {
-    const li = document.createElement("li");
-    const href = safeUrl(item.url);
-    const title = document.createElement(href ? "a" : "span");
-    if (href) { title.href = href; title.target = "_blank"; title.rel = "noopener"; }
-    title.textContent = item.title || item.id;
-    const cat = document.createElement("span");
-    cat.className = "category";
-    cat.textContent = CATEGORIES[item.category] || item.category || "";
-    li.append(title, " ", cat);
-    ol.append(li);
-  }
-  $("trending-empty").hidden = ol.children.length > 0;
+const trendingBox = $("trending-box");
+const trendingList = $("trending");
+const trendingEmpty = $("trending-empty");
+const trendingMore = $("trending-more");
+const scoreFormat = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
+let trendingAt = -1; // `at` of the list shown: an older one (a slow HTTP answer) never replaces it
+
+function trendingRow(item) {
+  const li = document.createElement("li");
+  li.className = "trend";
+  li.dataset.id = item.id;
+  const rank = document.createElement("span");
+  rank.className = "trend-rank";
+  const body = document.createElement("div");
+  body.className = "trend-body";
+  const meta = document.createElement("p");
+  meta.className = "trend-meta";
+  const cat = document.createElement("span");
+  cat.className = "category";
+  const score = document.createElement("span");
+  score.className = "trend-score";
+  score.title = "Lectures récentes, les plus fraîches comptent davantage";
+  meta.append(cat, " ", score);
+  body.append(document.createElement("span"), meta); // the title goes first (see fillTrendingRow)
+  li.append(rank, body);
+  return li;
 }
+
+// Updates a row in place (a live region announces changed text, not a whole new row).
+function fillTrendingRow(li, item, rank) {
+  const previous = Number(li.dataset.rank) || 0;
+  li.dataset.rank = String(rank);
+  li.dataset.category = item.category || "";
+  setText(li.querySelector(".trend-rank"), String(rank));
+  const body = li.querySelector(".trend-body");
+  const href = safeUrl(item.url);
+  let title = body.firstElementChild;
+  if ((title.tagName === "A") !== Boolean(href)) {
+    const replacement = document.createElement(href ? "a" : "span");
+    title.replaceWith(replacement);
+    title = replacement;
+  }
+  title.className = "trend-title";
+  if (href) {
+    if (title.getAttribute("href") !== href) title.href = href;
+    title.target = "_blank";
+    title.rel = "noopener";
+    title.dataset.articleId = item.id;
+  }
+  setText(title, typeof item.title === "string" && item.title ? item.title : item.id);
+  setText(li.querySelector(".category"), CATEGORIES[item.category] || item.category || "");
+  const score = Number(item.score);
+  setText(li.querySelector(".trend-score"), Number.isFinite(score) ? `score ${scoreFormat.format(score)}` : "");
+  // A row that climbed flashes once.
+  li.classList.remove("is-up");
+  if (previous > rank) { void li.offsetWidth; li.classList.add("is-up"); }
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Shows a `trending` message (live, or the body of GET /api/v1/trending) if it is the overall list. */
+function showTrending(msg) {
+  if (!msg || msg.category !== "*" || !Array.isArray(msg.items)) return; // category lists: not shown
+  const at = typeof msg.at === "number" ? msg.at : 0;
+  if (at < trendingAt) return;
+  trendingAt = at;
+  const items = msg.items.filter((i) => i && typeof i.id === "string" && i.id !== "").slice(0, TRENDING_MAX);
+  const rows = new Map([...trendingList.children].map((li) => [li.dataset.id, li]));
+  items.forEach((item, i) => {
+    let li = rows.get(item.id);
+    rows.delete(item.id);
+    if (!li) li = trendingRow(item);
+    fillTrendingRow(li, item, i + 1);
+    // Move only what is out of place.
+    if (trendingList.children[i] !== li) trendingList.insertBefore(li, trendingList.children[i] || null);
+  });
+  for (const li of rows.values()) li.remove();
+  trendingList.dataset.at = String(at);
+  trendingEmpty.hidden = items.length > 0;
+  trendingMore.hidden = items.length <= TRENDING_PHONE;
+}
+
+trendingMore.addEventListener("click", () => {
+  const expanded = trendingBox.dataset.expanded !== "true";
+  trendingBox.dataset.expanded = String(expanded);
+  trendingMore.setAttribute("aria-expanded", String(expanded));
+  trendingMore.textContent = expanded ? "Réduire le classement" : "Voir tout le classement";
+});
+
+async function fetchTrending() {
+  const url = new URL("trending", apiBase);
+  url.searchParams.set("category", "*");
+  try {
+    const res = await fetch(url, { headers: { accept: "application/json" }, cache: "no-store" });
+    if (!res.ok) return null; // an older server: the live lists will do
+    const body = await res.json();
+    return body && body.type === "trending" ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- views: opening an article (left or middle click, keyboard) feeds the trending lists ----
+
+function reportView(event) {
+  const link = event.target instanceof Element ? event.target.closest("a[data-article-id]") : null;
+  if (link && client) client.view(link.dataset.articleId); // once per id; never answered
+}
+document.addEventListener("click", reportView);
+document.addEventListener("auxclick", (event) => { if (event.button === 1) reportView(event); });
 
 // ---- connection status ----
 
@@ -247,11 +346,15 @@ function renderRecent(body) {
   }
 }
 
+// The current Tendance list in parallel with the recent articles; whichever of it and the live
+// lists is newer (`at`) stays.
+fetchTrending().then(showTrending);
 const recent = await fetchRecent();
 if (recent) renderRecent(recent);
 
 client = connect(wsUrl.href, {
   categories: [...selected],
+  trending: ["*"], // the Tendance box, whatever the chips
   since: recent && typeof recent.cursor === "string" && recent.cursor ? recent.cursor : undefined,
 });
 window.newspush = client; // for the curious, from the console

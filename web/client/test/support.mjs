@@ -201,6 +201,40 @@ export class Newspushd extends Proc {
     return proc;
   }
 
+  /**
+   * POST /api/v1/views with `key` (a --publish-key of this server): one view per id, repeats
+   * allowed. Resolves to { status, body }.
+   */
+  async postViews(key, ids) {
+    const res = await fetch(`${this.http}/api/v1/views`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(ids.map((id) => ({ article: id }))),
+    });
+    const text = await res.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch { body = text; }
+    return { status: res.status, body };
+  }
+
+  /** GET /api/v1/trending?category=...: { status, body }. */
+  async trending(category = "*") {
+    const res = await fetch(`${this.http}/api/v1/trending?category=${encodeURIComponent(category)}`);
+    const text = await res.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch { body = text; }
+    return { status: res.status, body };
+  }
+
+  /** The value of one sample of GET /metrics (`name{labels}` exactly as printed), or null. */
+  async metric(sample) {
+    const res = await fetch(`${this.http}/metrics`);
+    for (const line of (await res.text()).split("\n")) {
+      if (line.startsWith(sample + " ")) return Number(line.slice(sample.length + 1));
+    }
+    return null;
+  }
+
   async waitReady(timeoutMs = 15000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
