@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh [--scenario NAME] [--target newspushd|nchan] [--build-dir DIR] [-- LOADTEST_ARGS...]
 # Scenarios: smoke s2 breaking idle slow ramp reconnect; nchan (s2 against Nchan); compare (the S2
-# ramp against newspushd, then against Nchan, printed side by side).
+# ramp against newspushd, then against Nchan, printed side by side); scaleout (the S2 ramp against
+# one newspushd with 2 threads, then two newspushd processes sharing the port with --reuse-port;
+# nothing pinned, total server CPU from /proc).
 # Builds (scripts/build.sh release, unless --build-dir points at an existing build), starts a private
 # redis-server and the target on free loopback ports (the server pinned to CPU 0, Redis and the load
 # generator to CPU 1), runs the scenario and writes loadtest/results/<scenario>-<date>.{json,html}.
@@ -41,6 +43,7 @@ case "$scenario" in
               --duration 15) ;;
   ramp) args=("${s2_ramp[@]}") ;;
   compare) args=("${s2_ramp[@]}") ;;
+  scaleout) args=("${s2_ramp[@]}") ;;
   reconnect) args=(--mode reconnect --connections 2000 --rate 50 --duration 10 --kill-after 3)
              server_args+=(--drain-timeout 1) ;;
   *) echo "run.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
@@ -56,6 +59,11 @@ case "$target" in
 esac
 # The servers this invocation measures, in order.
 if [ "$scenario" = compare ]; then targets=(newspushd nchan); else targets=("$target"); fi
+if [ "$scenario" = scaleout ]; then targets=(newspushd-2threads newspushd-2processes); fi
+# Where the server runs and where Redis and the generator run.
+server_cpus=0
+generator_cpus=1
+[ "$scenario" = scaleout ] && server_cpus=0,1 && generator_cpus=0,1
 
 if [ -z "$build_dir" ]; then
   "$root/scripts/build.sh" release
@@ -100,7 +108,7 @@ stop_process() {
 source "$root/scripts/free_port.sh"
 
 redis_port="$(free_port)"
-taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+taskset -c "$generator_cpus" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
   --dir "$run_dir" --daemonize no --loglevel warning --logfile "$run_dir/redis.log" &
 pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -113,10 +121,11 @@ redis_url="redis://127.0.0.1:$redis_port"
 start_newspushd() {
   server_log="$run_dir/newspushd.log"
   touch "$server_log"
-  taskset -c 0 "$newspushd" --listen "127.0.0.1:$1" --redis "$redis_url" "${server_args[@]}" \
-    2>>"$server_log" &
+  taskset -c "$server_cpus" "$newspushd" --listen "127.0.0.1:$1" --redis "$redis_url" \
+    "${server_args[@]}" 2>>"$server_log" &
   server_pid=$!
   pids+=("$server_pid")
+  server_pids=("$server_pid")
   server_port=""
   for _ in $(seq 200); do
     server_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$server_log" | tail -1)"
@@ -127,7 +136,8 @@ start_newspushd() {
   for _ in $(seq 100); do
     if curl -fs "http://127.0.0.1:$server_port/readyz" >/dev/null 2>&1; then
       target_args=(--target newspushd --url "ws://127.0.0.1:$server_port/ws" --redis "$redis_url")
-      echo "redis $redis_url (cpu 1), newspushd pid $server_pid on 127.0.0.1:$server_port (cpu 0)" >&2
+      echo "redis $redis_url (cpu $generator_cpus), newspushd pid $server_pid on" \
+        "127.0.0.1:$server_port (cpu $server_cpus)" >&2
       return
     fi
     sleep 0.05
@@ -169,8 +179,30 @@ mkdir -p "$here/results"
 stamp="$(date +%Y%m%d-%H%M%S)"
 status=0
 jsons=()
+# utime + stime of the given processes, in clock ticks.
+cpu_ticks() {
+  local total=0 pid fields
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue  # already gone (the reconnect scenario stops it)
+    read -r -a fields < <(sed 's/.*) //' "/proc/$pid/stat")
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo "$total"
+}
+
 for t in "${targets[@]}"; do
-  if [ "$t" = nchan ]; then start_nchan; else start_newspushd 0; fi
+  case "$t" in
+    nchan) start_nchan ;;
+    newspushd-2threads) server_args=(--threads 2); start_newspushd 0 ;;
+    newspushd-2processes)
+      server_args=(--threads 1 --reuse-port true); start_newspushd 0
+      first_pid=$server_pid
+      start_newspushd "$server_port"
+      server_pids=("$first_pid" "$server_pid")
+      server_pid=$first_pid ;;
+    *) start_newspushd 0 ;;
+  esac
+  ticks_before="$(cpu_ticks "${server_pids[@]}")"
   if [ "$scenario" = reconnect ]; then
     # Once the load generator's SIGTERM has drained the server, start it again on the same port.
     (
@@ -183,11 +215,11 @@ for t in "${targets[@]}"; do
     pids+=($!)
   fi
   out="$here/results/$scenario-$stamp"
-  [ "$scenario" = compare ] && out="$out-$t"
+  [ "$scenario" = compare ] || [ "$scenario" = scaleout ] && out="$out-$t"
   [ "$scenario" != nchan ] && [ "$scenario" != compare ] && [ "$t" = nchan ] && out="$out-nchan"
   run_status=0
   # In the background so that a signal to run.sh stops it at once (and cleanup ends the generator).
-  taskset -c 1 "$loadtest" "${target_args[@]}" --server-pid "$server_pid" --json "$out.json" \
+  taskset -c "$generator_cpus" "$loadtest" "${target_args[@]}" --server-pid "$server_pid" --json "$out.json" \
     --html "$out.html" "${args[@]}" "${extra[@]}" &
   generator_pid=$!
   pids+=("$generator_pid")
@@ -199,13 +231,19 @@ for t in "${targets[@]}"; do
     [ "$status" -ge "$run_status" ] || status=$run_status
   fi
   [ -f "$out.json" ] && jsons+=("$out.json")
+  if [ "$t" != nchan ] && [ "$scenario" != reconnect ]; then
+    ticks=$(( $(cpu_ticks "${server_pids[@]}") - ticks_before ))
+    echo "server CPU, all ${#server_pids[@]} newspushd process(es) of $t: $(awk -v t="$ticks" \
+      -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s" | tee -a "$out.txt"
+  fi
   # One server at a time: the next target gets core 0 to itself.
   if [ ${#targets[@]} -gt 1 ]; then
-    if [ "$t" = nchan ]; then stop_process "$nchan_master"; else stop_process "$server_pid"; fi
+    if [ "$t" = nchan ]; then stop_process "$nchan_master"
+    else for pid in "${server_pids[@]}"; do stop_process "$pid"; done; fi
   fi
 done
 
-if [ "$scenario" = compare ] && [ ${#jsons[@]} -ge 2 ]; then
+if { [ "$scenario" = compare ] || [ "$scenario" = scaleout ]; } && [ ${#jsons[@]} -ge 2 ]; then
   compare_args=()
   for json in "${jsons[@]}"; do compare_args+=(--compare "$json"); done
   "$loadtest" "${compare_args[@]}" | tee "$here/results/$scenario-$stamp.txt"

@@ -99,6 +99,13 @@ std::string apply_duration(Config& c, const std::string& v) {
   return {};
 }
 
+std::string apply_bool(bool Config::*field, Config& c, const std::string& v) {
+  if (v == "1" || v == "true" || v == "yes" || v == "on") c.*field = true;
+  else if (v == "0" || v == "false" || v == "no" || v == "off") c.*field = false;
+  else return "expected true or false";
+  return {};
+}
+
 std::string apply_log_level(Config& c, const std::string& v) {
   auto level = parse_log_level(v);
   if (!level) return "expected debug, info, warn or error";
@@ -112,6 +119,10 @@ constexpr std::size_t MiB = 1024 * KiB;
 const Option kOptions[] = {
     {"--listen", "NEWSPUSH_LISTEN", "HOST:PORT", "address to serve WebSocket and HTTP on (port 0: any)",
      "127.0.0.1:8080", apply_listen},
+    {"--reuse-port", "NEWSPUSH_REUSE_PORT", "BOOL",
+     "let several newspushd processes listen on the same port (SO_REUSEPORT; the kernel spreads "
+     "connections over them)",
+     "false", [](Config& c, const std::string& v) { return apply_bool(&Config::reuse_port, c, v); }},
     {"--redis", "NEWSPUSH_REDIS", "URL", "Redis to subscribe to, redis://HOST:PORT[/DB]",
      "redis://127.0.0.1:6379", apply_redis},
     {"--channel", "NEWSPUSH_CHANNEL", "NAME", "Redis pub/sub channel articles arrive on",

@@ -19,6 +19,7 @@ namespace newspush {
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;  // 0 = any free port (the bound one is logged)
+  bool reuse_port = false;           // SO_REUSEPORT: several processes share the port
   RedisEndpoint redis;               // redis://127.0.0.1:6379
   std::string channel = "news:articles";         // bare PUBLISH: live only
   std::string events_channel = "news:events";   // announcements of the atomic publish path

@@ -130,7 +130,8 @@ Server::Server(const Config& config)
       throw ConfigError("--static-dir: '" + config.static_dir + "' is not a directory");
     state_.site = StaticSite::for_directories(config.static_dir);
   }
-  listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), hub_, state_);
+  listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), config.reuse_port, hub_,
+                                         state_);
 }
 
 Server::~Server() { stop(); }
@@ -198,6 +199,7 @@ void Server::on_history_ready(bool ready) {
   state_.history_ready.store(ready);
   if (ready) live_feed_.retry_now();
   if (ready) trending_feed_.load_current();
+  if (ready) trending_leader_.on_history_ready();
   if (ready) log_info("redis history ready (" + config_.history_key + ", functions loaded)");
   else log_warn("redis history unavailable: " + history_.last_error());
 }

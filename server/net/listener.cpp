@@ -7,11 +7,15 @@ namespace newspush {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Listener::Listener(asio::io_context& context, const tcp::endpoint& endpoint, Hub& hub,
-                   ServerState& state)
+Listener::Listener(asio::io_context& context, const tcp::endpoint& endpoint, bool reuse_port,
+                   Hub& hub, ServerState& state)
     : acceptor_(context), retry_timer_(context), hub_(hub), state_(state) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
+  if (reuse_port) {
+    using reuse_port_option = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    acceptor_.set_option(reuse_port_option(true));
+  }
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }

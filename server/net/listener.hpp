@@ -14,8 +14,9 @@ namespace newspush {
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Throws boost::system::system_error when the address cannot be bound (a start-up error).
+  // reuse_port: SO_REUSEPORT, so that several processes can share the port.
   Listener(boost::asio::io_context& context, const boost::asio::ip::tcp::endpoint& endpoint,
-           Hub& hub, ServerState& state);
+           bool reuse_port, Hub& hub, ServerState& state);
 
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void start();

@@ -24,6 +24,10 @@ void TrendingLeader::start() {
   schedule(std::chrono::milliseconds(0));
 }
 
+void TrendingLeader::on_history_ready() {
+  if (!stopped_) schedule(std::chrono::milliseconds(0));
+}
+
 void TrendingLeader::stop() {
   if (stopped_) return;
   stopped_ = true;

@@ -34,6 +34,9 @@ class TrendingLeader {
                  LeaderOptions options, WallClock now_ms);
 
   void start();
+  // The command connection just became usable: tick now rather than at the next interval, so a
+  // fresh node learns at once who leads.
+  void on_history_ready();
   // Stops ticking and, if this node leads, gives the lease up so another node takes over at its
   // next tick instead of waiting for the lease to run out.
   void stop();

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <thread>
+
 #include "tests/support/articles.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
@@ -177,4 +180,41 @@ TEST_F(DeliveryTest, MetricsAndStatsFollowTheTraffic) {
 }
 
 }  // namespace
+
+TEST(ReusePort, TwoProcessesShareOnePortAndBothServeClients) {
+  RedisServer redis;  // theirs alone: one of the two must hold the trending lease
+  NewspushdProcess first(redis.url(), {"--reuse-port", "true"});
+  std::string listen = "127.0.0.1:" + std::to_string(first.port());
+  NewspushdProcess second(redis.url(), {"--listen", listen, "--reuse-port", "true"});
+  ASSERT_EQ(second.port(), first.port());
+  ASSERT_TRUE(first.wait_ready());
+  ASSERT_TRUE(second.wait_ready());
+  // The kernel spreads connections by address hash: with 32, both get some (all on one: 2^-31).
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < 32; ++i) {
+    clients.push_back(WsClient::connect(first.port()));
+    ASSERT_TRUE(clients.back()->subscribe({"sports"}));
+  }
+  // Each scrape of the shared port reaches one process or the other; the trending lease tells
+  // them apart (exactly one holds it).
+  std::map<double, double> connections_by_leader;
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (connections_by_leader.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::string text = first.metrics_text();
+    connections_by_leader[*metric_value(text, "newspush_trending_leader")] =
+        *metric_value(text, "newspush_connections");
+    if (connections_by_leader.size() < 2) std::this_thread::sleep_for(10ms);  // polling
+  }
+  ASSERT_EQ(connections_by_leader.size(), 2u);
+  EXPECT_GT(connections_by_leader[0], 0);
+  EXPECT_GT(connections_by_leader[1], 0);
+  EXPECT_EQ(connections_by_leader[0] + connections_by_leader[1], 32);
+  redis.command({"PUBLISH", "news:articles", make_article("shared-port", "sports").dump()});
+  for (auto& client : clients) {
+    auto event = client->next_event_of_type("article");
+    ASSERT_TRUE(event);
+    EXPECT_EQ((*event)["article"]["id"], "shared-port");
+  }
+}
+
 }  // namespace newspush::test

@@ -131,4 +131,13 @@ TEST(Config, DurationsTakeAUnit) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
 }
 
+
+TEST(Config, ReusePortIsABoolean) {
+  EXPECT_FALSE(parse({}).reuse_port);
+  EXPECT_TRUE(parse({"--reuse-port", "true"}).reuse_port);
+  EXPECT_TRUE(parse({}, Env{{{"NEWSPUSH_REUSE_PORT", "1"}}}).reuse_port);
+  EXPECT_FALSE(parse({"--reuse-port=off"}, Env{{{"NEWSPUSH_REUSE_PORT", "1"}}}).reuse_port);
+  EXPECT_FALSE(error_of({"--reuse-port", "maybe"}).empty());
+}
+
 }  // namespace newspush
