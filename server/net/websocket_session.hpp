@@ -8,7 +8,6 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <deque>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "server/hub/hub.hpp"
 #include "server/metrics.hpp"
 #include "server/net/error_budget.hpp"
+#include "server/net/frame_fifo.hpp"
 #include "server/net/send_queue.hpp"
 #include "server/server_state.hpp"
 #include "server/trending/view_limiter.hpp"
@@ -92,7 +92,7 @@ class WebSocketSession : public Connection,
   enum class Resume { none, waiting_for_history, draining_backlog };
   Resume resume_ = Resume::none;
   std::vector<EventPtr> held_;           // live events that arrived while the history was read
-  std::deque<SharedFrame> backlog_;      // replayed events, then markers, then held live events
+  FrameFifo backlog_;                    // replayed events, then markers, then held live events
   std::size_t live_backlog_bytes_ = 0;   // bounded like the send queue
   std::optional<protocol::Cursor> replayed_up_to_;  // until the live stream passes it
 
