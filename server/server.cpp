@@ -216,8 +216,8 @@ void Server::on_redis_state(redis::SubscriberState s) {
   std::string where = to_url(config_.redis);
   switch (s) {
     case redis::SubscriberState::subscribed:
-      log_info("redis subscribed to " + config_.channel + " and " + config_.events_channel +
-               " at " + where);
+      log_info("redis subscribed to " + config_.channel + ", " + config_.events_channel + " and " +
+               config_.trending_channel + " at " + where);
       state_.caught_up.store(false);
       live_feed_.on_subscribed();
       // Lists published while we were not subscribed are only in Redis' copy.
