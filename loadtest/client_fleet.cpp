@@ -1,6 +1,8 @@
 // The only translation unit that instantiates Beast: one Client class per WebSocket connection.
 #include "loadtest/client_fleet.hpp"
 
+#include "loadtest/frame_reader.hpp"
+
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -58,6 +60,8 @@ std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();
 }
+
+constexpr std::size_t kReadChunk = 64 * 1024;
 
 std::string label_of(const error_code& ec, const websocket::close_reason& reason) {
   if (ec == websocket::error::closed) return std::to_string(reason.code);
@@ -193,18 +197,58 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void on_subscribe_sent(error_code, std::size_t) {}  // a failed write also fails the read
 
+  // After the handshake (Beast's) the socket is read here, frames split by next_frame: see
+  // frame_reader.hpp for why.
   void read() {
     reading_ = true;
-    ws_->async_read(buffer_, beast::bind_front_handler(&Client::on_read, shared_from_this()));
+    beast::get_lowest_layer(*ws_).socket().async_read_some(
+        buffer_.prepare(kReadChunk),
+        beast::bind_front_handler(&Client::on_read, shared_from_this()));
   }
 
-  void on_read(error_code ec, std::size_t) {
+  void on_read(error_code ec, std::size_t bytes) {
     reading_ = false;
-    if (ec) return on_end(label_of(ec, ws_->reason()));
-    const auto data = buffer_.data();
-    handle_frame(std::string_view(static_cast<const char*>(data.data()), data.size()));
-    buffer_.consume(buffer_.size());
+    if (ec) return on_end(label_of(ec, {}));
+    buffer_.commit(bytes);
+    auto data = buffer_.data();
+    auto* begin = static_cast<char*>(data.data());
+    std::size_t used = 0;
+    while (auto frame = next_frame(begin + used, data.size() - used)) {
+      used += frame->size;
+      if (frame->opcode == 8) {
+        buffer_.consume(buffer_.size());
+        error_code ignored;
+        beast::get_lowest_layer(*ws_).socket().close(ignored);
+        return on_end(std::to_string(close_code_of(frame->payload)));
+      }
+      if (frame->opcode == 9) {
+        pong(frame->payload);
+        continue;
+      }
+      if (frame->opcode > 2) continue;  // pong, reserved
+      if (frame->opcode != 0) message_.clear();
+      if (frame->fin && message_.empty()) {
+        handle_frame(frame->payload);  // the usual case: a whole message, no copy
+      } else {
+        message_.append(frame->payload);
+        if (frame->fin) {
+          handle_frame(message_);
+          message_.clear();
+        }
+      }
+    }
+    buffer_.consume(used);
     if (!paused_) read();
+  }
+
+  // Servers ping idle connections; Beast writes the (masked) answer. One at a time: a ping that
+  // arrives while the last pong is still being written needs no second answer.
+  void pong(std::string_view payload) {
+    if (pong_in_flight_) return;
+    pong_in_flight_ = true;
+    payload = payload.substr(0, websocket::ping_data::static_capacity);
+    websocket::ping_data data(payload.data(), payload.size());
+    ws_->async_pong(data, [self = shared_from_this()](error_code) { self->pong_in_flight_ = false; });
   }
 
   void handle_frame(std::string_view frame) {
@@ -312,6 +356,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string subscribe_command_;
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
   beast::flat_buffer buffer_;
+  std::string message_;  // a fragmented message being put together
+  bool pong_in_flight_ = false;
   std::array<StreamTrack, kStreams> tracks_{};
   std::atomic<bool> subscribed_{false};
   bool ever_subscribed_ = false;
