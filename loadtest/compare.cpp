@@ -6,16 +6,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "loadtest/format.hpp"
+
 namespace newspush::loadtest {
 namespace {
 
 using nlohmann::json;
 
-std::string fmt(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
 
 std::string percent(double value) { return value < 0 ? "-" : fmt("%.0f%%", value); }
 

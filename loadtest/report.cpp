@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "loadtest/format.hpp"
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -12,11 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string fmt(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
 std::string ms(std::uint64_t micros) { return fmt("%.2f", static_cast<double>(micros) / 1000.0); }
 std::string num(double value) { return fmt("%.0f", value); }
 
