@@ -241,11 +241,30 @@ std::string help_text() {
       "HTTP: /healthz, /readyz, /metrics and the /api/v1 endpoints of protocol/PROTOCOL.md.\n"
       "Every option can also be set by the environment variable shown; the flag wins.\n\n"
       "Options:\n";
+  constexpr std::size_t indent = 30, width = 100;
+  const std::string margin(indent, ' ');
   for (const auto& option : kOptions) {
     std::string left = std::string("  ") + option.flag + " " + option.value_name;
-    if (left.size() < 30) left.resize(30, ' ');
-    text += left + option.help + "\n" + std::string(30, ' ') + "[env " + option.env +
-            ", default " + option.default_text + "]\n";
+    text += left.size() < indent ? left + std::string(indent - left.size(), ' ') : left + "\n" + margin;
+    // Word-wrapped to the width, continuation lines under the first.
+    std::size_t column = indent;
+    std::string_view help = option.help;
+    while (!help.empty()) {
+      auto space = help.find(' ');
+      std::string_view word = help.substr(0, space);
+      help = space == std::string_view::npos ? std::string_view() : help.substr(space + 1);
+      if (column > indent && column + 1 + word.size() > width) {
+        text += "\n" + margin;
+        column = indent;
+      }
+      if (column > indent) {
+        text += ' ';
+        ++column;
+      }
+      text += word;
+      column += word.size();
+    }
+    text += "\n" + margin + "[env " + option.env + ", default " + option.default_text + "]\n";
   }
   text += "  --help                      print this help and exit\n";
   text += "  --version                   print the version and exit\n";
