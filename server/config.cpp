@@ -268,6 +268,7 @@ std::string help_text() {
   }
   text += "  --help                      print this help and exit\n";
   text += "  --version                   print the version and exit\n";
+  text += "\nDURATION: a whole number with ms, s, m or h (500ms, 2s, 5m, 2h); a bare number is seconds.\n";
   return text;
 }
 
