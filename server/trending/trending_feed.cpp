@@ -32,7 +32,8 @@ void TrendingFeed::load_current() {
 void TrendingFeed::apply(std::string_view payload, bool from_channel) {
   auto parsed = parse_payload(payload);
   if (!parsed) {
-    log_warn("trending: ignored a malformed list (" + std::to_string(payload.size()) + " bytes)");
+    malformed_log_.log(LogLevel::warn, "trending: ignored a malformed list (" +
+                                           std::to_string(payload.size()) + " bytes)");
     return;
   }
   auto [it, first] = newest_seq_.try_emplace(parsed->category, parsed->seq);

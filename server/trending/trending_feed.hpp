@@ -10,6 +10,7 @@
 
 #include "server/history/history.hpp"
 #include "server/hub/event.hpp"
+#include "server/log.hpp"
 #include "server/metrics.hpp"
 
 namespace newspush::trending {
@@ -35,6 +36,8 @@ class TrendingFeed {
   Deliver deliver_;
   std::unordered_map<std::string, std::uint64_t> newest_seq_;
   bool loading_ = false;
+  // Anything can PUBLISH on the channel: garbage must not flood the log.
+  RateLimitedLog malformed_log_{10, std::chrono::seconds(10)};
 };
 
 }  // namespace newspush::trending

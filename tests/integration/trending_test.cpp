@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "tests/support/articles.hpp"
@@ -316,6 +317,31 @@ TEST_F(TrendingTest, ASlowClientGetsOneQueuedListPerCategoryNotABacklog) {
   EXPECT_LE(lists + 6, published);
   ASSERT_TRUE(last_sports);
   EXPECT_EQ(*last_sports, get_trending(node->port(), "sports"));
+}
+
+
+TEST_F(TrendingTest, GarbageOnTheTrendingChannelNeverReachesClients) {
+  auto node = start_node();
+  publish_articles();
+  auto client = subscriber(node->port(), {{"op", "subscribe"}, {"categories", {"sports"}}, {"trending", {"*"}}});
+  for (const char* garbage :
+       {"garbage", "1\nsports\nnot json", "2\nsports\n{\"type\":\"article\",\"category\":\"sports\",\"items\":[]}",
+        "3\nculture\n{\"type\":\"trending\",\"category\":\"sports\",\"items\":[]}",
+        "x\n*\n{\"type\":\"trending\",\"category\":\"*\",\"items\":[]}"})
+    redis_.command({"PUBLISH", "news:trending", garbage});
+  // Lists still flow, and the only messages the client ever sees are the real lists (no list
+  // existed before these views, so an empty or culture one could only be garbage let through).
+  post_views(node->port(), {{"spo-1", 1}});
+  std::set<std::string> seen;
+  while (seen.size() < 2) {
+    auto event = client->next_event(15s);
+    ASSERT_TRUE(event) << node->output();
+    ASSERT_EQ((*event)["type"], "trending") << *event;
+    EXPECT_EQ(ids_in(*event), std::vector<std::string>{"spo-1"}) << *event;
+    seen.insert((*event)["category"].get<std::string>());
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"*", "sports"}));
+  EXPECT_TRUE(node->wait_ready());
 }
 
 }  // namespace
