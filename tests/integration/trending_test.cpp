@@ -344,5 +344,25 @@ TEST_F(TrendingTest, GarbageOnTheTrendingChannelNeverReachesClients) {
   EXPECT_TRUE(node->wait_ready());
 }
 
+
+TEST_F(TrendingTest, ViewsWhileRedisIsAwayAreRefusedOrDroppedThenFlowAgain) {
+  auto node = start_node();
+  publish_articles();
+  auto client = subscriber(node->port(), {{"op", "subscribe"}, {"categories", {"sports"}}});
+  redis_.kill();
+  ASSERT_TRUE(node->wait_not_ready());
+  post_views(node->port(), {{"spo-1", 1}}, 503);
+  client->send_text(R"({"op":"view","article":"spo-1"})");
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_views_total{result=\"dropped\"}", 2));
+
+  // Redis back, empty (no persistence): the articles are published again, views count again.
+  redis_.restart();
+  ASSERT_TRUE(node->wait_ready()) << node->output();
+  publish_articles();
+  ListWatcher lists(*client);
+  EXPECT_EQ(post_views(node->port(), {{"spo-2", 2}}), json({{"counted", 2}, {"unknown", 0}}));
+  ASSERT_TRUE(lists.wait_for("sports", {"spo-2"})) << node->output();
+}
+
 }  // namespace
 }  // namespace newspush::test
