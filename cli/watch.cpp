@@ -29,7 +29,7 @@ using boost::system::error_code;
 namespace {
 
 constexpr const char* kWatchHelp =
-    "Usage: newspush watch [--url URL] [--count N] [--raw] [CATEGORY...]\n"
+    "Usage: newspush watch [--url URL] [--count N] [--raw] [--trending] [CATEGORY...]\n"
     "\n"
     "Connects to newspushd, subscribes to the given categories (default: \"*\", every\n"
     "category) and prints one line per article: [HH:MM:SS] category  title  [BREAKING].\n"
@@ -37,6 +37,8 @@ constexpr const char* kWatchHelp =
     "  --url URL    WebSocket endpoint (default ws://127.0.0.1:8080/ws)\n"
     "  --count N    exit 0 after N articles\n"
     "  --raw        print every server message as its raw JSON line instead\n"
+    "  --trending   also ask for the overall trending list; print each trending list\n"
+    "               received (overall and the subscribed categories') as it changes\n"
     "\n"
     "Exits 1 when the connection fails or the server closes it (the close code and\n"
     "reason are printed), 0 on Ctrl-C or after --count articles.\n";
@@ -82,6 +84,7 @@ struct WatchOptions {
   std::string url = "ws://127.0.0.1:8080/ws";
   std::optional<std::uint64_t> count;
   bool raw = false;
+  bool trending = false;
   std::vector<std::string> categories;
 };
 
@@ -140,6 +143,7 @@ class Watcher {
     }
     if (ec) return fail("WebSocket handshake with " + options_.url + " failed", ec);
     nlohmann::json command = {{"op", "subscribe"}, {"categories", options_.categories}};
+    if (options_.trending) command["trending"] = {"*"};
     outgoing_ = command.dump();
     ws_.text(true);
     ws_.async_write(asio::buffer(outgoing_), beast::bind_front_handler(&Watcher::on_write, this));
@@ -217,8 +221,27 @@ class Watcher {
       } else if (!options_.raw) {
         std::cerr << "server error: " << text << "\n";
       }
+    } else if (type == "trending") {
+      if (!options_.raw && options_.trending) print_trending(message);
     }
     // Other types (pong, later additions) need no action.
+  }
+
+  // [HH:MM:SS] Tendance *: 1. title (12.5)  2. ...
+  void print_trending(const nlohmann::json& message) {
+    std::string category = message.value("category", "?");
+    std::cout << "[" << clock_now() << "] Tendance " << category << ":";
+    int rank = 0;
+    if (message.contains("items") && message["items"].is_array()) {
+      for (const auto& item : message["items"]) {
+        if (!item.is_object()) continue;
+        std::cout << (rank ? "  " : " ") << ++rank << ". " << item.value("title", item.value("id", "?"));
+        if (item.contains("score") && item["score"].is_number())
+          std::cout << " (" << item["score"].get<double>() << ")";
+      }
+    }
+    if (rank == 0) std::cout << " (empty)";
+    std::cout << std::endl;
   }
 
   void print_article(const nlohmann::json& message) {
@@ -295,6 +318,8 @@ int run_watch(std::span<char* const> args) {
       options.count = parse_number(value, "--count", 1, 1000000000);
     } else if (reader.flag("--raw")) {
       options.raw = true;
+    } else if (reader.flag("--trending")) {
+      options.trending = true;
     } else if (reader.current().starts_with("-") && reader.current() != "-") {
       throw UsageError("watch: unknown option '" + std::string(reader.current()) + "'");
     } else {

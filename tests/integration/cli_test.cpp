@@ -316,6 +316,31 @@ TEST(CliDemoFeedViews, ViewsFromTheDemoFeedFillTheTrendingLists) {
   for (const json& item : (*by_category)["items"]) EXPECT_EQ(item["category"], category) << item;
 }
 
+TEST(CliWatch, TrendingPrintsTheOverallListAsItChanges) {
+  RedisServer redis;
+  const std::string key = "cli-watch-test-key-0123";
+  NewspushdProcess node(redis.url(), {"--publish-key", key, "--trending-interval", "200ms"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  for (const char* id : {"w1", "w2"}) {
+    json article = {{"id", id}, {"category", "sports"}, {"title", std::string("Titre ") + id}};
+    redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
+  }
+  ChildProcess watch({NEWSPUSH_CLI_BIN, "watch", "--url", node.ws_url(), "--trending", "culture"});
+  ASSERT_TRUE(watch.wait_for_line("subscribed to: culture", 15s)) << watch.output();
+  auto views = [&](const char* id, int n) {
+    json batch = json::array();
+    for (int i = 0; i < n; ++i) batch.push_back({{"article", id}});
+    auto response = http_request(node.port(), "POST", "/api/v1/views", batch.dump(),
+                                 {{"Authorization", "Bearer " + key}});
+    ASSERT_TRUE(response && response->status == 200);
+  };
+  views("w1", 1);
+  EXPECT_TRUE(watch.wait_for_line("Tendance *: 1. Titre w1 (1)", 15s)) << watch.output();
+  views("w2", 3);
+  EXPECT_TRUE(watch.wait_for_line("Tendance *: 1. Titre w2 (3)  2. Titre w1 (1)", 15s))
+      << watch.output();
+}
+
 TEST(CliDemoFeedViews, ViewsNeedAKeyAndTheHistory) {
   // Cleared, in case the environment running the tests sets it.
   const std::vector<std::string> no_key_env = {"NEWSPUSH_PUBLISH_KEY="};
