@@ -23,6 +23,8 @@ constexpr auto kErrorRefill = std::chrono::seconds(6);
 // a tunnel) time to wake up, drain and learn why it was closed, but do not hold a dead one.
 constexpr auto kCloseDeadline = std::chrono::seconds(30);
 constexpr char kFrameSeparator = '\n';
+// A command is a few dozen bytes; a connection keeps no more than this between messages.
+constexpr std::size_t kKeptMessageCapacity = 256;
 
 CloseCause cause_of(beast::error_code ec) {
   if (ec == websocket::error::closed) return CloseCause::client;
@@ -81,10 +83,14 @@ void WebSocketSession::on_accept(beast::error_code ec) {
 }
 
 void WebSocketSession::read_next() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  // async_read would have Beast reserve 1.5 KB in a buffer for every idle connection, waiting for a
+  // command that mostly never comes; small chunks appended to message_ cost that only while a
+  // message is actually arriving.
+  ws_.async_read_some(asio::buffer(read_chunk_),
+                      beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
 
-void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
+void WebSocketSession::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     finish(closing_ ? close_cause_ : cause_of(ec));
     return;
@@ -94,12 +100,12 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     close_with(protocol::close_code::unsupported_data, "binary_frame", CloseCause::protocol_error);
     return;
   }
-  auto data = read_buffer_.cdata();
-  handle_command(std::string_view(static_cast<const char*>(data.data()), data.size()));
-  read_buffer_.consume(read_buffer_.size());
-  // Clients send a few commands and then mostly listen: an idle connection holds no read buffer
-  // (the next message allocates one again).
-  read_buffer_.shrink_to_fit();
+  message_.append(read_chunk_.data(), bytes);
+  if (ws_.is_message_done()) {
+    handle_command(message_);
+    message_.clear();
+    if (message_.capacity() > kKeptMessageCapacity) message_.shrink_to_fit();
+  }
   if (!closing_) read_next();
 }
 

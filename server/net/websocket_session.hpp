@@ -3,12 +3,13 @@
 // needs no lock. Owned by its pending asynchronous operations (shared_ptr); the subscription
 // index holds a plain pointer that the session removes before it dies.
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <array>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -78,7 +79,8 @@ class WebSocketSession : public Connection,
   // A plain socket, not beast::tcp_stream: the WebSocket layer has its own timeouts, and the
   // per-write timer bookkeeping of tcp_stream was a tenth of the fan-out cost in profiles.
   boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
-  boost::beast::flat_buffer read_buffer_;
+  std::array<char, 128> read_chunk_;  // Beast reads message data into this, a chunk at a time
+  std::string message_;               // the client message being received
   Worker& worker_;
   ServerState& state_;
   Metrics& metrics_;
