@@ -125,6 +125,10 @@ const Option kOptions[] = {
      "false", [](Config& c, const std::string& v) { return apply_bool(&Config::reuse_port, c, v); }},
     {"--redis", "NEWSPUSH_REDIS", "URL", "Redis to subscribe to, redis://HOST:PORT[/DB]",
      "redis://127.0.0.1:6379", apply_redis},
+    {"--redis-timeout", "NEWSPUSH_REDIS_TIMEOUT", "DURATION",
+     "a Redis command unanswered this long means Redis hangs: the connection is dropped, its "
+     "requests fail (503) and it reconnects",
+     "10s", apply_duration<&Config::redis_timeout, 100, 3600 * 1000>},
     {"--channel", "NEWSPUSH_CHANNEL", "NAME", "Redis pub/sub channel articles arrive on",
      "news:articles", apply_channel},
     {"--events-channel", "NEWSPUSH_EVENTS_CHANNEL", "NAME",

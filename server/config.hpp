@@ -21,6 +21,7 @@ struct Config {
   std::uint16_t listen_port = 8080;  // 0 = any free port (the bound one is logged)
   bool reuse_port = false;           // SO_REUSEPORT: several processes share the port
   RedisEndpoint redis;               // redis://127.0.0.1:6379
+  std::chrono::milliseconds redis_timeout{10000};  // a command unanswered this long: reconnect
   std::string channel = "news:articles";         // bare PUBLISH: live only
   std::string events_channel = "news:events";   // announcements of the atomic publish path
   std::string history_key = "news:log";         // the Redis stream holding the history

@@ -72,6 +72,7 @@ HistoryOptions history_options(const Config& config) {
   options.max_length = config.history_max_length;
   options.max_age = config.history_max_age;
   options.max_article = config.max_article;
+  options.reply_timeout = config.redis_timeout;
   return options;
 }
 

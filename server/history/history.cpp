@@ -18,6 +18,7 @@ constexpr std::size_t kFieldsPerEntry = 5;  // cursor, kind, category, breaking,
 redis::RedisCommandClient::Options client_options(const HistoryOptions& options) {
   redis::RedisCommandClient::Options client;
   client.endpoint = options.endpoint;
+  client.reply_timeout = options.reply_timeout;
   return client;
 }
 

@@ -21,6 +21,7 @@ struct HistoryOptions {
   std::size_t max_length = 10000;
   std::chrono::seconds max_age{86400};
   std::size_t max_article = 256 * 1024;
+  std::chrono::milliseconds reply_timeout{10000};  // a command unanswered this long: reconnect
 };
 
 struct HistoryRead {

@@ -64,6 +64,9 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   // Frees the context at once and silences every callback; back to idle. Idempotent, and safe
   // from inside any callback of this connection.
   void close();
+  // Gives up on a connection that stopped answering: like a lost connection, every command
+  // waiting for a reply gets nullptr, then on_closed(why).
+  void abort(std::string why) { fail(std::move(why)); }
 
   State state() const { return state_; }
 

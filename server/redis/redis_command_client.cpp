@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cstdio>
 #include <random>
 
 namespace newspush::redis {
@@ -41,7 +42,8 @@ RedisCommandClient::RedisCommandClient(boost::asio::any_io_executor executor, Op
       setup_(std::move(setup)),
       on_ready_change_(std::move(on_ready_change)),
       backoff_(options_.backoff_initial, options_.backoff_cap, std::random_device{}()),
-      retry_timer_(executor) {}
+      retry_timer_(executor),
+      reply_watchdog_(executor) {}
 
 RedisCommandClient::~RedisCommandClient() { stop(); }
 
@@ -56,6 +58,9 @@ void RedisCommandClient::stop() {
   *alive_ = false;
   alive_ = std::make_shared<bool>(true);
   retry_timer_.cancel();
+  reply_watchdog_.cancel();
+  watchdog_armed_ = false;
+  awaiting_.clear();
   if (connection_) connection_->close();
   connection_.reset();
   connected_ = false;
@@ -63,6 +68,7 @@ void RedisCommandClient::stop() {
 }
 
 void RedisCommandClient::connect() {
+  awaiting_.clear();
   connection_ = AsyncRedisConnection::create(executor_);
   std::weak_ptr<bool> alive = alive_;
   connection_->connect(options_.endpoint, options_.connect_timeout,
@@ -129,10 +135,41 @@ void RedisCommandClient::setup_command(const std::vector<std::string>& argv, Cal
 
 void RedisCommandClient::send(bool allowed, const std::vector<std::string>& argv,
                               Callback callback) {
-  if (!allowed || !connection_ ||
-      !connection_->command(argv, [callback](redisReply* reply) { callback(copy_reply(reply)); })) {
+  std::weak_ptr<bool> alive = alive_;
+  auto connection = connection_;
+  auto on_reply = [this, alive, connection, callback](redisReply* reply) {
+    // A reply, or the connection's end: either way this command no longer waits.
+    if (!alive.expired() && connection == connection_ && !awaiting_.empty()) awaiting_.pop_front();
+    callback(copy_reply(reply));
+  };
+  if (!allowed || !connection_ || !connection_->command(argv, std::move(on_reply))) {
     callback(Reply::error("redis unavailable" + (last_error_.empty() ? "" : ": " + last_error_)));
+    return;
   }
+  awaiting_.push_back(std::chrono::steady_clock::now());
+  watch_replies();
+}
+
+void RedisCommandClient::watch_replies() {
+  if (watchdog_armed_ || awaiting_.empty()) return;
+  watchdog_armed_ = true;
+  // Checked at a fraction of the timeout: a hang is noticed within 1.25 timeouts.
+  reply_watchdog_.expires_after(options_.reply_timeout / 4);
+  std::weak_ptr<bool> alive = alive_;
+  reply_watchdog_.async_wait([this, alive](boost::system::error_code ec) {
+    if (ec || alive.expired()) return;
+    watchdog_armed_ = false;
+    if (awaiting_.empty() || !connection_) return;
+    auto waited = std::chrono::steady_clock::now() - awaiting_.front();
+    if (waited >= options_.reply_timeout) {
+      char why[64];
+      std::snprintf(why, sizeof why, "no reply from redis within %.1f s",
+                    std::chrono::duration<double>(options_.reply_timeout).count());
+      connection_->abort(why);
+      return;  // on_closed follows, then a reconnect
+    }
+    watch_replies();
+  });
 }
 
 }  // namespace newspush::redis

@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,9 @@ class RedisCommandClient {
     std::chrono::milliseconds connect_timeout{2000};
     std::chrono::milliseconds backoff_initial{100};
     std::chrono::milliseconds backoff_cap{5000};
+    // A command without a reply for this long means the server hangs (or the network path died
+    // without a reset): the connection is dropped, its commands fail, and it reconnects.
+    std::chrono::milliseconds reply_timeout{10000};
   };
 
   // Every callback runs on `executor`, which must be single-threaded.
@@ -54,6 +58,12 @@ class RedisCommandClient {
   void schedule_reconnect();
   void set_ready(bool ready);
   void send(bool allowed, const std::vector<std::string>& argv, Callback callback);
+  void watch_replies();
+
+  // Send times of the commands waiting for a reply, oldest first (Redis answers in order).
+  std::deque<std::chrono::steady_clock::time_point> awaiting_;
+  boost::asio::steady_timer reply_watchdog_;
+  bool watchdog_armed_ = false;
 
   boost::asio::any_io_executor executor_;
   Options options_;

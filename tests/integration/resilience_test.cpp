@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -62,6 +63,47 @@ TEST(Resilience, RedisKilledForFiveSecondsThenRestartedDeliveryResumes) {
   EXPECT_EQ(server.metric("newspush_redis_connects_total"), 2);
   EXPECT_EQ(server.metric("newspush_redis_disconnects_total"), 1);
   EXPECT_TRUE(server.process().running());
+}
+
+TEST(Resilience, AHungRedisFailsRequestsWithinTheTimeoutThenServiceResumes) {
+  RedisServer redis;
+  const std::string key = "resilience-test-key-0123456789";
+  NewspushdProcess node(redis.url(), {"--redis-timeout", "500ms", "--publish-key", key});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  auto client = connect_subscribed(node.port(), {"sports"});
+  auto post = [&](const std::string& id) {
+    return http_request(node.port(), "POST", "/api/v1/articles",
+                        make_article(id, "sports").dump(), {{"Authorization", "Bearer " + key}},
+                        20s);
+  };
+
+  // SIGSTOP: the sockets stay open, Redis just never answers (a stuck host, a long fsync).
+  ASSERT_TRUE(redis.process().send_signal(SIGSTOP));
+  auto started = std::chrono::steady_clock::now();
+  auto hung = post("during-hang");
+  ASSERT_TRUE(hung) << "the request itself hung";
+  EXPECT_EQ(hung->status, 503) << hung->body;
+  // The bound is the 500 ms timeout plus its check interval, with room for a loaded machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_TRUE(node.process().wait_for_line("no reply from redis within 0.5 s", 10s)) << node.output();
+
+  ASSERT_TRUE(redis.process().send_signal(SIGCONT));
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  auto after = post("after-hang");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 201) << after->body;
+  // The hung publish had reached Redis' socket: Redis ran it when it woke up. A 503 on timeout
+  // means "outcome unknown", and a retry is safe: the same article comes back as a duplicate.
+  auto retry = post("during-hang");
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->status == 200 || retry->status == 201) << retry->body;
+  std::vector<std::string> ids;
+  while (ids.empty() || ids.back() != "after-hang") {
+    auto event = client->next_event_of_type("article", 15s);
+    ASSERT_TRUE(event);
+    ids.push_back((*event)["article"]["id"]);
+  }
+  EXPECT_LE(std::count(ids.begin(), ids.end(), "during-hang"), 1);
 }
 
 TEST(Resilience, RedisSubscriptionKilledIsReestablished) {

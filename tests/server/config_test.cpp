@@ -140,4 +140,11 @@ TEST(Config, ReusePortIsABoolean) {
   EXPECT_FALSE(error_of({"--reuse-port", "maybe"}).empty());
 }
 
+
+TEST(Config, RedisTimeoutIsADuration) {
+  EXPECT_EQ(parse({}).redis_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(parse({"--redis-timeout", "500ms"}).redis_timeout, std::chrono::milliseconds(500));
+  EXPECT_FALSE(error_of({"--redis-timeout", "10ms"}).empty());  // below the minimum
+}
+
 }  // namespace newspush
