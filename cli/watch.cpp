@@ -235,7 +235,9 @@ class Watcher {
     if (message.contains("items") && message["items"].is_array()) {
       for (const auto& item : message["items"]) {
         if (!item.is_object()) continue;
-        std::cout << (rank ? "  " : " ") << ++rank << ". " << item.value("title", item.value("id", "?"));
+        std::cout << (rank ? "  " : " ");
+        ++rank;
+        std::cout << rank << ". " << item.value("title", item.value("id", "?"));
         if (item.contains("score") && item["score"].is_number())
           std::cout << " (" << item["score"].get<double>() << ")";
       }
