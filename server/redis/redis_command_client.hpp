@@ -60,11 +60,6 @@ class RedisCommandClient {
   void send(bool allowed, const std::vector<std::string>& argv, Callback callback);
   void watch_replies();
 
-  // Send times of the commands waiting for a reply, oldest first (Redis answers in order).
-  std::deque<std::chrono::steady_clock::time_point> awaiting_;
-  boost::asio::steady_timer reply_watchdog_;
-  bool watchdog_armed_ = false;
-
   boost::asio::any_io_executor executor_;
   Options options_;
   Setup setup_;
@@ -77,6 +72,10 @@ class RedisCommandClient {
   bool ready_ = false;
   bool stopped_ = true;
   std::string last_error_;
+  // Send times of the commands waiting for a reply, oldest first (Redis answers in order).
+  std::deque<std::chrono::steady_clock::time_point> awaiting_;
+  boost::asio::steady_timer reply_watchdog_;
+  bool watchdog_armed_ = false;
 };
 
 }  // namespace newspush::redis
