@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/functions_library.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace newspush::test {
@@ -30,14 +31,6 @@ using Type = RedisValue::Type;
 
 const std::string kLog = "news:log";
 const std::string kChannel = "news:events";
-
-std::string library_source() {
-  std::ifstream in(NEWSPUSH_LUA_FILE, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " NEWSPUSH_LUA_FILE);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string article(const std::string& id, const std::string& category, bool breaking = false,
                     const std::string& title = "") {
@@ -86,39 +79,6 @@ std::vector<std::string> ids_of(const std::vector<Entry>& entries) {
   return ids;
 }
 
-// A plain hiredis connection in subscribe mode: every notification arrives in order, so "nothing
-// was published" is asserted by publishing something else and seeing it come next.
-class Subscriber {
- public:
-  Subscriber(std::uint16_t port, const std::string& channel)
-      : context_(redisConnect("127.0.0.1", port)) {
-    if (!context_ || context_->err) throw std::runtime_error("cannot connect subscriber");
-    redisSetTimeout(context_.get(), {5, 0});
-    auto* reply = static_cast<redisReply*>(
-        redisCommand(context_.get(), "SUBSCRIBE %b", channel.data(), channel.size()));
-    if (!reply) throw std::runtime_error("SUBSCRIBE failed");
-    freeReplyObject(reply);
-  }
-
-  // The next message's payload; throws after the 5 s socket timeout.
-  std::string next() {
-    void* raw = nullptr;
-    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr)
-      throw std::runtime_error("no message");
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw),
-                                                                  freeReplyObject);
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-      throw std::runtime_error("unexpected reply");
-    return std::string(reply->element[2]->str, reply->element[2]->len);
-  }
-
- private:
-  struct Free {
-    void operator()(redisContext* c) const { redisFree(c); }
-  };
-  std::unique_ptr<redisContext, Free> context_;
-};
-
 struct Notification {
   std::string cursor, kind, body;
 };
@@ -139,7 +99,8 @@ class HistoryFunctions : public ::testing::Test {
   void SetUp() override { load(); }
 
   void load() {
-    RedisValue loaded = redis_.command({"FUNCTION", "LOAD", "REPLACE", library_source()});
+    RedisValue loaded =
+        redis_.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()});
     ASSERT_EQ(loaded.type, Type::string) << loaded.text;
     ASSERT_EQ(loaded.text, "newspush");
   }
@@ -313,7 +274,7 @@ TEST_F(HistoryFunctions, PublishRecordsCategoryAndBreaking) {
 
 TEST_F(HistoryFunctions, NotificationIsCursorKindAndBody) {
   init();
-  Subscriber subscriber(redis_.port(), kChannel);
+  ChannelSubscriber subscriber(redis_.port(), kChannel);
   std::string body = "{\"id\":\"n1\",\n\"category\":\"world\",\n\"title\":\"Deux\\nlignes\"}";
   std::string cursor = publish(body);
   std::string message = subscriber.next();
@@ -326,7 +287,7 @@ TEST_F(HistoryFunctions, NotificationIsCursorKindAndBody) {
 
 TEST_F(HistoryFunctions, NotificationGoesToTheConfiguredChannel) {
   ASSERT_EQ(fcall("newspush_init", {"100", "60000", "elsewhere"}).type, Type::string);
-  Subscriber subscriber(redis_.port(), "elsewhere");
+  ChannelSubscriber subscriber(redis_.port(), "elsewhere");
   std::string cursor = publish(article("c1", "world"));
   EXPECT_EQ(split(subscriber.next()).cursor, cursor);
 }
@@ -344,7 +305,7 @@ TEST_F(HistoryFunctions, CursorsIncrease) {
 
 TEST_F(HistoryFunctions, RetriedPublishReturnsTheSameCursorAndChangesNothing) {
   init();
-  Subscriber subscriber(redis_.port(), kChannel);
+  ChannelSubscriber subscriber(redis_.port(), kChannel);
   std::string body = article("d1", "world");
   std::string cursor = publish(body);
   EXPECT_EQ(split(subscriber.next()).cursor, cursor);
@@ -363,7 +324,7 @@ TEST_F(HistoryFunctions, RetriedPublishReturnsTheSameCursorAndChangesNothing) {
 
 TEST_F(HistoryFunctions, ChangedContentIsAnUpdateAndMayMoveCategory) {
   init();
-  Subscriber subscriber(redis_.port(), kChannel);
+  ChannelSubscriber subscriber(redis_.port(), kChannel);
   std::string first = publish(article("u1", "world"));
   std::string corrected = article("u1", "sport", true, "Corrected title");
   Notification update = publish_ok(corrected, "update");
@@ -420,7 +381,7 @@ TEST_F(HistoryFunctions, InvalidArticlesAreRejectedWithACode) {
       {R"({"id":"a","category":"world","title":"t","breaking":"true"})", "bad_breaking"},
       {R"({"id":"a","category":"world","title":"t","breaking":1})", "bad_breaking"},
   };
-  Subscriber subscriber(redis_.port(), kChannel);
+  ChannelSubscriber subscriber(redis_.port(), kChannel);
   for (const auto& [body, code] : cases) {
     EXPECT_THAT(error_of(fcall("newspush_publish", {body})),
                 StartsWith("ERR newspush: " + code + ": "))
@@ -443,7 +404,7 @@ TEST_F(HistoryFunctions, InvalidArticlesAreRejectedWithACode) {
 
 TEST_F(HistoryFunctions, RetractUsesTheRecordedCategoryAndBreaking) {
   init();
-  Subscriber subscriber(redis_.port(), kChannel);
+  ChannelSubscriber subscriber(redis_.port(), kChannel);
   std::string published = publish(article("r1", "sport", true));
   split(subscriber.next());
 

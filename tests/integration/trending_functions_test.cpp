@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/functions_library.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace newspush::test {
@@ -41,14 +42,6 @@ const std::string kEvents = "news:events";
 const std::string kTrending = "news:trending";
 const std::string kHalfLife = "7200000";
 const std::string kNow = "1795890000000";
-
-std::string library_source() {
-  std::ifstream in(NEWSPUSH_LUA_FILE, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " NEWSPUSH_LUA_FILE);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string article(const std::string& id, const std::string& category,
                     const std::string& title = "", const std::string& url = "") {
@@ -113,42 +106,11 @@ std::vector<std::string> ids_of(const List* list) {
   return ids;
 }
 
-// A plain hiredis connection in subscribe mode.
-class Subscriber {
- public:
-  Subscriber(std::uint16_t port, const std::string& channel)
-      : context_(redisConnect("127.0.0.1", port)) {
-    if (!context_ || context_->err) throw std::runtime_error("cannot connect subscriber");
-    redisSetTimeout(context_.get(), {5, 0});
-    auto* reply = static_cast<redisReply*>(
-        redisCommand(context_.get(), "SUBSCRIBE %b", channel.data(), channel.size()));
-    if (!reply) throw std::runtime_error("SUBSCRIBE failed");
-    freeReplyObject(reply);
-  }
-
-  // The next message's payload; throws after the 5 s socket timeout.
-  std::string next() {
-    void* raw = nullptr;
-    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr)
-      throw std::runtime_error("no message");
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw),
-                                                                  freeReplyObject);
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-      throw std::runtime_error("unexpected reply");
-    return std::string(reply->element[2]->str, reply->element[2]->len);
-  }
-
- private:
-  struct Free {
-    void operator()(redisContext* c) const { redisFree(c); }
-  };
-  std::unique_ptr<redisContext, Free> context_;
-};
-
 class TrendingFunctions : public ::testing::Test {
  protected:
   void SetUp() override {
-    RedisValue loaded = redis_.command({"FUNCTION", "LOAD", "REPLACE", library_source()});
+    RedisValue loaded =
+        redis_.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()});
     ASSERT_EQ(loaded.type, Type::string) << loaded.text;
     ASSERT_EQ(loaded.text, "newspush");
   }
@@ -580,7 +542,7 @@ TEST_F(TrendingFunctions, TickPrunesArticlesThatReallyExpired) {
 // --- publish and current ----------------------------------------------------------------------
 
 TEST_F(TrendingFunctions, PublishIsFencedNumberedStoredAndAnnounced) {
-  Subscriber subscriber(redis_.port(), kTrending);
+  ChannelSubscriber subscriber(redis_.port(), kTrending);
   ASSERT_EQ(tick("node-a").role, "leader");
   const std::string all = frame("*", {"x", "y"});
   const std::string sport = frame("sport", {"x"});

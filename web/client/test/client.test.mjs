@@ -5,26 +5,10 @@ import { test } from "node:test";
 import { WebSocket } from "ws";
 
 import { connect } from "../newspush.js";
-import { byId, record } from "./recorder.mjs";
+import { byId } from "./recorder.mjs";
+import { FAST, open, stack } from "./stack.mjs";
 import { Newspushd, Redis, article, freePort } from "./support.mjs";
 
-const FAST = { WebSocket, initialDelayMs: 50, maxDelayMs: 400 };
-
-/** redis-server + newspushd for one test, stopped when it ends. */
-async function stack(t, args = []) {
-  const redis = await Redis.start();
-  t.after(() => redis.stop());
-  const server = await Newspushd.start({ redis, args });
-  t.after(() => server.stop("SIGKILL"));
-  return { redis, server };
-}
-
-function open(t, url, options = {}) {
-  const client = connect(url, { ...FAST, ...options });
-  t.after(() => client.close());
-  const rec = record(client);
-  return { client, rec };
-}
 
 /** A WebSocket class whose instances deliver every incoming message twice. */
 class DoublingWebSocket extends WebSocket {

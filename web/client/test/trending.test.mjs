@@ -4,32 +4,15 @@
 //   node --test web/client/test/          (NEWSPUSHD_BIN=... to pick the binary)
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 
-import { connect } from "../newspush.js";
-import { record } from "./recorder.mjs";
-import { Newspushd, Redis, article, waitUntil } from "./support.mjs";
+import { open, stack } from "./stack.mjs";
+import { Newspushd, article, waitUntil } from "./support.mjs";
 
-const FAST = { WebSocket, initialDelayMs: 50, maxDelayMs: 400 };
 const KEY = "trending-test-publish-key-0123456789";
 // Lists recomputed every 200 ms: a test waits for a push, never for the default 2 s.
 const TRENDING_ARGS = ["--publish-key", KEY, "--trending-interval", "200ms"];
 const LONG = { timeoutMs: 20000 };
-
-async function stack(t) {
-  const redis = await Redis.start();
-  t.after(() => redis.stop());
-  const server = await Newspushd.start({ redis, args: TRENDING_ARGS });
-  t.after(() => server.stop("SIGKILL"));
-  return { redis, server };
-}
-
-function open(t, url, options = {}) {
-  const client = connect(url, { ...FAST, ...options });
-  t.after(() => client.close());
-  const rec = record(client);
-  return { client, rec };
-}
 
 /** Publishes through the history (article records exist: views of them count). */
 async function publishAll(redis, articles) {
@@ -134,7 +117,7 @@ test("trending lists go in subscribe (categories may be empty) and again after a
 });
 
 test("receives the overall trending list after subscribing with trending ['*'], live", async (t) => {
-  const { redis, server } = await stack(t);
+  const { redis, server } = await stack(t, TRENDING_ARGS);
   const a = article("sports", { title: "Finale : la France l’emporte" });
   const b = article("culture", { title: "Un film français à Cannes" });
   const c = article("politique");
@@ -204,7 +187,7 @@ test("receives the overall trending list after subscribing with trending ['*'], 
 });
 
 test("view() is fire and forget: no reply, no error, counted once", async (t) => {
-  const { redis, server } = await stack(t);
+  const { redis, server } = await stack(t, TRENDING_ARGS);
   const a = article("sports");
   await publishAll(redis, [a]);
   const { client, rec } = open(t, server.ws, { categories: ["sports"] });
