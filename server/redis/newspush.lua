@@ -308,6 +308,12 @@ local function is_node_id(value)
   return type(value) == 'string' and #value >= 1 and #value <= MAX_NODE_ID_BYTES
 end
 
+-- The error reply for a bad node id argument, or nil when it is fine.
+local function bad_node(value)
+  if is_node_id(value) then return nil end
+  return fail('bad_node', 'node id must be 1..' .. MAX_NODE_ID_BYTES .. ' bytes')
+end
+
 local function trend_set(k, category)
   return k.trend_set_prefix .. category
 end
@@ -658,9 +664,8 @@ local function trending_tick(keys, args)
   local k, err = layout(keys)
   if not k then return err end
   local node = args[1]
-  if not is_node_id(node) then
-    return fail('bad_node', 'node id must be 1..' .. MAX_NODE_ID_BYTES .. ' bytes')
-  end
+  local invalid_node = bad_node(node)
+  if invalid_node then return invalid_node end
   local lease = positive_integer(args[2], nil)
   if not lease or lease > LEASE_CAP_MS then
     return fail('bad_lease', 'lease_ms must be an integer in 1..' .. LEASE_CAP_MS)
@@ -709,9 +714,8 @@ local function trending_publish(keys, args)
   local k, err = layout(keys)
   if not k then return err end
   local node, channel = args[1], args[2]
-  if not is_node_id(node) then
-    return fail('bad_node', 'node id must be 1..' .. MAX_NODE_ID_BYTES .. ' bytes')
-  end
+  local invalid_node = bad_node(node)
+  if invalid_node then return invalid_node end
   if type(channel) ~= 'string' or channel == '' then
     return fail('bad_channel', 'channel must be a non-empty string')
   end
@@ -764,9 +768,8 @@ local function trending_rebase(keys, args)
   local k, err = layout(keys)
   if not k then return err end
   local node = args[1]
-  if not is_node_id(node) then
-    return fail('bad_node', 'node id must be 1..' .. MAX_NODE_ID_BYTES .. ' bytes')
-  end
+  local invalid_node = bad_node(node)
+  if invalid_node then return invalid_node end
   local old_t0, new_t0 = integer_arg(args[2]), integer_arg(args[3])
   if not old_t0 then return fail('bad_t0', 'old_t0 must be an integer') end
   if not new_t0 then return fail('bad_t0', 'new_t0 must be an integer') end
@@ -799,9 +802,8 @@ local function trending_release(keys, args)
   local k, err = layout(keys)
   if not k then return err end
   local node = args[1]
-  if not is_node_id(node) then
-    return fail('bad_node', 'node id must be 1..' .. MAX_NODE_ID_BYTES .. ' bytes')
-  end
+  local invalid_node = bad_node(node)
+  if invalid_node then return invalid_node end
   if not holds_lease(k, node) then return 0 end
   redis.call('DEL', k.trend_leader)
   return 1
