@@ -92,25 +92,9 @@ Notification split(const std::string& message) {
           message.substr(second + 1)};
 }
 
-class HistoryFunctions : public ::testing::Test {
+class HistoryFunctions : public FunctionsLibraryTest {
  protected:
-  explicit HistoryFunctions(RedisServerOptions options = {}) : redis_(options) {}
-
-  void SetUp() override { load(); }
-
-  void load() {
-    RedisValue loaded =
-        redis_.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()});
-    ASSERT_EQ(loaded.type, Type::string) << loaded.text;
-    ASSERT_EQ(loaded.text, "newspush");
-  }
-
-  RedisValue fcall(const std::string& function, std::vector<std::string> args = {},
-                   bool read_only = false) {
-    std::vector<std::string> argv{read_only ? "FCALL_RO" : "FCALL", function, "1", kLog};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return redis_.command(argv);
-  }
+  explicit HistoryFunctions(RedisServerOptions options = {}) : FunctionsLibraryTest(options) {}
 
   std::string init(const std::string& maxlen = "10000",
                    const std::string& max_age_ms = "86400000") {
@@ -184,8 +168,6 @@ class HistoryFunctions : public ::testing::Test {
     for (std::size_t i = 0; i + 1 < list.size(); i += 2) fields[list[i].text] = list[i + 1].text;
     return fields;
   }
-
-  RedisServer redis_;
 };
 
 class HistoryFunctionsAof : public HistoryFunctions {

@@ -106,22 +106,8 @@ std::vector<std::string> ids_of(const List* list) {
   return ids;
 }
 
-class TrendingFunctions : public ::testing::Test {
+class TrendingFunctions : public FunctionsLibraryTest {
  protected:
-  void SetUp() override {
-    RedisValue loaded =
-        redis_.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()});
-    ASSERT_EQ(loaded.type, Type::string) << loaded.text;
-    ASSERT_EQ(loaded.text, "newspush");
-  }
-
-  RedisValue fcall(const std::string& function, std::vector<std::string> args = {},
-                   bool read_only = false) {
-    std::vector<std::string> argv{read_only ? "FCALL_RO" : "FCALL", function, "1", kLog};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return redis_.command(argv);
-  }
-
   std::string error_of(const RedisValue& reply) {
     return reply.type == Type::error ? reply.text : "";
   }
@@ -259,8 +245,6 @@ class TrendingFunctions : public ::testing::Test {
   }
 
   bool exists(const std::string& key) { return redis_.command({"EXISTS", key}).integer == 1; }
-
-  RedisServer redis_;
 };
 
 // --- base -------------------------------------------------------------------------------------
