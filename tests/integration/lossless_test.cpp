@@ -151,11 +151,16 @@ TEST_F(LosslessTest, ResumeAtTheSeamUnderConcurrentPublishingLosesAndRepeatsNoth
     ++drops;
   }
   publisher.join();
-  // The client joined after the first articles were published: it is done once it has the last.
+  // The client joined after the first articles were published: it is done once it has the last
+  // and has come back from the last drop (it may have held the last article before that drop).
   std::string last = ids.back();
   ASSERT_TRUE(client.run_until(
-      [&] { return !client.articles().empty() && client.article_ids().back() == last; }, 60s))
-      << client.recent_log();
+      [&] {
+        return client.reconnects() == static_cast<std::size_t>(kDrops) &&
+               !client.articles().empty() && client.article_ids().back() == last;
+      },
+      60s))
+      << "reconnects " << client.reconnects() << "\n" << client.recent_log();
   std::vector<std::string> received = client.article_ids();
   // The client joined after some were published: it must hold an unbroken tail, in order.
   auto first = std::find(ids.begin(), ids.end(), received.front());

@@ -11,7 +11,7 @@
 //   client.on("trending", (list) => console.log(list.category, list.items.map((i) => i.title)));
 //   client.view(articleId); // when a reader opens an article: feeds the trending lists
 //
-// In Node.js 20 (no global WebSocket) pass one: connect(url, { WebSocket: (await import("ws")).WebSocket }).
+// In Node.js 18 and 20 (no global WebSocket) pass one: connect(url, { WebSocket: (await import("ws")).WebSocket }).
 
 const OPEN = 1;
 
