@@ -43,8 +43,10 @@ class Server {
 
   Config config_;
   ServerState state_;
-  boost::asio::io_context control_{1};
+  // Declared before control_, so destroyed after it: handlers still queued on the control thread
+  // (history replies, views) may own sessions, whose destructors reach into their worker.
   Hub hub_;
+  boost::asio::io_context control_{1};
   std::shared_ptr<Listener> listener_;
   History history_;
   LiveFeed live_feed_;

@@ -205,9 +205,13 @@ void WebSocketSession::deliver_trending(const TrendingPtr& list) {
 
 void WebSocketSession::resume_from(const std::string& since) {
   resume_ = Resume::waiting_for_history;
+  // A weak reference: the reply travels through the control thread, which must never hold the
+  // last reference (the session's destructor edits its worker's index). A session that ended
+  // meanwhile needs no replay.
   state_.history->post_read_after(
-      since, ws_.get_executor(),
-      [self = shared_from_this(), since](HistoryRead read) { self->on_replay(since, std::move(read)); });
+      since, ws_.get_executor(), [weak = weak_from_this(), since](HistoryRead read) {
+        if (auto self = weak.lock()) self->on_replay(since, std::move(read));
+      });
 }
 
 void WebSocketSession::on_replay(const std::string& since, HistoryRead read) {
@@ -391,7 +395,12 @@ void WebSocketSession::write_queued() {
 void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   in_flight_.clear();
-  if (ec) return;  // the pending read reports the end of the connection
+  if (ec) {
+    // While open, the pending read reports the end of the connection; once closing, no read is
+    // pending any more, so the failed flush ends it here.
+    if (closing_) finish(close_cause_);
+    return;
+  }
   pump_backlog();
   if (writing_) return;  // pumping started the next write
   if (!queue_.empty()) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "tests/support/articles.hpp"
@@ -224,6 +225,53 @@ TEST(Resilience, SigtermClosesClientsWith1001AndExitsZero) {
     EXPECT_EQ(json::parse(client->close_reason())["code"], "shutdown");
   }
   EXPECT_EQ(server.process().wait_exit(15s), 0) << server.output();
+}
+
+// Shutdown while the control thread still owes answers to sessions: resumes waiting for a history
+// read, publishes and a recent-list read stuck on a hung Redis. Their pending replies own
+// sessions; none may outlive the worker threads they belong to (ASan builds abort on it).
+TEST(Resilience, SigtermWhileHistoryReadsAndPublishesAreInFlightExitsCleanly) {
+  RedisServer redis;
+  const std::string key = "shutdown-test-key-0123456789";
+  NewspushdProcess node(redis.url(), {"--drain-timeout", "1", "--redis-timeout", "60s",
+                                      "--publish-key", key, "--threads", "2"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log",
+                              make_article("before", "sports").dump()});
+  ASSERT_EQ(reply.type, RedisValue::Type::array) << reply.text;
+  const std::string since = reply.elements.at(0).text;
+
+  ASSERT_TRUE(redis.process().send_signal(SIGSTOP));
+  std::vector<std::unique_ptr<WsClient>> resuming;
+  for (int i = 0; i < 8; ++i) {
+    WsClientOptions options;
+    options.port = node.port();
+    resuming.push_back(WsClient::connect(options));
+    resuming.back()->send_text(
+        json({{"op", "subscribe"}, {"categories", {"sports"}}, {"since", since}}).dump());
+    // "subscribed" comes before the replay, once the read is on its way to Redis.
+    ASSERT_TRUE(resuming.back()->next_event_of_type("subscribed")) << node.output();
+  }
+  const double http_before = node.metric("newspush_http_requests_total");
+  std::vector<std::future<std::optional<HttpResponse>>> requests;
+  for (int i = 0; i < 4; ++i)
+    requests.push_back(std::async(std::launch::async, [&, i] {
+      return http_request(node.port(), "POST", "/api/v1/articles",
+                          make_article("hung-" + std::to_string(i), "sports").dump(),
+                          {{"Authorization", "Bearer " + key}}, 30s);
+    }));
+  requests.push_back(std::async(std::launch::async, [&] {
+    return http_request(node.port(), "GET", "/api/v1/articles?limit=5", {}, {}, 30s);
+  }));
+  // Each request is counted when read, before it waits for Redis (+1: this poll's own /metrics).
+  ASSERT_TRUE(node.wait_metric_at_least("newspush_http_requests_total",
+                                        http_before + static_cast<double>(requests.size()) + 1))
+      << node.output();
+
+  ASSERT_TRUE(node.process().send_signal(SIGTERM));
+  EXPECT_EQ(node.process().wait_exit(20s), 0) << node.output();
+  for (auto& request : requests) request.wait();
+  ASSERT_TRUE(redis.process().send_signal(SIGCONT));
 }
 
 TEST(Resilience, SigtermExitsZeroEvenWhenAClientIgnoresTheClose) {
