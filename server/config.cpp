@@ -3,6 +3,8 @@
 #include <charconv>
 #include <thread>
 
+#include "server/net/origin_policy.hpp"
+
 namespace newspush {
 namespace {
 
@@ -60,6 +62,19 @@ std::string apply_publish_keys(Config& c, const std::string& v) {
     std::string key = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (key.size() < 16) return "each key needs at least 16 characters";
     c.publish_keys.push_back(key);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return {};
+}
+
+std::string apply_allowed_origins(Config& c, const std::string& v) {
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    auto comma = v.find(',', start);
+    std::string pattern = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (auto error = OriginPolicy().add(pattern); !error.empty()) return error;
+    c.allowed_origins.push_back(pattern);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -147,6 +162,11 @@ const Option kOptions[] = {
      "Bearer key allowed to use the publish API (repeat the flag; the variable takes a "
      "comma-separated list); none: the API answers 403",
      "none", apply_publish_keys},
+    {"--allowed-origin", "NEWSPUSH_ALLOWED_ORIGINS", "ORIGIN",
+     "a web page origin allowed to open /ws, exact (https://www.example.org) or every subdomain "
+     "(https://*.example.org); repeat the flag, the variable takes a comma-separated list. Other "
+     "origins get 403 at the handshake; requests without Origin (not from a browser) pass",
+     "any", apply_allowed_origins},
     {"--static-dir", "NEWSPUSH_STATIC_DIR", "DIR",
      "serve this directory at / (the demo page: web/static) and its ../client at /client/",
      "none", [](Config& c, const std::string& v) { return apply_nonempty(&Config::static_dir, c, v); }},

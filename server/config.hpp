@@ -28,6 +28,7 @@ struct Config {
   std::size_t history_max_length = 10000;       // events kept
   std::chrono::seconds history_max_age{86400};  // and for how long
   std::vector<std::string> publish_keys;        // Bearer keys of the publish API; none: 403
+  std::vector<std::string> allowed_origins;     // pages that may open /ws; none: any
   std::string static_dir;                       // demo page served at /; empty: none
   unsigned threads = 0;                        // 0 = one per hardware thread
   std::size_t max_send_queue = 1024 * 1024;    // bytes queued per connection before 1013

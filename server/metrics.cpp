@@ -32,6 +32,17 @@ std::string_view to_string(ViewResult result) {
   return "unknown";
 }
 
+std::string_view to_string(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::origin: return "origin";
+    case Refusal::total: return "total";
+    case Refusal::per_ip: return "per_ip";
+    case Refusal::connect_rate: return "connect_rate";
+    case Refusal::count_: break;
+  }
+  return "unknown";
+}
+
 void LatencyHistogram::observe(std::chrono::steady_clock::duration elapsed) {
   auto us = static_cast<std::uint64_t>(
       std::max<long long>(0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
@@ -162,6 +173,11 @@ std::string render_prometheus(const Metrics& m) {
   w.single("newspush_draining", "gauge", "1 once shutdown has begun.", m.draining.load());
   w.single("newspush_http_requests_total", "counter", "Plain HTTP requests served.",
            load(m.http_requests));
+  w.family("newspush_connections_refused_total", "counter",
+           "Connections and upgrades turned away, by reason.");
+  for (std::size_t i = 0; i < m.refused.size(); ++i)
+    w.sample("newspush_connections_refused_total", load(m.refused[i]),
+             "reason=\"" + std::string(to_string(static_cast<Refusal>(i))) + "\"");
   w.family("newspush_views_total", "counter", "Reader views received, by what became of them.");
   for (std::size_t i = 0; i < m.views.size(); ++i)
     w.sample("newspush_views_total", load(m.views[i]),

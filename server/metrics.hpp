@@ -38,6 +38,16 @@ enum class ViewResult {
 };
 std::string_view to_string(ViewResult result);
 
+// Why a connection or an upgrade was turned away; the label of newspush_connections_refused_total.
+enum class Refusal {
+  origin,       // --allowed-origin: the page's origin may not connect (403)
+  total,        // --max-connections reached (503)
+  per_ip,       // --max-connections-per-ip reached (429)
+  connect_rate, // --connect-rate-per-ip exceeded (429)
+  count_
+};
+std::string_view to_string(Refusal refusal);
+
 inline constexpr std::size_t kArticleErrorCount =
     static_cast<std::size_t>(protocol::ArticleError::bad_breaking) + 1;
 
@@ -93,6 +103,11 @@ struct Metrics {
   std::atomic<int> redis_up{0};
   std::atomic<int> draining{0};
   Counter http_requests{0};
+  std::array<Counter, static_cast<std::size_t>(Refusal::count_)> refused{};
+
+  void count_refusal(Refusal refusal) {
+    refused[static_cast<std::size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
+  }
 
   std::array<Counter, static_cast<std::size_t>(ViewResult::count_)> views{};
   std::atomic<int> trending_leader{0};    // 1 while this node computes the rankings

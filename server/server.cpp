@@ -124,6 +124,7 @@ Server::Server(const Config& config)
   state_.history = &history_;
   state_.views = &views_;
   state_.publish_keys = config.publish_keys;
+  for (const auto& origin : config.allowed_origins) state_.origins.add(origin);  // checked by config
   state_.max_article = config.max_article;
   if (!config.static_dir.empty()) {
     std::error_code ec;

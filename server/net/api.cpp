@@ -61,6 +61,16 @@ std::optional<Error> check_authorization(std::string_view header,
   return std::nullopt;
 }
 
+BodyRule body_rule(std::string_view method, std::string_view path, std::size_t max_article) {
+  constexpr std::string_view articles = "/api/v1/articles";
+  if (method == "POST" && path == articles) return {max_article + 1024, true};
+  if (method == "POST" && path == "/api/v1/views") return {kMaxViewBatchBytes, true};
+  if (method == "DELETE" && path.starts_with(articles) && path.size() > articles.size() + 1 &&
+      path[articles.size()] == '/')
+    return {0, true};
+  return {0, false};
+}
+
 std::optional<Error> parse_recent_query(std::string_view query, RecentQuery& out) {
   return for_each_param(query, [&out](std::string_view name,
                                       std::string_view value) -> std::optional<Error> {

@@ -36,6 +36,18 @@ std::optional<Error> parse_trending_query(std::string_view query, std::string& c
 inline constexpr std::size_t kMaxViewBatch = 1000;
 std::optional<Error> parse_view_batch(std::string_view body, std::vector<std::string>& ids);
 
+// What a request may send after its header, decided from the header alone (method and path),
+// before any of the body is read: the write routes take a body and need a publish key; every
+// other route takes none.
+struct BodyRule {
+  std::size_t max_body = 0;
+  bool needs_key = false;
+};
+// A view batch at its largest: kMaxViewBatch entries of an id of up to 128 bytes, with room for
+// the JSON around each.
+inline constexpr std::size_t kMaxViewBatchBytes = 256 * 1024;
+BodyRule body_rule(std::string_view method, std::string_view path, std::size_t max_article);
+
 // Maps "ERR newspush: bad_category: ..." from the functions library to an API error.
 Error error_from_redis(std::string_view redis_error);
 

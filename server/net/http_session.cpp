@@ -1,6 +1,7 @@
 #include "server/net/http_session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <array>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -22,7 +23,12 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// A request head arrives in one go from any real client; a slow trickle is an attack on memory.
+constexpr auto kHeaderTimeout = std::chrono::seconds(10);
+constexpr auto kBodyTimeout = std::chrono::seconds(30);
+// After refusing a body, how long to swallow what the client still sends so that our answer is
+// not destroyed by a reset (as nginx's lingering_close): the client reads it once it has sent.
+constexpr auto kLingerTime = std::chrono::seconds(5);
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
@@ -41,39 +47,100 @@ void HttpSession::run() {
 
 void HttpSession::read_request() {
   parser_.emplace();
-  // Large enough for the biggest article the publish API accepts.
-  parser_->body_limit(state_.max_article + 1024);
-  stream_.expires_after(kRequestTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  // The head first: what the body may be is decided by the route, once it is known.
+  parser_->body_limit(boost::none);
+  stream_.expires_after(kHeaderTimeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
-  if (ec == http::error::body_limit) {
-    request_version_ = parser_->get().version();
+void HttpSession::on_header(beast::error_code ec, std::size_t) {
+  if (ec == http::error::header_limit) {
     request_keep_alive_ = false;
-    send_json(413, api::error_body({413, "too_large", "request body over the size limit", {}}));
-    return;
+    body_left_unread_ = true;
+    return send_json(431, api::error_body({431, "header_too_large", "request header over 8 KiB", {}}));
   }
-  if (ec) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
-    return;
+  if (ec) return shut_down_send();
+  const Request& head = parser_->get();
+  request_version_ = head.version();
+  request_keep_alive_ = head.keep_alive();
+  std::string_view path = path_of(head.target());
+  auto rule = api::body_rule(head.method_string(), path, state_.max_article);
+  if (rule.needs_key) {
+    if (auto denied = api::check_authorization(head[http::field::authorization], state_.publish_keys))
+      return refuse(*denied);
   }
-  if (beast::websocket::is_upgrade(parser_->get()) && path_of(parser_->get().target()) == "/ws") {
+  if (parser_->is_done()) return on_request();
+  // A body on a route that takes none is never read: the answer is the route's own (405 on
+  // POST /metrics, ...), then the connection closes.
+  if (rule.max_body == 0) {
+    body_left_unread_ = true;
+    request_keep_alive_ = false;
+    return on_request();
+  }
+  if (parser_->content_length() && *parser_->content_length() > rule.max_body)
+    return refuse({413, "too_large", "request body over the size limit", {}});
+  parser_->body_limit(rule.max_body);
+  stream_.expires_after(kBodyTimeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_body, shared_from_this()));
+}
+
+void HttpSession::on_body(beast::error_code ec, std::size_t) {
+  if (ec == http::error::body_limit)
+    return refuse({413, "too_large", "request body over the size limit", {}});
+  if (ec) return shut_down_send();
+  on_request();
+}
+
+void HttpSession::refuse(const api::Error& error) {
+  body_left_unread_ = !parser_->is_done();
+  if (body_left_unread_) request_keep_alive_ = false;
+  send_json(error.status, api::error_body(error));
+}
+
+void HttpSession::on_request() {
+  const Request& request = parser_->get();
+  if (beast::websocket::is_upgrade(request) && path_of(request.target()) == "/ws") {
+    if (body_left_unread_)
+      return send_json(400, api::error_body({400, "bad_request", "an upgrade carries no body", {}}));
+    if (!state_.origins.allows(request[http::field::origin])) {
+      state_.metrics.count_refusal(Refusal::origin);
+      return send_json(403, api::error_body({403, "origin_not_allowed",
+                                             "this page's origin may not connect here", {}}));
+    }
     std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_)
         ->run(parser_->release());
     return;
   }
   state_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
-  const Request& request = parser_->get();
-  request_version_ = request.version();
-  request_keep_alive_ = request.keep_alive();
   if (path_of(request.target()).starts_with("/api/v1/")) {
     handle_api(request);
     return;
   }
   send(route(request));
+}
+
+void HttpSession::shut_down_send() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+void HttpSession::linger() {
+  shut_down_send();
+  linger_until_ = std::chrono::steady_clock::now() + kLingerTime;
+  stream_.expires_after(kLingerTime);
+  discard_input();
+}
+
+void HttpSession::discard_input() {
+  // What is read is thrown away: one buffer per thread serves every lingering connection.
+  thread_local std::array<char, 16 * 1024> discarded;
+  stream_.async_read_some(boost::asio::buffer(discarded), [self = shared_from_this()](
+                                                              beast::error_code ec, std::size_t) {
+    if (ec || std::chrono::steady_clock::now() >= self->linger_until_) return;
+    self->discard_input();
+  });
 }
 
 void HttpSession::send(Response response) {
@@ -112,9 +179,7 @@ void HttpSession::handle_api(const Request& request) {
   }
   if (path == "/api/v1/views") {
     if (request.method() != http::verb::post) return fail({405, "method_not_allowed", "use POST", {}});
-    if (auto denied = api::check_authorization(request[http::field::authorization], state_.publish_keys))
-      return fail(*denied);
-    return record_views(request);
+    return record_views(request);  // the key was checked on the header (api::body_rule)
   }
   bool is_collection = path == articles;
   bool is_item = path.starts_with(std::string(articles) + "/") && path.size() > articles.size() + 1;
@@ -122,8 +187,7 @@ void HttpSession::handle_api(const Request& request) {
   bool allowed = (is_collection && request.method() == http::verb::post) ||
                  (is_item && request.method() == http::verb::delete_);
   if (!allowed) return fail({405, "method_not_allowed", "use GET or POST here, DELETE on an article", {}});
-  if (auto denied = api::check_authorization(request[http::field::authorization], state_.publish_keys))
-    return fail(*denied);
+  // The key was checked on the header, before any of the body was read (api::body_rule).
   if (!state_.history) return fail({503, "unavailable", "history unavailable", {}});
   if (is_collection) return publish_article(request);
   retract_article(std::string(path.substr(articles.size() + 1)));
@@ -252,11 +316,8 @@ HttpSession::Response HttpSession::route(const Request& request) const {
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   response_.reset();
   if (ec) return;
-  if (!keep_alive || state_.draining.load()) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
-    return;
-  }
+  if (body_left_unread_) return linger();
+  if (!keep_alive || state_.draining.load()) return shut_down_send();
   read_request();
 }
 

@@ -7,10 +7,12 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 
 #include "server/hub/hub.hpp"
+#include "server/net/api.hpp"
 #include "server/server_state.hpp"
 
 namespace newspush {
@@ -25,7 +27,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
   void read_request();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void on_header(boost::beast::error_code ec, std::size_t bytes);
+  void on_body(boost::beast::error_code ec, std::size_t bytes);
+  // Answers without reading the body; the connection closes after the answer.
+  void refuse(const api::Error& error);
+  void on_request();
+  void shut_down_send();
+  // After an answer to a request whose body was not read: stop sending, read and drop what the
+  // client still sends for a while, so that the answer reaches it before the socket closes.
+  void linger();
+  void discard_input();
   Response route(const Request& request) const;
   // /api/v1/...: answers asynchronously (the history lives in Redis).
   void handle_api(const Request& request);
@@ -44,6 +55,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<Response> response_;
   unsigned request_version_ = 11;
   bool request_keep_alive_ = false;
+  bool body_left_unread_ = false;
+  std::chrono::steady_clock::time_point linger_until_;
   Worker& worker_;
   ServerState& state_;
 };

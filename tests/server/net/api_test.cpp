@@ -86,4 +86,21 @@ TEST(ApiViewBatch, MalformedBatchesAreBadRequests) {
   EXPECT_EQ(parse_view_batch(big + "]", ids)->code, "bad_request");
 }
 
+TEST(ApiBodyRule, OnlyTheWriteRoutesTakeABodyAndEachNeedsAKey) {
+  EXPECT_EQ(body_rule("POST", "/api/v1/articles", 1000).max_body, 2024u);
+  EXPECT_TRUE(body_rule("POST", "/api/v1/articles", 1000).needs_key);
+  EXPECT_EQ(body_rule("POST", "/api/v1/views", 1000).max_body, kMaxViewBatchBytes);
+  EXPECT_TRUE(body_rule("POST", "/api/v1/views", 1000).needs_key);
+  EXPECT_EQ(body_rule("DELETE", "/api/v1/articles/a1", 1000).max_body, 0u);
+  EXPECT_TRUE(body_rule("DELETE", "/api/v1/articles/a1", 1000).needs_key);
+  const std::pair<const char*, const char*> others[] = {
+      {"GET", "/api/v1/articles"}, {"GET", "/healthz"},          {"POST", "/metrics"},
+      {"GET", "/ws"},              {"DELETE", "/api/v1/articles"}, {"DELETE", "/api/v1/articlesX"},
+      {"POST", "/api/v1/articles/a1"}};
+  for (auto [method, path] : others) {
+    EXPECT_EQ(body_rule(method, path, 1000).max_body, 0u) << method << " " << path;
+    EXPECT_FALSE(body_rule(method, path, 1000).needs_key) << method << " " << path;
+  }
+}
+
 }  // namespace newspush::api

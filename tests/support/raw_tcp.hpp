@@ -1,0 +1,40 @@
+#pragma once
+// A bare TCP connection to 127.0.0.1 for hostile-client tests: send any bytes, in any pieces,
+// and watch what the server answers and when it closes. Blocking sockets bounded by poll().
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace newspush::test {
+
+using namespace std::chrono_literals;
+
+class RawTcp {
+ public:
+  // Throws std::runtime_error when the connection cannot be made.
+  explicit RawTcp(std::uint16_t port);
+  ~RawTcp();
+  RawTcp(const RawTcp&) = delete;
+  RawTcp& operator=(const RawTcp&) = delete;
+
+  // Writes every byte or gives up (false) when the peer closes or the timeout passes.
+  bool send(std::string_view bytes, std::chrono::milliseconds timeout = 10s);
+  // Reads until the end of an HTTP response head ("\r\n\r\n") and returns its status code;
+  // nullopt when the connection ends first (a reset included) or the timeout passes.
+  std::optional<int> read_status(std::chrono::milliseconds timeout = 10s);
+  // Reads (and drops) until the server closes; false if it is still open after the timeout.
+  bool wait_closed(std::chrono::milliseconds timeout = 10s);
+  // Everything read so far.
+  const std::string& received() const { return received_; }
+
+ private:
+  // One read with a deadline: >0 bytes appended, 0 on orderly close, -1 on error or timeout.
+  long read_some(std::chrono::steady_clock::time_point deadline);
+
+  int fd_ = -1;
+  std::string received_;
+};
+
+}  // namespace newspush::test
