@@ -123,7 +123,7 @@ Server::Server(const Config& config)
   state_.session = session_settings(config);
   state_.history = &history_;
   state_.views = &views_;
-  state_.publish_keys = config.publish_keys;
+  state_.publish_keys = api::PublishKeys(config.publish_keys);
   state_.max_article = config.max_article;
   if (!config.static_dir.empty()) {
     std::error_code ec;

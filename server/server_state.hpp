@@ -8,6 +8,7 @@
 
 #include "server/hub/event.hpp"
 #include "server/metrics.hpp"
+#include "server/net/api.hpp"
 #include "server/net/static_files.hpp"
 
 namespace newspush {
@@ -30,7 +31,7 @@ struct ServerState {
   Metrics metrics;
   History* history = nullptr;  // thread-safe entry points only (post_*)
   trending::ViewRecorder* views = nullptr;  // likewise
-  std::vector<std::string> publish_keys;
+  api::PublishKeys publish_keys;  // hashed once here, compared per request
   std::size_t max_article = 0;
   StaticSite site;  // read-only after start-up
   std::atomic<bool> redis_ready{false};    // subscribed to the live channels
