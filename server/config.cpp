@@ -148,7 +148,8 @@ const Option kOptions[] = {
      "comma-separated list); none: the API answers 403",
      "none", apply_publish_keys},
     {"--static-dir", "NEWSPUSH_STATIC_DIR", "DIR",
-     "serve this directory at / (the demo page: web/static) and its ../client at /client/",
+     "serve this directory at / (the demo page: web/static) and its ../client at /client/, "
+     "read once at start-up (at most 1000 files, 32 MiB together)",
      "none", [](Config& c, const std::string& v) { return apply_nonempty(&Config::static_dir, c, v); }},
     {"--threads", "NEWSPUSH_THREADS", "N", "I/O threads (0: one per hardware thread)", "0",
      apply_threads},

@@ -129,7 +129,11 @@ Server::Server(const Config& config)
     std::error_code ec;
     if (!std::filesystem::is_directory(config.static_dir, ec))
       throw ConfigError("--static-dir: '" + config.static_dir + "' is not a directory");
-    state_.site = StaticSite::for_directories(config.static_dir);
+    try {
+      state_.site = StaticSite::for_directories(config.static_dir);
+    } catch (const StaticFilesError& e) {
+      throw ConfigError(std::string("--static-dir: ") + e.what());
+    }
   }
   listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), config.reuse_port, hub_,
                                          state_);
