@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace newspush::cli {
 
@@ -33,6 +34,8 @@ constexpr const char* kWatchHelp =
     "\n"
     "Connects to newspushd, subscribes to the given categories (default: \"*\", every\n"
     "category) and prints one line per article: [HH:MM:SS] category  title  [BREAKING].\n"
+    "Control characters received (escape sequences in a title, say) are printed as U+FFFD,\n"
+    "with --raw as \\u00XX escapes, so that the server cannot drive the terminal.\n"
     "\n"
     "  --url URL    WebSocket endpoint (default ws://127.0.0.1:8080/ws)\n"
     "  --count N    exit 0 after N articles\n"
@@ -162,7 +165,8 @@ class Watcher {
       const auto& reason = ws_.reason();
       std::cerr << "newspush: server closed the connection: code "
                 << static_cast<unsigned>(reason.code);
-      if (!reason.reason.empty()) std::cerr << ", reason " << reason.reason;
+      if (!reason.reason.empty())
+        std::cerr << ", reason " << terminal_safe({reason.reason.data(), reason.reason.size()});
       std::cerr << "\n";
       return finish(1);
     }
@@ -184,7 +188,7 @@ class Watcher {
   }
 
   void handle_line(std::string_view line) {
-    if (options_.raw) std::cout << line << std::endl;
+    if (options_.raw) std::cout << terminal_safe_json(line) << std::endl;
     const auto message = nlohmann::json::parse(line, nullptr, false);
     if (!message.is_object()) {
       if (!options_.raw) std::cerr << "newspush: ignoring a line that is not a JSON object\n";
@@ -197,8 +201,8 @@ class Watcher {
       if (options_.count && articles_ >= *options_.count) close_with(0);
     } else if (type == "welcome") {
       if (!options_.raw) {
-        std::cerr << "connected to " << options_.url << " (" << message.value("server", "?")
-                  << ")\n";
+        std::cerr << "connected to " << options_.url << " ("
+                  << terminal_safe(message.value("server", "?")) << ")\n";
       }
     } else if (type == "subscribed") {
       subscribed_ = true;
@@ -210,11 +214,11 @@ class Watcher {
             list += category.is_string() ? category.get<std::string>() : category.dump();
           }
         }
-        std::cerr << "subscribed to: " << list << "\n";
+        std::cerr << "subscribed to: " << terminal_safe(list) << "\n";
       }
     } else if (type == "error") {
-      const std::string text =
-          message.value("code", "error") + ": " + message.value("message", std::string());
+      const std::string text = terminal_safe(message.value("code", "error") + ": " +
+                                             message.value("message", std::string()));
       if (!subscribed_) {
         std::cerr << "newspush: the server refused the subscription: " << text << "\n";
         close_with(1);
@@ -229,7 +233,7 @@ class Watcher {
 
   // [HH:MM:SS] Tendance *: 1. title (12.5)  2. ...
   void print_trending(const nlohmann::json& message) {
-    std::string category = message.value("category", "?");
+    std::string category = terminal_safe(message.value("category", "?"));
     std::cout << "[" << clock_now() << "] Tendance " << category << ":";
     int rank = 0;
     if (message.contains("items") && message["items"].is_array()) {
@@ -237,7 +241,7 @@ class Watcher {
         if (!item.is_object()) continue;
         std::cout << (rank ? "  " : " ");
         ++rank;
-        std::cout << rank << ". " << item.value("title", item.value("id", "?"));
+        std::cout << rank << ". " << terminal_safe(item.value("title", item.value("id", "?")));
         if (item.contains("score") && item["score"].is_number())
           std::cout << " (" << item["score"].get<double>() << ")";
       }
@@ -250,8 +254,9 @@ class Watcher {
     const nlohmann::json empty = nlohmann::json::object();
     const auto& article =
         message.contains("article") && message["article"].is_object() ? message["article"] : empty;
-    std::string category = message.value("category", article.value("category", "?"));
-    std::string title = article.value("title", article.value("id", "(untitled)"));
+    // Everything printed comes from the wire: no escape sequence reaches the terminal.
+    std::string category = terminal_safe(message.value("category", article.value("category", "?")));
+    std::string title = terminal_safe(article.value("title", article.value("id", "(untitled)")));
     const bool breaking = message.value("breaking", article.value("breaking", false));
     std::cout << "[" << clock_now() << "] " << std::left << std::setw(13) << category << "  "
               << title << (breaking ? "  [BREAKING]" : "") << std::endl;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config
-  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev
+  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
   redis-server redis-tools curl
 )
 # Extra groups, asked for by the scripts that need them.

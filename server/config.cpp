@@ -168,7 +168,8 @@ const Option kOptions[] = {
      "origins get 403 at the handshake; requests without Origin (not from a browser) pass",
      "any", apply_allowed_origins},
     {"--static-dir", "NEWSPUSH_STATIC_DIR", "DIR",
-     "serve this directory at / (the demo page: web/static) and its ../client at /client/",
+     "serve this directory at / (the demo page: web/static) and its ../client at /client/, "
+     "read once at start-up (at most 1000 files, 32 MiB together)",
      "none", [](Config& c, const std::string& v) { return apply_nonempty(&Config::static_dir, c, v); }},
     {"--threads", "NEWSPUSH_THREADS", "N", "I/O threads (0: one per hardware thread)", "0",
      apply_threads},

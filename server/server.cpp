@@ -123,14 +123,18 @@ Server::Server(const Config& config)
   state_.session = session_settings(config);
   state_.history = &history_;
   state_.views = &views_;
-  state_.publish_keys = config.publish_keys;
+  state_.publish_keys = api::PublishKeys(config.publish_keys);
   for (const auto& origin : config.allowed_origins) state_.origins.add(origin);  // checked by config
   state_.max_article = config.max_article;
   if (!config.static_dir.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(config.static_dir, ec))
       throw ConfigError("--static-dir: '" + config.static_dir + "' is not a directory");
-    state_.site = StaticSite::for_directories(config.static_dir);
+    try {
+      state_.site = StaticSite::for_directories(config.static_dir);
+    } catch (const StaticFilesError& e) {
+      throw ConfigError(std::string("--static-dir: ") + e.what());
+    }
   }
   listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), config.reuse_port, hub_,
                                          state_);

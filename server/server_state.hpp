@@ -8,6 +8,7 @@
 
 #include "server/hub/event.hpp"
 #include "server/metrics.hpp"
+#include "server/net/api.hpp"
 #include "server/net/origin_policy.hpp"
 #include "server/net/static_files.hpp"
 
@@ -31,8 +32,8 @@ struct ServerState {
   Metrics metrics;
   History* history = nullptr;  // thread-safe entry points only (post_*)
   trending::ViewRecorder* views = nullptr;  // likewise
-  std::vector<std::string> publish_keys;
-  OriginPolicy origins;  // read-only after start-up
+  api::PublishKeys publish_keys;  // hashed once here, compared per request
+  OriginPolicy origins;           // read-only after start-up
   std::size_t max_article = 0;
   StaticSite site;  // read-only after start-up
   std::atomic<bool> redis_ready{false};    // subscribed to the live channels

@@ -1,7 +1,11 @@
 #include "server/net/api.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "protocol/article.hpp"
 #include "protocol/category.hpp"
@@ -9,12 +13,15 @@
 namespace newspush::api {
 namespace {
 
-// Comparing every byte whatever the first difference keeps the time independent of the key.
-bool same_key(std::string_view a, std::string_view b) {
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
 }
 
 // Calls f(name, value) for each name=value of a query string; stops at the first error.
@@ -47,17 +54,37 @@ std::string error_body(const Error& error) {
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::optional<Error> check_authorization(std::string_view header,
-                                         const std::vector<std::string>& keys) {
+PublishKeys::PublishKeys(const std::vector<std::string>& keys) {
+  digests_.reserve(keys.size());
+  for (const auto& key : keys) digests_.push_back(digest(key));
+}
+
+PublishKeys::Digest PublishKeys::digest(std::string_view key) {
+  Digest out{};
+  unsigned int size = 0;
+  if (EVP_Digest(key.data(), key.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != out.size())
+    throw std::runtime_error("SHA-256 unavailable from OpenSSL");
+  return out;
+}
+
+bool PublishKeys::contains(std::string_view key) const {
+  const Digest presented = digest(key);
+  int match = 0;
+  for (const Digest& candidate : digests_)
+    match |= CRYPTO_memcmp(presented.data(), candidate.data(), presented.size()) == 0;
+  return match != 0;
+}
+
+std::optional<Error> check_authorization(std::string_view header, const PublishKeys& keys) {
   if (keys.empty())
     return Error{403, "publishing_disabled", "no publish key is configured on this server", {}};
-  constexpr std::string_view scheme = "Bearer ";
-  if (!header.starts_with(scheme))
+  const std::size_t space = header.find_first_of(" \t");
+  if (space == std::string_view::npos || !equals_ignoring_case(header.substr(0, space), "bearer"))
     return Error{401, "unauthorized", "expected Authorization: Bearer <key>", {}};
-  std::string_view key = header.substr(scheme.size());
-  bool match = false;
-  for (const auto& candidate : keys) match = same_key(key, candidate) || match;
-  if (!match) return Error{403, "forbidden", "this key may not publish", {}};
+  std::string_view key = header.substr(space);
+  while (!key.empty() && is_space(key.front())) key.remove_prefix(1);
+  if (!keys.contains(key)) return Error{403, "forbidden", "this key may not publish", {}};
   return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The publishing HTTP API (/api/v1/articles): request checks that need no I/O, kept apart from
 // the HTTP session so they read as the API's rules.
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,9 +18,28 @@ struct Error {
 
 std::string error_body(const Error& error);
 
-// Bearer key check. No configured key: every request is refused (403), never open by default.
+// The publish keys as SHA-256 digests, hashed once at start-up. Comparing digests of fixed size
+// rather than the keys themselves leaks neither a key's bytes nor its length through timing.
+class PublishKeys {
+ public:
+  PublishKeys() = default;
+  explicit PublishKeys(const std::vector<std::string>& keys);
+
+  bool empty() const { return digests_.empty(); }
+  // Compares against every key, whatever matched first: the time depends only on the key count.
+  bool contains(std::string_view key) const;
+
+ private:
+  using Digest = std::array<unsigned char, 32>;
+  static Digest digest(std::string_view key);
+  std::vector<Digest> digests_;
+};
+
+// "Authorization: Bearer <key>", the scheme in any case (RFC 7235), spaces before the key allowed.
+// No header or another scheme: 401. No configured key: every request is refused (403), never open
+// by default. A key that is not configured: 403.
 std::optional<Error> check_authorization(std::string_view authorization_header,
-                                         const std::vector<std::string>& keys);
+                                         const PublishKeys& keys);
 
 struct RecentQuery {
   std::string category = "*";

@@ -289,7 +289,9 @@ HttpSession::Response HttpSession::route(const Request& request) const {
       if (!file->cache_control.empty()) response.set(http::field::cache_control, file->cache_control);
       if (!file->etag.empty()) response.set(http::field::etag, file->etag);
       if (file->status == 405) response.set(http::field::allow, "GET, HEAD");
-      if (request.method() != http::verb::head) response.body() = std::move(file->body);
+      // string_body owns its bytes: one copy of a small file per GET, no disk read (the site was
+      // loaded at start-up).
+      if (request.method() != http::verb::head) response.body().assign(file->body);
       return response;
     }
     reply(http::status::not_found, "not found\n");

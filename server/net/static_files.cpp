@@ -41,11 +41,11 @@ std::string to_hex(std::uint64_t v) {
   return out;
 }
 
-StaticResponse plain(int status, std::string body) {
+StaticResponse plain(int status, std::string_view body) {
   StaticResponse r;
   r.status = status;
   r.content_type = "text/plain; charset=utf-8";
-  r.body = std::move(body);
+  r.body = body;
   r.cache_control = "no-store";
   return r;
 }
@@ -62,12 +62,69 @@ bool is_within(const fs::path& root, const fs::path& inner) {
 
 }  // namespace
 
-StaticFiles::StaticFiles(fs::path root, std::string url_prefix) : prefix_(std::move(url_prefix)) {
+StaticFiles::StaticFiles(fs::path root, std::string url_prefix, Limits limits)
+    : prefix_(std::move(url_prefix)) {
   if (prefix_.empty() || prefix_.front() != '/') prefix_.insert(prefix_.begin(), '/');
   if (prefix_.back() != '/') prefix_.push_back('/');
   std::error_code ec;
   fs::path canonical = fs::canonical(root, ec);
   root_ = ec ? root.lexically_normal() : canonical;
+  load(limits);
+}
+
+void StaticFiles::load(const Limits& limits) {
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) return;
+  auto fail = [this](const std::string& why) {
+    throw StaticFilesError("static files in '" + root_.string() + "': " + why);
+  };
+  fs::recursive_directory_iterator it(root_, fs::directory_options::follow_directory_symlink, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& path = it->path();
+    std::error_code entry_ec;
+    // Hidden files (.git, .env, editor backups) are never published: not even loaded.
+    if (path.filename().string().front() == '.') {
+      it.disable_recursion_pending();
+      continue;
+    }
+    fs::path real = fs::canonical(path, entry_ec);
+    if (entry_ec || !is_within(root_, real)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    fs::file_status status = fs::status(real, entry_ec);
+    if (entry_ec) continue;
+    if (fs::is_directory(status)) {
+      // A link to a directory that contains it would be walked forever.
+      if (it->is_symlink(entry_ec) && is_within(real, fs::canonical(path.parent_path(), entry_ec)))
+        it.disable_recursion_pending();
+      continue;
+    }
+    if (!fs::is_regular_file(status)) continue;
+    if (files_.size() == limits.max_files)
+      fail("more than " + std::to_string(limits.max_files) + " files");
+    std::uintmax_t size = fs::file_size(real, entry_ec);
+    fs::file_time_type mtime = fs::last_write_time(real, entry_ec);
+    if (entry_ec) fail("cannot read '" + path.string() + "': " + entry_ec.message());
+
+    File file;
+    file.content_type = content_type_for(real);
+    file.cache_control =
+        file.content_type.rfind("text/html", 0) == 0 ? "no-cache" : "public, max-age=300";
+    file.etag = "\"" + to_hex(size) + "-" +
+                to_hex(static_cast<std::uint64_t>(mtime.time_since_epoch().count())) + "\"";
+    file.too_large = size > kMaxFileBytes;
+    if (!file.too_large) {
+      if (bytes_ + size > limits.max_bytes)
+        fail("more than " + std::to_string(limits.max_bytes) + " bytes");
+      std::ifstream in(real, std::ios::binary);
+      file.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (!in || in.bad()) fail("cannot read '" + path.string() + "'");
+      bytes_ += file.body.size();
+    }
+    files_.emplace(path.lexically_relative(root_).generic_string(), std::move(file));
+  }
+  if (ec) fail(ec.message());
 }
 
 std::string StaticFiles::content_type_for(const fs::path& file) {
@@ -141,7 +198,6 @@ std::optional<StaticResponse> StaticFiles::lookup(std::string_view method, std::
   }
   if (rel.empty() || rel.back() == '/') rel += "index.html";
 
-  fs::path file = root_;
   std::size_t start = 0;
   while (start <= rel.size()) {
     std::size_t slash = rel.find('/', start);
@@ -150,39 +206,26 @@ std::optional<StaticResponse> StaticFiles::lookup(std::string_view method, std::
     if (segment.empty() || segment == "." || segment == "..") return plain(400, "bad path\n");
     // Hidden files (.git, .env, editor backups) are never published.
     if (segment.front() == '.') return std::nullopt;
-    file /= fs::path(std::string(segment));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
 
-  // Resolve symlinks and make sure we are still inside the root.
-  std::error_code ec;
-  fs::path real = fs::canonical(file, ec);
-  if (ec || !is_within(root_, real)) return std::nullopt;
-  fs::file_status status = fs::status(real, ec);
-  if (ec || !fs::is_regular_file(status)) return std::nullopt;
-  std::uintmax_t size = fs::file_size(real, ec);
-  if (ec) return std::nullopt;
-  fs::file_time_type mtime = fs::last_write_time(real, ec);
-  if (ec) return std::nullopt;
+  auto found = files_.find(rel);
+  if (found == files_.end()) return std::nullopt;
+  const File& file = found->second;
 
   if (method != "GET" && method != "HEAD") return plain(405, "method not allowed\n");
-  if (size > kMaxFileBytes) return plain(413, "file too large\n");
+  if (file.too_large) return plain(413, "file too large\n");
 
   StaticResponse response;
-  response.content_type = content_type_for(real);
-  response.cache_control =
-      response.content_type.rfind("text/html", 0) == 0 ? "no-cache" : "public, max-age=300";
-  response.etag = "\"" + to_hex(size) + "-" +
-                  to_hex(static_cast<std::uint64_t>(mtime.time_since_epoch().count())) + "\"";
+  response.content_type = file.content_type;
+  response.cache_control = file.cache_control;
+  response.etag = file.etag;
   if (!if_none_match.empty() && etag_matches(if_none_match, response.etag)) {
     response.status = 304;
     return response;
   }
-  std::ifstream in(real, std::ios::binary);
-  if (!in) return std::nullopt;
-  response.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return std::nullopt;
+  response.body = file.body;
   response.status = 200;
   return response;
 }
@@ -202,14 +245,21 @@ std::optional<StaticResponse> StaticSite::lookup(std::string_view method, std::s
   return std::nullopt;
 }
 
-StaticSite StaticSite::for_directories(const fs::path& static_dir, fs::path client_dir) {
+StaticSite StaticSite::for_directories(const fs::path& static_dir, fs::path client_dir,
+                                       StaticFiles::Limits limits) {
   StaticSite site;
   fs::path dir = static_dir.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "web/static/" -> "web/static"
   if (client_dir.empty()) client_dir = dir.parent_path() / "client";
-  site.mount(StaticFiles(dir, "/"));
+  StaticFiles page(dir, "/", limits);
   std::error_code ec;
-  if (fs::is_directory(client_dir, ec)) site.mount(StaticFiles(client_dir, "/client/"));
+  if (fs::is_directory(client_dir, ec)) {
+    // The client gets what the page left of the site's budget.
+    StaticFiles::Limits rest{limits.max_files - page.file_count(),
+                             limits.max_bytes - page.byte_count()};
+    site.mount(StaticFiles(client_dir, "/client/", rest));
+  }
+  site.mount(std::move(page));
   return site;
 }
 

@@ -2,6 +2,10 @@
 // frames, invalid articles on Redis, bad HTTP requests, bad flags.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "tests/support/articles.hpp"
 #include "tests/support/http_client.hpp"
@@ -189,6 +193,20 @@ TEST(BadFlags, BadEnvironmentValueExitsWith2) {
   ChildProcess process({NEWSPUSHD_BIN}, {"NEWSPUSH_MAX_FRAME=huge"});
   EXPECT_EQ(process.wait_exit(15s), 2);
   EXPECT_NE(process.output().find("NEWSPUSH_MAX_FRAME"), std::string::npos) << process.output();
+}
+
+// The site is loaded into memory at start-up: a directory too large for that is a start-up error.
+TEST(BadFlags, AStaticDirOverTheFileBoundExitsWith2) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("newspush-big-site-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (int i = 0; i <= 1000; ++i) std::ofstream(dir / (std::to_string(i) + ".txt")) << i;
+  ChildProcess process({NEWSPUSHD_BIN, "--listen", "127.0.0.1:0", "--static-dir", dir.string()});
+  EXPECT_EQ(process.wait_exit(15s), 2);
+  EXPECT_NE(process.output().find("--static-dir"), std::string::npos) << process.output();
+  EXPECT_NE(process.output().find("more than 1000 files"), std::string::npos) << process.output();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST(BadFlags, HelpAndVersionExit0) {

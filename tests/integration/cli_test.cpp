@@ -341,6 +341,27 @@ TEST(CliWatch, TrendingPrintsTheOverallListAsItChanges) {
       << watch.output();
 }
 
+// A title is text from the wire: its escape sequences must not reach the terminal.
+TEST(CliWatch, ControlCharactersInATitleAreNotPrinted) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url());
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  ChildProcess watch({NEWSPUSH_CLI_BIN, "watch", "--url", node.ws_url(), "sports"});
+  ASSERT_TRUE(watch.wait_for_line("subscribed to: sports", 15s)) << watch.output();
+  json article = {{"id", "esc-1"}, {"category", "sports"},
+                  {"title", "Économie\u001b[2J\u001b]0;pwned\u0007 société\u009b"}};
+  redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
+  ASSERT_TRUE(watch.wait_for_line("pwned", 15s)) << watch.output();
+  const std::string output = watch.output();
+  EXPECT_EQ(output.find('\x1b'), std::string::npos) << output;
+  EXPECT_EQ(output.find('\x07'), std::string::npos) << output;
+  EXPECT_EQ(output.find("\xC2\x9B"), std::string::npos) << output;
+  EXPECT_THAT(output, HasSubstr("Économie"));
+  EXPECT_THAT(output, HasSubstr("[2J"));
+  EXPECT_THAT(output, HasSubstr("]0;pwned"));
+  EXPECT_THAT(output, HasSubstr(" société"));
+}
+
 TEST(CliDemoFeedViews, ViewsNeedAKeyAndTheHistory) {
   // Cleared, in case the environment running the tests sets it.
   const std::vector<std::string> no_key_env = {"NEWSPUSH_PUBLISH_KEY="};

@@ -320,6 +320,9 @@ TEST_F(LosslessTest, BadPublishRequestsGetTheDocumentedErrorsAndStoreNothing) {
   EXPECT_EQ(huge->status, 413);
   EXPECT_EQ(http_request(node->port(), "DELETE", "/api/v1/articles/nope", {},
                          {{"Authorization", "Bearer test-key-0123456789"}})->status, 404);
+  // The scheme in any case, extra spaces before the key: past the key check (404, not 401/403).
+  EXPECT_EQ(http_request(node->port(), "DELETE", "/api/v1/articles/nope", {},
+                         {{"Authorization", "bearer   test-key-0123456789"}})->status, 404);
   EXPECT_EQ(redis_.command({"EXISTS", "news:log"}).integer, 0);
 }
 

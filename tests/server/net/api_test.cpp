@@ -5,12 +5,13 @@
 namespace newspush::api {
 namespace {
 
-const std::vector<std::string> kKeys{"first-key-0123456789", "second-key-0123456789"};
+const PublishKeys kKeys{{"first-key-0123456789", "second-key-0123456789"}};
 
 TEST(ApiAuthorization, NoConfiguredKeyRefusesEverything) {
-  auto error = check_authorization("Bearer anything", {});
+  auto error = check_authorization("Bearer anything", PublishKeys{});
   ASSERT_TRUE(error);
   EXPECT_EQ(error->status, 403);
+  EXPECT_EQ(error->code, "publishing_disabled");
 }
 
 TEST(ApiAuthorization, MissingWrongAndRightKeys) {
@@ -20,6 +21,33 @@ TEST(ApiAuthorization, MissingWrongAndRightKeys) {
   EXPECT_EQ(check_authorization("Bearer first-key-012345678", kKeys)->status, 403);
   EXPECT_FALSE(check_authorization("Bearer first-key-0123456789", kKeys));
   EXPECT_FALSE(check_authorization("Bearer second-key-0123456789", kKeys));
+  EXPECT_EQ(check_authorization("Bearer first-key-0123456789x", kKeys)->code, "forbidden");
+  EXPECT_EQ(check_authorization("Bearer ", kKeys)->status, 403);
+  EXPECT_EQ(check_authorization("Bearer", kKeys)->status, 401);
+  EXPECT_EQ(check_authorization("Bearerfirst-key-0123456789", kKeys)->status, 401);
+  EXPECT_EQ(check_authorization("Basic first-key-0123456789", kKeys)->code, "unauthorized");
+}
+
+// RFC 7235: the scheme is case-insensitive; one or more spaces separate it from the credentials.
+TEST(ApiAuthorization, SchemeInAnyCaseAndExtraSpaces) {
+  EXPECT_FALSE(check_authorization("bearer first-key-0123456789", kKeys));
+  EXPECT_FALSE(check_authorization("BEARER second-key-0123456789", kKeys));
+  EXPECT_FALSE(check_authorization("BeArEr first-key-0123456789", kKeys));
+  EXPECT_FALSE(check_authorization("Bearer   first-key-0123456789", kKeys));
+  EXPECT_FALSE(check_authorization("Bearer \t first-key-0123456789", kKeys));
+  EXPECT_EQ(check_authorization("bearer nope", kKeys)->status, 403);
+  EXPECT_EQ(check_authorization("Bearers first-key-0123456789", kKeys)->status, 401);
+}
+
+TEST(ApiAuthorization, KeysAreComparedByDigest) {
+  PublishKeys keys({"a-key-of-sixteen", "another-much-longer-key-0123456789"});
+  EXPECT_TRUE(keys.contains("a-key-of-sixteen"));
+  EXPECT_TRUE(keys.contains("another-much-longer-key-0123456789"));
+  EXPECT_FALSE(keys.contains("a-key-of-sixteen "));
+  EXPECT_FALSE(keys.contains("a-key-of-sixtee"));
+  EXPECT_FALSE(keys.contains(""));
+  EXPECT_FALSE(keys.contains(std::string("a-key-of-sixteen\0", 17)));
+  EXPECT_FALSE(PublishKeys{}.contains(""));
 }
 
 TEST(ApiRecentQuery, DefaultsAndLimits) {

@@ -177,20 +177,91 @@ TEST_F(StaticFilesTest, ConditionalRequestsGet304) {
   EXPECT_TRUE(again->body.empty());
   EXPECT_EQ(again->etag, first->etag);
   EXPECT_EQ(again->cache_control, "public, max-age=300");
-  EXPECT_EQ(files.lookup("GET", "/app.js", "\"other\", W/" + first->etag)->status, 304);
+  EXPECT_EQ(files.lookup("GET", "/app.js", "\"other\", W/" + std::string(first->etag))->status, 304);
   EXPECT_EQ(files.lookup("GET", "/app.js", "*")->status, 304);
   EXPECT_EQ(files.lookup("GET", "/app.js", "\"other\"")->status, 200);
 }
 
-TEST_F(StaticFilesTest, EtagChangesWithTheFile) {
-  StaticFiles files(root_);
-  std::string before = files.lookup("GET", "/app.js", "")->etag;
+TEST_F(StaticFilesTest, EtagChangesWithTheFileAtTheNextLoad) {
+  std::string before(StaticFiles(root_).lookup("GET", "/app.js", "")->etag);
   write("web/static/app.js", "import './x.js'; // longer");
   fs::last_write_time(root_ / "app.js", fs::file_time_type::clock::now() + std::chrono::seconds(5));
-  auto after = files.lookup("GET", "/app.js", before);
+  StaticFiles reloaded(root_);
+  auto after = reloaded.lookup("GET", "/app.js", before);
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200);
   EXPECT_NE(after->etag, before);
+  EXPECT_EQ(after->body, "import './x.js'; // longer");
+}
+
+// The files are read once, when the StaticFiles is built: requests never touch the disk.
+TEST_F(StaticFilesTest, FilesAreNotReadAtRequestTime) {
+  StaticSite site = StaticSite::for_directories(root_);
+  auto etag = std::string(site.lookup("GET", "/app.js", "")->etag);
+  write("web/static/app.js", "changed on disk");
+  fs::last_write_time(root_ / "app.js", fs::file_time_type::clock::now() + std::chrono::seconds(5));
+  fs::remove(root_ / "index.html");
+  fs::remove(base_ / "web" / "client" / "newspush.js");
+  write("web/static/new.js", "added after start");
+
+  auto app = site.lookup("GET", "/app.js", "");
+  ASSERT_TRUE(app);
+  EXPECT_EQ(app->body, "import './x.js';");
+  EXPECT_EQ(app->etag, etag);
+  EXPECT_EQ(site.lookup("GET", "/app.js", etag)->status, 304);
+  auto page = site.lookup("GET", "/", "");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->body, "<!doctype html><title>À la une</title>");
+  auto lib = site.lookup("GET", "/client/newspush.js", "");
+  ASSERT_TRUE(lib);
+  EXPECT_EQ(lib->body, "export function connect() {}");
+  EXPECT_FALSE(site.lookup("GET", "/new.js", ""));
+}
+
+TEST_F(StaticFilesTest, HiddenFilesAreNotEvenLoaded) {
+  fs::create_directories(root_ / ".git");
+  write("web/static/.git/config", "[core]");
+  StaticFiles files(root_);
+  EXPECT_EQ(files.file_count(), 12u);  // the fixture's 13 files in web/static less .env
+  EXPECT_FALSE(files.lookup("GET", "/.git/config", ""));
+}
+
+TEST_F(StaticFilesTest, ATreeOverTheFileCountRefusesToLoad) {
+  EXPECT_NO_THROW(StaticFiles(root_, "/", {12, 1 << 20}));
+  EXPECT_THROW(StaticFiles(root_, "/", {11, 1 << 20}), StaticFilesError);
+  // The default: 1,000 files.
+  fs::create_directories(base_ / "many");
+  for (int i = 0; i < 1001; ++i) std::ofstream(base_ / "many" / (std::to_string(i) + ".txt"));
+  try {
+    StaticFiles files(base_ / "many");
+    FAIL() << "1,001 files loaded";
+  } catch (const StaticFilesError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 1000 files"), std::string::npos) << e.what();
+  }
+  fs::remove(base_ / "many" / "0.txt");
+  EXPECT_EQ(StaticFiles(base_ / "many").file_count(), 1000u);
+}
+
+TEST_F(StaticFilesTest, ATreeOverTheByteCountRefusesToLoad) {
+  StaticFiles files(root_);
+  const std::uintmax_t bytes = files.byte_count();
+  EXPECT_GT(bytes, 0u);
+  EXPECT_NO_THROW(StaticFiles(root_, "/", {1000, bytes}));
+  EXPECT_THROW(StaticFiles(root_, "/", {1000, bytes - 1}), StaticFilesError);
+  // The default: 32 MiB, as eight files of 4 MiB (the largest one served) and one byte more.
+  fs::create_directories(base_ / "big");
+  for (int i = 0; i < 8; ++i)
+    std::ofstream(base_ / "big" / (std::to_string(i) + ".bin"), std::ios::binary)
+        << std::string(StaticFiles::kMaxFileBytes, 'x');
+  EXPECT_EQ(StaticFiles(base_ / "big").byte_count(), 32u * 1024 * 1024);
+  write("big/one-more.txt", "x");
+  EXPECT_THROW(StaticFiles(base_ / "big"), StaticFilesError);
+}
+
+TEST_F(StaticFilesTest, TheSiteBoundCoversPageAndClientTogether) {
+  const std::size_t page_files = StaticFiles(root_).file_count();
+  EXPECT_NO_THROW(StaticSite::for_directories(root_, {}, {page_files + 1, 1 << 20}));
+  EXPECT_THROW(StaticSite::for_directories(root_, {}, {page_files, 1 << 20}), StaticFilesError);
 }
 
 TEST_F(StaticFilesTest, LargeFilesAreRefused) {
