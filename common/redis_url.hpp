@@ -14,8 +14,8 @@ struct RedisEndpoint {
   int db = 0;
   // AUTH on every connection when password is set: AUTH USER PASSWORD (an ACL user) or, with
   // username empty, AUTH PASSWORD (the default user, requirepass). Both percent-decoded.
-  std::string username;
-  std::string password;
+  std::string username{};
+  std::string password{};
 };
 
 // Accepts redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], HOST may be [IPv6]; USER and PASSWORD may
