@@ -37,7 +37,10 @@ constexpr const char* kDemoFeedHelp =
     "down or resurface. A failed POST (newspushd not up yet, Redis down) is reported now\n"
     "and then and never stops the feed.\n"
     "\n"
-    "  --redis URL        redis://HOST[:PORT][/DB] (default redis://127.0.0.1:6379)\n"
+    "  --redis URL        redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (default: the\n"
+    "                     NEWSPUSH_REDIS environment variable, else redis://127.0.0.1:6379;\n"
+    "                     better there than on the command line when it holds a password,\n"
+    "                     which is never printed)\n"
     "  --history-key KEY  the history stream (default news:log)\n"
     "  --bare             plain PUBLISH instead: live only, no cursor\n"
     "  --channel NAME     channel for --bare (default news:articles)\n"
@@ -50,7 +53,7 @@ constexpr const char* kDemoFeedHelp =
     "  --views-per-second N  views sent per second (default 40)\n";
 
 struct DemoFeedOptions {
-  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string redis_url = default_redis_url();
   std::string channel = "news:articles";
   std::string history_key = "news:log";
   bool bare = false;
@@ -141,10 +144,8 @@ int run_demo_feed(std::span<char* const> args) {
     throw UsageError("demo-feed: --key and --views-per-second go with --views-url");
   }
 
-  std::string error;
-  const auto endpoint = parse_redis_url(options.redis_url, &error);
-  if (!endpoint) throw UsageError("demo-feed: bad --redis '" + options.redis_url + "': " + error);
-  const std::string redis_name = to_url(*endpoint);
+  const RedisEndpoint endpoint = parse_redis_option(options.redis_url, "demo-feed");
+  const std::string redis_name = to_url(endpoint);
   std::unique_ptr<ViewFeed> views;
   if (options.views) {
     views = std::make_unique<ViewFeed>(*options.views);
@@ -172,10 +173,11 @@ int run_demo_feed(std::span<char* const> args) {
 
   while (!options.count || published < *options.count) {
     if (!redis) {
-      redis = connect_redis(*endpoint, &error);
+      std::string error;
+      redis = connect_redis(endpoint, &error);
       if (!redis) {
-        std::cerr << "[" << clock_now() << "] cannot reach " << redis_name << ": " << error
-                  << "; retrying in " << backoff.count() << " ms" << std::endl;
+        std::cerr << "[" << clock_now() << "] " << error << "; retrying in " << backoff.count()
+                  << " ms" << std::endl;
         pause_for(backoff, views.get());
         backoff = std::min(backoff * 2, max_backoff);
         continue;

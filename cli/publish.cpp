@@ -41,7 +41,10 @@ constexpr const char* kPublishHelp =
     "                     (UTC, ISO-8601)\n"
     "The JSON is sent compacted, so reformatting a file does not make it a new version.\n"
     "\n"
-    "  --redis URL        redis://HOST[:PORT][/DB] (default redis://127.0.0.1:6379)\n"
+    "  --redis URL        redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (default: the\n"
+    "                     NEWSPUSH_REDIS environment variable, else redis://127.0.0.1:6379;\n"
+    "                     better there than on the command line when it holds a password,\n"
+    "                     which is never printed)\n"
     "  --history-key KEY  the history stream, as newspushd's --history-key (default news:log)\n"
     "  --max-bytes N      largest article accepted, as newspushd's --max-article\n"
     "                     (default 262144)\n"
@@ -58,7 +61,10 @@ constexpr const char* kRetractHelp =
     "breaking news, if it was) receive a retract event. Prints 'retracted CURSOR'. An article\n"
     "can be retracted while it is within the history's max age, once.\n"
     "\n"
-    "  --redis URL        redis://HOST[:PORT][/DB] (default redis://127.0.0.1:6379)\n"
+    "  --redis URL        redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (default: the\n"
+    "                     NEWSPUSH_REDIS environment variable, else redis://127.0.0.1:6379;\n"
+    "                     better there than on the command line when it holds a password,\n"
+    "                     which is never printed)\n"
     "  --history-key KEY  the history stream, as newspushd's --history-key (default news:log)\n"
     "\n"
     "Exit status: 0 done, 1 not found or Redis error, 2 bad arguments.\n";
@@ -71,7 +77,7 @@ constexpr std::size_t kDefaultMaxBytes = 262144;
 
 // Where the history lives, shared by publish and retract.
 struct HistoryTarget {
-  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string redis_url = default_redis_url();
   std::string history_key = "news:log";
 
   // Consumes --redis / --history-key; false if the current argument is neither.
@@ -95,28 +101,16 @@ struct RedisFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Connects (selecting the DB of the URL) and calls FCALL function 1 <history key> argument.
+// Connects (AUTH and SELECT as the URL says) and calls FCALL function 1 <history key> argument.
 // Connection problems, a missing library and Redis without FCALL throw RedisFailure; other error
 // replies are returned for the caller to interpret.
 ReplyPtr call_function(const HistoryTarget& target, std::string_view command,
                        const std::string& function, const std::string& argument) {
+  const RedisEndpoint endpoint = parse_redis_option(target.redis_url, command);
+  const std::string name = to_url(endpoint);
   std::string error;
-  const auto endpoint = parse_redis_url(target.redis_url, &error);
-  if (!endpoint) {
-    throw UsageError(std::string(command) + ": bad --redis '" + target.redis_url + "': " + error);
-  }
-  const std::string name = to_url(*endpoint);
-  RedisContextPtr redis = connect_redis(*endpoint, &error);
-  if (!redis) throw RedisFailure("cannot reach " + name + ": " + error);
-
-  if (endpoint->db != 0) {
-    ReplyPtr selected = redis_command(redis.get(), {"SELECT", std::to_string(endpoint->db)});
-    if (!selected) throw RedisFailure("lost " + name + ": " + redis->errstr);
-    if (selected->type == REDIS_REPLY_ERROR) {
-      throw RedisFailure(name + " refused SELECT " + std::to_string(endpoint->db) + ": " +
-                         reply_text(*selected));
-    }
-  }
+  RedisContextPtr redis = connect_redis(endpoint, &error);
+  if (!redis) throw RedisFailure(error);
 
   ReplyPtr reply =
       redis_command(redis.get(), {"FCALL", function, "1", target.history_key, argument});

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/redis_url.hpp"
@@ -20,8 +21,18 @@ struct ReplyDeleter {
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
+// --redis's default: $NEWSPUSH_REDIS when set (where a password is better kept than on a
+// command line, which other users can read in ps), else redis://127.0.0.1:6379.
+std::string default_redis_url();
+
+// The endpoint of a --redis value; a bad one throws UsageError("<command>: bad --redis URL: why")
+// without quoting the URL, which may hold a password.
+RedisEndpoint parse_redis_option(const std::string& url, std::string_view command);
+
 // Connects with a bound on the connect (2 s) and on each command (5 s), so a hung Redis cannot
-// block us. Does not SELECT the endpoint's DB. On failure returns nullptr and sets *error.
+// block us, then sends AUTH (when the endpoint has a password) and SELECT (db != 0) before
+// anything else: every subcommand that talks to Redis connects here. On failure returns nullptr
+// and sets *error to a whole sentence naming the endpoint with to_url() (password masked).
 RedisContextPtr connect_redis(const RedisEndpoint& endpoint, std::string* error);
 
 // Sends one command given as separate arguments (binary safe). nullptr when the connection

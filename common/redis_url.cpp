@@ -16,6 +16,62 @@ bool parse_number(std::string_view text, Int min, Int max, Int& out) {
   return true;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX -> byte. False on a '%' not followed by two hex digits.
+bool percent_decode(std::string_view text, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return false;
+    int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+    if (high < 0 || low < 0) return false;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+// The user name as it would be typed in a URL: what is not unreserved (RFC 3986) is escaped.
+std::string percent_encode(std::string_view text) {
+  constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
+// The error messages below never quote the input: it may be (part of) a password.
+const char* parse_userinfo(std::string_view userinfo, RedisEndpoint& endpoint) {
+  auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos)
+    return "the user info needs a password: redis://USER:PASSWORD@HOST or "
+           "redis://:PASSWORD@HOST";
+  if (!percent_decode(userinfo.substr(0, colon), endpoint.username))
+    return "bad %-escape in the user name (expected % and two hex digits)";
+  if (!percent_decode(userinfo.substr(colon + 1), endpoint.password))
+    return "bad %-escape in the password (expected % and two hex digits)";
+  if (endpoint.password.empty()) return "empty password";
+  return nullptr;
+}
+
 }  // namespace
 
 std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* error) {
@@ -28,6 +84,12 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* 
   std::string_view rest = url.substr(scheme.size());
 
   RedisEndpoint endpoint;
+  // The last '@': a password typed with a raw '@' or '/' still ends there, and never leaks
+  // into the host or the database part (or their error messages).
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    if (const char* problem = parse_userinfo(rest.substr(0, at), endpoint)) return fail(problem);
+    rest = rest.substr(at + 1);
+  }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     if (!parse_number(rest.substr(slash + 1), 0, 15, endpoint.db))
       return fail("database must be a number from 0 to 15");
@@ -62,6 +124,7 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* 
 std::string to_url(const RedisEndpoint& endpoint) {
   bool ipv6 = endpoint.host.find(':') != std::string::npos;
   std::string url = "redis://";
+  if (!endpoint.password.empty()) url += percent_encode(endpoint.username) + ":***@";
   url += ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
   url += ":" + std::to_string(endpoint.port);
   if (endpoint.db != 0) url += "/" + std::to_string(endpoint.db);

@@ -1,5 +1,6 @@
 #pragma once
-// redis://HOST:PORT[/DB] as given to --redis, shared by newspushd and the newspush CLI.
+// redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] as given to --redis, shared by newspushd and the
+// newspush CLI.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,10 +12,17 @@ struct RedisEndpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   int db = 0;
+  // AUTH on every connection when password is set: AUTH USER PASSWORD (an ACL user) or, with
+  // username empty, AUTH PASSWORD (the default user, requirepass). Both percent-decoded.
+  std::string username{};
+  std::string password{};
 };
 
-// Accepts redis://HOST[:PORT][/DB], HOST may be [IPv6]. On failure returns nullopt and sets *error.
+// Accepts redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], HOST may be [IPv6]; USER and PASSWORD may
+// use %XX escapes. On failure returns nullopt and sets *error, which never quotes the URL (it may
+// hold a password).
 std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* error);
+// For logs and messages: the password is always rendered as ***.
 std::string to_url(const RedisEndpoint& endpoint);
 
 }  // namespace newspush

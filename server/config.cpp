@@ -138,7 +138,11 @@ const Option kOptions[] = {
      "let several newspushd processes listen on the same port (SO_REUSEPORT; the kernel spreads "
      "connections over them)",
      "false", [](Config& c, const std::string& v) { return apply_bool(&Config::reuse_port, c, v); }},
-    {"--redis", "NEWSPUSH_REDIS", "URL", "Redis to subscribe to, redis://HOST:PORT[/DB]",
+    {"--redis", "NEWSPUSH_REDIS", "URL",
+     "Redis to subscribe to, redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]: with a password every "
+     "connection sends AUTH (USER: an ACL user; none: requirepass) before SELECT; %XX escapes "
+     "in USER and PASSWORD. The password is never logged nor shown (***); keep it out of ps "
+     "with the variable rather than the flag",
      "redis://127.0.0.1:6379", apply_redis},
     {"--redis-timeout", "NEWSPUSH_REDIS_TIMEOUT", "DURATION",
      "a Redis command unanswered this long means Redis hangs: the connection is dropped, its "
@@ -205,8 +209,13 @@ const Option kOptions[] = {
 };
 
 void apply(const Option& option, Config& config, const std::string& value, const std::string& source) {
-  if (auto error = option.apply(config, value); !error.empty())
-    throw ConfigError(source + ": invalid value '" + value + "': " + error);
+  if (auto error = option.apply(config, value); !error.empty()) {
+    // A Redis URL may hold a password and a publish key is a secret: their values are not
+    // repeated (parse_redis_url's errors never quote the URL either).
+    bool secret = option.apply == apply_redis || option.apply == apply_publish_keys;
+    throw ConfigError(source + ": invalid value" + (secret ? "" : " '" + value + "'") + ": " +
+                      error);
+  }
 }
 
 }  // namespace
@@ -245,7 +254,8 @@ ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup&
     const Option* match = nullptr;
     for (const auto& option : kOptions)
       if (name == option.flag) match = &option;
-    if (!match) throw ConfigError("unknown option '" + arg + "' (see --help)");
+    // The name only: a mistyped --redis-url=... must not print the password that follows.
+    if (!match) throw ConfigError("unknown option '" + name + "' (see --help)");
     if (!has_value) {
       if (i + 1 >= args.size()) throw ConfigError(name + ": missing value " + match->value_name);
       value = args[++i];

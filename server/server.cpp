@@ -229,10 +229,18 @@ void Server::on_redis_state(redis::SubscriberState s) {
       // Lists published while we were not subscribed are only in Redis' copy.
       trending_feed_.load_current();
       break;
-    case redis::SubscriberState::disconnected:
-      log_warn("redis disconnected from " + where + ": " + subscriber_.last_error() +
-               " (not ready; reconnecting with backoff)");
+    case redis::SubscriberState::disconnected: {
+      std::string error = subscriber_.last_error();
+      // Refused credentials are a configuration error, not an outage: said so, as an error.
+      if (error.starts_with("AUTH failed"))
+        log_error("redis " + error + " (" + where +
+                  "; check the user and password of --redis or NEWSPUSH_REDIS; not ready, "
+                  "retrying with backoff)");
+      else
+        log_warn("redis disconnected from " + where + ": " + error +
+                 " (not ready; reconnecting with backoff)");
       break;
+    }
     default:
       log_debug("redis " + std::string(redis::to_string(s)) + " " + where);
   }

@@ -117,7 +117,7 @@ std::shared_ptr<AsyncRedisConnection> AsyncRedisConnection::create(
 }
 
 AsyncRedisConnection::AsyncRedisConnection(boost::asio::any_io_executor executor)
-    : executor_(std::move(executor)), connect_timer_(executor_) {}
+    : executor_(std::move(executor)), connect_timer_(executor_), resolver_(executor_) {}
 
 // self_while_attached_ guarantees that no context refers to us any more.
 AsyncRedisConnection::~AsyncRedisConnection() = default;
@@ -127,26 +127,11 @@ void AsyncRedisConnection::connect(const RedisEndpoint& endpoint, std::chrono::m
   close();
   ++generation_;
   callbacks_ = std::move(callbacks);
-  db_ = endpoint.db;
+  endpoint_ = endpoint;
   state_ = State::connecting;
-
-  redisAsyncContext* ac = redisAsyncConnect(endpoint.host.c_str(), endpoint.port);
-  if (ac == nullptr) return fail("cannot allocate a redis context");
-  if (ac->err != 0) {
-    std::string error = context_error(ac, "connect failed");
-    redisAsyncFree(ac);
-    return fail(std::move(error));
-  }
-  if (!attach_to_asio(ac, executor_)) {
-    redisAsyncFree(ac);
-    return fail("cannot watch the redis socket");
-  }
-  ac->data = this;
-  context_ = ac;
-  self_while_attached_ = shared_from_this();
-  // The adapter must be attached first: setting the connect callback asks it for writability.
-  redisAsyncSetConnectCallback(ac, &AsyncRedisConnection::connect_trampoline);
-  redisAsyncSetDisconnectCallback(ac, &AsyncRedisConnection::disconnect_trampoline);
+  addresses_.clear();
+  next_address_ = 0;
+  last_connect_error_.clear();
 
   // hiredis 0.14 has no connect timeout of its own.
   connect_timer_.expires_after(timeout);
@@ -154,8 +139,69 @@ void AsyncRedisConnection::connect(const RedisEndpoint& endpoint, std::chrono::m
       [weak = weak_from_this(), generation = generation_](boost::system::error_code ec) {
         auto self = weak.lock();
         if (ec || !self || self->generation_ != generation) return;
-        if (self->state_ == State::connecting) self->fail("connect timeout");
+        if (self->state_ != State::connecting) return;
+        self->fail(self->resolving_ ? "cannot resolve " + self->endpoint_.host + ": timed out"
+                                    : "connect timeout");
       });
+
+  // hiredis would resolve a name with a blocking getaddrinfo on this (the control) thread, on
+  // every reconnect. It only ever gets a numeric address, which its getaddrinfo merely parses.
+  error_code ec;
+  asio::ip::address literal = asio::ip::make_address(endpoint.host, ec);
+  if (!ec) {
+    addresses_.push_back(literal.to_string());
+    return connect_next_address();
+  }
+  resolving_ = true;
+  resolver_.async_resolve(
+      endpoint.host, std::to_string(endpoint.port), asio::ip::tcp::resolver::numeric_service,
+      [weak = weak_from_this(), generation = generation_](
+          const error_code& ec, const asio::ip::tcp::resolver::results_type& results) {
+        auto self = weak.lock();
+        // A stale result (timed out, closed, or a newer connect()) is dropped.
+        if (!self || self->generation_ != generation || self->state_ != State::connecting) return;
+        self->on_resolved(ec, results);
+      });
+}
+
+void AsyncRedisConnection::on_resolved(const error_code& ec,
+                                       const asio::ip::tcp::resolver::results_type& results) {
+  resolving_ = false;
+  if (ec) return fail("cannot resolve " + endpoint_.host + ": " + ec.message());
+  for (const auto& entry : results) addresses_.push_back(entry.endpoint().address().to_string());
+  if (addresses_.empty()) return fail("cannot resolve " + endpoint_.host + ": no address");
+  connect_next_address();
+}
+
+// The addresses are tried in the resolver's order (RFC 6724, as getaddrinfo sorts them), the next
+// one when a connect fails, all within the one connect deadline: "localhost" often gives ::1
+// first while Redis may listen on 127.0.0.1 only. AUTH or SELECT refused is not retried on
+// another address: it would be refused there too.
+void AsyncRedisConnection::connect_next_address() {
+  while (next_address_ < addresses_.size()) {
+    current_address_ = addresses_[next_address_++];
+    redisAsyncContext* ac = redisAsyncConnect(current_address_.c_str(), endpoint_.port);
+    if (ac == nullptr) return fail("cannot allocate a redis context");
+    if (ac->err != 0) {
+      last_connect_error_ = context_error(ac, "connect failed");
+      redisAsyncFree(ac);
+      continue;
+    }
+    if (!attach_to_asio(ac, executor_)) {
+      redisAsyncFree(ac);
+      return fail("cannot watch the redis socket");
+    }
+    ac->data = this;
+    context_ = ac;
+    self_while_attached_ = shared_from_this();
+    // The adapter must be attached first: setting the connect callback asks it for writability.
+    redisAsyncSetConnectCallback(ac, &AsyncRedisConnection::connect_trampoline);
+    redisAsyncSetDisconnectCallback(ac, &AsyncRedisConnection::disconnect_trampoline);
+    return;
+  }
+  std::string error = last_connect_error_.empty() ? "connect failed" : last_connect_error_;
+  if (current_address_ != endpoint_.host) error += " (" + current_address_ + ")";
+  fail(std::move(error));
 }
 
 bool AsyncRedisConnection::command(const std::vector<std::string>& argv, ReplyCallback callback) {
@@ -206,30 +252,47 @@ bool AsyncRedisConnection::send(const std::vector<std::string>& argv, ReplyCallb
 
 void AsyncRedisConnection::on_tcp_connected() {
   redisEnableKeepAlive(&context_->c);
-  auto mark_connected = [this] {
-    state_ = State::connected;
-    connect_timer_.cancel();
-    boost::asio::post(executor_, [self = shared_from_this(), generation = generation_] {
-      if (self->generation_ != generation || self->state_ != State::connected) return;
-      if (auto on_connected = self->callbacks_.on_connected) on_connected();
-    });
-  };
-  if (db_ == 0) return mark_connected();
-  // Queued first, so every later command runs in the selected database.
-  bool sent = send(
-      {"SELECT", std::to_string(db_)},
-      [this, mark_connected](redisReply* reply) {
-        if (reply == nullptr) return;  // lost: on_closed follows
-        if (reply->type == REDIS_REPLY_ERROR)
-          return fail("SELECT failed: " + std::string(reply->str, reply->len));
-        mark_connected();
-      },
-      false);
-  // Not from inside hiredis's connect callback: freeing the context there is a use-after-free.
-  if (!sent)
-    boost::asio::post(executor_, [self = shared_from_this(), generation = generation_] {
-      if (self->generation_ == generation) self->fail("cannot send SELECT");
-    });
+  std::vector<std::vector<std::string>> handshake;
+  if (!endpoint_.password.empty()) {
+    // Redis 6 ACL form with a user name; the bare form is the default user (requirepass).
+    if (endpoint_.username.empty())
+      handshake.push_back({"AUTH", endpoint_.password});
+    else
+      handshake.push_back({"AUTH", endpoint_.username, endpoint_.password});
+  }
+  if (endpoint_.db != 0) handshake.push_back({"SELECT", std::to_string(endpoint_.db)});
+  if (handshake.empty()) return mark_connected();
+  // Queued first (pipelined), so every later command runs authenticated, in the selected
+  // database. Only the command's name goes into an error: its arguments hold the password.
+  for (std::size_t i = 0; i < handshake.size(); ++i) {
+    const std::string name = handshake[i].front();
+    const bool last = i + 1 == handshake.size();
+    bool sent = send(
+        handshake[i],
+        [this, name, last](redisReply* reply) {
+          if (reply == nullptr) return;  // lost: on_closed follows
+          if (reply->type == REDIS_REPLY_ERROR)
+            return fail(name + " failed: " + std::string(reply->str, reply->len));
+          if (last) mark_connected();
+        },
+        false);
+    // Not from inside hiredis's connect callback: freeing the context there is a use-after-free.
+    if (!sent)
+      return boost::asio::post(executor_,
+                               [self = shared_from_this(), generation = generation_, name] {
+                                 if (self->generation_ == generation)
+                                   self->fail("cannot send " + name);
+                               });
+  }
+}
+
+void AsyncRedisConnection::mark_connected() {
+  state_ = State::connected;
+  connect_timer_.cancel();
+  boost::asio::post(executor_, [self = shared_from_this(), generation = generation_] {
+    if (self->generation_ != generation || self->state_ != State::connected) return;
+    if (auto on_connected = self->callbacks_.on_connected) on_connected();
+  });
 }
 
 void AsyncRedisConnection::fail(std::string error) {
@@ -240,6 +303,8 @@ void AsyncRedisConnection::fail(std::string error) {
 void AsyncRedisConnection::detach() {
   auto keep_alive_until_return = std::move(self_while_attached_);
   connect_timer_.cancel();
+  resolver_.cancel();
+  resolving_ = false;
   state_ = State::idle;
   if (redisAsyncContext* ac = std::exchange(context_, nullptr)) {
     // Silences every callback hiredis still makes while freeing (NULL replies, disconnect).
@@ -271,9 +336,22 @@ void AsyncRedisConnection::connect_trampoline(const redisAsyncContext* ac, int s
     auto keep_alive_until_return = std::move(self->self_while_attached_);
     const_cast<redisAsyncContext*>(ac)->data = nullptr;
     self->context_ = nullptr;
+    if (self->next_address_ < self->addresses_.size()) {
+      // Still connecting, under the same deadline; the next context is made outside hiredis.
+      self->last_connect_error_ = context_error(ac, "connect failed");
+      boost::asio::post(self->executor_,
+                        [owner = self->shared_from_this(), generation = self->generation_] {
+                          if (owner->generation_ == generation &&
+                              owner->state_ == State::connecting)
+                            owner->connect_next_address();
+                        });
+      return;
+    }
     self->state_ = State::idle;
     self->connect_timer_.cancel();
-    self->post_closed(context_error(ac, "connect failed"));
+    std::string error = context_error(ac, "connect failed");
+    if (self->current_address_ != self->endpoint_.host) error += " (" + self->current_address_ + ")";
+    self->post_closed(std::move(error));
   } catch (...) {
   }
 }

@@ -2,12 +2,14 @@
 // hiredis 0.14 async contexts driven by Boost.Asio.
 //
 // attach_to_asio() is the bare event adapter. AsyncRedisConnection builds one connection on it
-// (connect deadline, keep-alive, SELECT, commands, subscriptions) and hides the lifecycle traps
+// (name resolution with Asio, connect deadline, keep-alive, AUTH and SELECT, commands,
+// subscriptions) and hides the lifecycle traps
 // of 0.14 (see /work/shared/notes/hiredis-0.14-on-asio.md). Everything runs on one executor,
 // which must be single-threaded (or a strand).
 #include <hiredis/async.h>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -33,10 +35,12 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   using ReplyCallback = std::function<void(redisReply* reply)>;
 
   struct Callbacks {
-    // The connection is usable (TCP connected and, for db != 0, SELECT done).
+    // The connection is usable (TCP connected, AUTH done if the endpoint has a password, SELECT
+    // done for db != 0).
     std::function<void()> on_connected;
-    // The connect attempt failed, timed out, or the established connection was lost. Called
-    // once per connect(), never after close().
+    // The connect attempt failed (name not resolved, refused, AUTH or SELECT refused), timed out,
+    // or the established connection was lost. Called once per connect(), never after close().
+    // The error never contains the password.
     std::function<void(const std::string& error)> on_closed;
   };
 
@@ -48,8 +52,10 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   AsyncRedisConnection(const AsyncRedisConnection&) = delete;
   AsyncRedisConnection& operator=(const AsyncRedisConnection&) = delete;
 
-  // Starts a non-blocking connect; requires state() == idle. on_connected / on_closed are
-  // posted to the executor, never called from inside connect() or from a hiredis callback.
+  // Starts a non-blocking connect: a host name is resolved on the executor (never a blocking
+  // getaddrinfo), then hiredis connects to a numeric address. The timeout bounds resolve,
+  // connect, AUTH and SELECT together. on_connected / on_closed are posted to the executor,
+  // never called from inside connect() or from a hiredis callback.
   void connect(const RedisEndpoint& endpoint, std::chrono::milliseconds timeout,
                Callbacks callbacks);
 
@@ -74,7 +80,11 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   explicit AsyncRedisConnection(boost::asio::any_io_executor executor);
 
   bool send(const std::vector<std::string>& argv, ReplyCallback callback, bool persistent);
+  void on_resolved(const boost::system::error_code& ec,
+                   const boost::asio::ip::tcp::resolver::results_type& results);
+  void connect_next_address();
   void on_tcp_connected();
+  void mark_connected();
   void fail(std::string error);
   void detach();
   void post_closed(std::string error);
@@ -90,6 +100,7 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
 
   boost::asio::any_io_executor executor_;
   boost::asio::steady_timer connect_timer_;
+  boost::asio::ip::tcp::resolver resolver_;
   redisAsyncContext* context_ = nullptr;
   // Keeps this object alive while hiredis holds a pointer to it in context_->data.
   std::shared_ptr<AsyncRedisConnection> self_while_attached_;
@@ -97,7 +108,12 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   // Bumped by connect() and close() so that posted callbacks of an older attempt are dropped.
   std::uint64_t generation_ = 0;
   Callbacks callbacks_;
-  int db_ = 0;
+  RedisEndpoint endpoint_;  // of the current connect(): host, port, credentials, db
+  bool resolving_ = false;
+  std::vector<std::string> addresses_;  // numeric, in the resolver's order
+  std::size_t next_address_ = 0;        // the next one to try if the current one fails
+  std::string current_address_;
+  std::string last_connect_error_;
   std::uint64_t next_reply_id_ = 1;
   std::map<std::uint64_t, PendingReply> pending_;  // ordered: orphans fail in send order
 };

@@ -12,6 +12,14 @@ RedisEndpoint expect_valid(std::string_view url) {
   return endpoint.value_or(RedisEndpoint{});
 }
 
+RedisEndpoint at(std::string host, std::uint16_t port, int db) {
+  RedisEndpoint endpoint;
+  endpoint.host = std::move(host);
+  endpoint.port = port;
+  endpoint.db = db;
+  return endpoint;
+}
+
 void expect_invalid(std::string_view url) {
   std::string error;
   EXPECT_FALSE(parse_redis_url(url, &error).has_value()) << url;
@@ -96,10 +104,102 @@ TEST(RedisUrlTest, ErrorPointerMayBeNull) {
   EXPECT_TRUE(parse_redis_url("redis://h", nullptr).has_value());
 }
 
+TEST(RedisUrlTest, UserAndPassword) {
+  auto endpoint = expect_valid("redis://newsroom:s3cret@redis.interne:6380/3");
+  EXPECT_EQ(endpoint.username, "newsroom");
+  EXPECT_EQ(endpoint.password, "s3cret");
+  EXPECT_EQ(endpoint.host, "redis.interne");
+  EXPECT_EQ(endpoint.port, 6380);
+  EXPECT_EQ(endpoint.db, 3);
+  auto ipv6 = expect_valid("redis://u:p@[::1]:7000/1");
+  EXPECT_EQ(ipv6.username, "u");
+  EXPECT_EQ(ipv6.password, "p");
+  EXPECT_EQ(ipv6.host, "::1");
+  EXPECT_EQ(ipv6.port, 7000);
+  auto none = expect_valid("redis://h:1/2");
+  EXPECT_TRUE(none.username.empty());
+  EXPECT_TRUE(none.password.empty());
+}
+
+TEST(RedisUrlTest, PasswordOnlyIsTheDefaultUser) {
+  auto endpoint = expect_valid("redis://:s3cret@localhost");
+  EXPECT_EQ(endpoint.username, "");
+  EXPECT_EQ(endpoint.password, "s3cret");
+  EXPECT_EQ(endpoint.host, "localhost");
+  EXPECT_EQ(endpoint.port, 6379);
+}
+
+TEST(RedisUrlTest, UserInfoIsPercentDecoded) {
+  auto endpoint = expect_valid("redis://ops%40news:p%40ss%3Aw%2Fo%25rd%2a@h:1");
+  EXPECT_EQ(endpoint.username, "ops@news");
+  EXPECT_EQ(endpoint.password, "p@ss:w/o%rd*");
+  // The password may hold ':' and (unescaped) '@' or '/': the user info ends at the last '@'.
+  auto raw = expect_valid("redis://u:a:b@c/d@h:2/4");
+  EXPECT_EQ(raw.username, "u");
+  EXPECT_EQ(raw.password, "a:b@c/d");
+  EXPECT_EQ(raw.host, "h");
+  EXPECT_EQ(raw.port, 2);
+  EXPECT_EQ(raw.db, 4);
+}
+
+TEST(RedisUrlTest, BadUserInfo) {
+  expect_invalid("redis://user@h");        // no password: ambiguous, refused
+  expect_invalid("redis://@h");
+  expect_invalid("redis://user:@h");       // empty password
+  expect_invalid("redis://:@h");
+  expect_invalid("redis://u:p@");           // no host
+  expect_invalid("redis://u:p@:6379");
+  expect_invalid("redis://u:p@h:0");
+}
+
+TEST(RedisUrlTest, BadEscapesAreRefusedClearly) {
+  for (std::string_view url : {"redis://u:pa%@h", "redis://u:pa%4@h", "redis://u:pa%zz@h",
+                               "redis://u:%g1@h", "redis://u%2:p@h", "redis://u%:p@h"}) {
+    std::string error;
+    EXPECT_FALSE(parse_redis_url(url, &error).has_value()) << url;
+    EXPECT_NE(error.find("%-escape"), std::string::npos) << url << ": " << error;
+  }
+  std::string error;
+  parse_redis_url("redis://u:pa%zz@h", &error);
+  EXPECT_NE(error.find("password"), std::string::npos) << error;
+  parse_redis_url("redis://u%zz:p@h", &error);
+  EXPECT_NE(error.find("user name"), std::string::npos) << error;
+}
+
+TEST(RedisUrlTest, ToUrlNeverShowsThePassword) {
+  auto endpoint = expect_valid("redis://newsroom:Hunter2Secret@redis.interne:6380/3");
+  EXPECT_EQ(to_url(endpoint), "redis://newsroom:***@redis.interne:6380/3");
+  EXPECT_EQ(to_url(expect_valid("redis://:Hunter2Secret@[::1]")), "redis://:***@[::1]:6379");
+  // The user name is escaped back; the masked URL still parses (to the same user and host).
+  auto escaped = expect_valid("redis://ops%40news:Hunter2Secret@h:1");
+  EXPECT_EQ(to_url(escaped), "redis://ops%40news:***@h:1");
+  auto reparsed = expect_valid(to_url(escaped));
+  EXPECT_EQ(reparsed.username, "ops@news");
+  EXPECT_EQ(reparsed.host, "h");
+  for (std::string_view url :
+       {"redis://u:Hunter2Secret@h", "redis://:Hunter2Secret@h:7/1", "redis://u:Hunter2%53ecret@h"}) {
+    std::string rendered = to_url(expect_valid(url));
+    EXPECT_EQ(rendered.find("Hunter2"), std::string::npos) << rendered;
+  }
+}
+
+TEST(RedisUrlTest, ErrorsNeverQuoteThePassword) {
+  for (std::string_view url :
+       {"redis://u:Hunter2Secret@h:port", "redis://u:Hunter2Secret@h/99", "redis://u:Hunter2Secret@",
+        "redis://u:Hunter2Secret%@h", "redis://u:Hunter2Secret%zz@h", "redis://Hunter2Secret@h",
+        "redis://u:Hunter2Secret@[::1", "redis://u:Hunter2Secret", "redis://u:Hunter2Secret/3",
+        "http://u:Hunter2Secret@h"}) {
+    std::string error;
+    EXPECT_FALSE(parse_redis_url(url, &error).has_value()) << url;
+    EXPECT_FALSE(error.empty()) << url;
+    EXPECT_EQ(error.find("Hunter2"), std::string::npos) << url << ": " << error;
+  }
+}
+
 TEST(RedisUrlTest, ToUrlRoundTrips) {
   EXPECT_EQ(to_url(RedisEndpoint{}), "redis://127.0.0.1:6379");
-  EXPECT_EQ(to_url({"redis.interne", 6380, 3}), "redis://redis.interne:6380/3");
-  EXPECT_EQ(to_url({"::1", 6380, 2}), "redis://[::1]:6380/2");
+  EXPECT_EQ(to_url(at("redis.interne", 6380, 3)), "redis://redis.interne:6380/3");
+  EXPECT_EQ(to_url(at("::1", 6380, 2)), "redis://[::1]:6380/2");
   for (std::string_view url : {"redis://h:1", "redis://[::1]:6380/2", "redis://10.0.0.5:7000/15"}) {
     EXPECT_EQ(to_url(expect_valid(url)), url);
   }

@@ -79,6 +79,32 @@ TEST(Config, BadValuesNameTheFlag) {
   EXPECT_NE(error_of({"--threads"}).find("missing value"), std::string::npos);
 }
 
+TEST(Config, RedisCredentials) {
+  Config c = parse({"--redis", "redis://newsroom:p%40ss@10.0.0.5:6390/3"});
+  EXPECT_EQ(c.redis.username, "newsroom");
+  EXPECT_EQ(c.redis.password, "p@ss");
+  Env env{{{"NEWSPUSH_REDIS", "redis://:s3cret@redis.interne"}}};
+  EXPECT_EQ(parse({}, env).redis.password, "s3cret");
+}
+
+TEST(Config, ErrorsNeverRepeatAPassword) {
+  for (const char* bad : {"redis://u:Hunter2Secret@h:port", "redis://u:Hunter2Secret%zz@h",
+                          "redis://Hunter2Secret@h", "rediss://u:Hunter2Secret@h"}) {
+    std::string flag = error_of({"--redis", bad});
+    EXPECT_NE(flag.find("--redis"), std::string::npos) << flag;
+    EXPECT_EQ(flag.find("Hunter2"), std::string::npos) << flag;
+    std::string variable = error_of({}, Env{{{"NEWSPUSH_REDIS", bad}}});
+    EXPECT_NE(variable.find("NEWSPUSH_REDIS"), std::string::npos) << variable;
+    EXPECT_EQ(variable.find("Hunter2"), std::string::npos) << variable;
+  }
+  std::string misspelt = error_of({"--redis-url=redis://u:Hunter2Secret@h"});
+  EXPECT_NE(misspelt.find("--redis-url"), std::string::npos) << misspelt;
+  EXPECT_EQ(misspelt.find("Hunter2"), std::string::npos) << misspelt;
+  EXPECT_EQ(error_of({"--publish-key", "Hunter2"}).find("Hunter2"), std::string::npos);
+  // Other values are still quoted, which helps spot a typo.
+  EXPECT_NE(error_of({"--threads", "many"}).find("'many'"), std::string::npos);
+}
+
 TEST(Config, BadEnvironmentNamesTheVariable) {
   Env env{{{"NEWSPUSH_MAX_FRAME", "-1"}}};
   EXPECT_NE(error_of({}, env).find("NEWSPUSH_MAX_FRAME"), std::string::npos);

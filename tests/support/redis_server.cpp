@@ -33,10 +33,15 @@ timeval to_timeval(std::chrono::milliseconds ms) {
           static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
 }
 
-Context connect(std::uint16_t port, std::chrono::milliseconds timeout) {
+Context connect(std::uint16_t port, std::chrono::milliseconds timeout,
+                const std::string& requirepass) {
   Context c(redisConnectWithTimeout("127.0.0.1", port, to_timeval(timeout)));
   if (!c || c->err != 0) return nullptr;
   redisSetTimeout(c.get(), to_timeval(5000ms));
+  if (!requirepass.empty()) {
+    Reply reply(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %s", requirepass.c_str())));
+    if (!reply || reply->type == REDIS_REPLY_ERROR) return nullptr;
+  }
   return c;
 }
 
@@ -117,6 +122,13 @@ bool RedisServer::start_on_current_port() {
       REDIS_SERVER_BIN, "--port", std::to_string(port_), "--bind", "127.0.0.1",
       "--save",         "",       "--daemonize",         "no",     "--dir",
       dir_.string()};
+  if (options_.ipv6) argv.insert(argv.begin() + 5, "::1");  // after --bind 127.0.0.1
+  if (!options_.requirepass.empty())
+    argv.insert(argv.end(), {"--requirepass", options_.requirepass});
+  if (!options_.acl_user.empty()) {
+    argv.insert(argv.end(), {"--user", options_.acl_user, "on", ">" + options_.acl_password, "~*",
+                             "&*", "+@all"});
+  }
   if (options_.append_only) {
     argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
   } else {
@@ -135,14 +147,14 @@ bool RedisServer::start_on_current_port() {
 }
 
 bool RedisServer::answers_ping() {
-  Context c = connect(port_, 500ms);
+  Context c = connect(port_, 500ms, options_.requirepass);
   if (!c) return false;
   Reply reply(static_cast<redisReply*>(redisCommand(c.get(), "PING")));
   return reply && reply->type == REDIS_REPLY_STATUS && std::string_view(reply->str) == "PONG";
 }
 
 RedisValue RedisServer::command(const std::vector<std::string>& argv) {
-  Context c = connect(port_, 2000ms);
+  Context c = connect(port_, 2000ms, options_.requirepass);
   if (!c) throw std::runtime_error("cannot connect to redis on port " + std::to_string(port_));
   std::vector<const char*> args;
   std::vector<std::size_t> lengths;

@@ -17,6 +17,13 @@ struct RedisServerOptions {
   bool append_only = false;  // --appendonly yes --appendfsync always, kept across restart()
   // 0 = pick a free port. A fixed port lets a test point a client at it before it starts.
   std::uint16_t port = 0;
+  bool ipv6 = false;  // listen on ::1 as well as 127.0.0.1
+  // Non-empty: clients must AUTH. requirepass is the default user's password (--requirepass);
+  // acl_user gets every right with acl_password (--user NAME on >PASS ~* &* +@all). The helpers
+  // below (command(), publish(), the start-up PING) authenticate as the default user.
+  std::string requirepass{};
+  std::string acl_user{};
+  std::string acl_password{};
 };
 
 // A reply without hiredis types, for assertions.
@@ -37,7 +44,7 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string url() const;  // redis://127.0.0.1:PORT
+  std::string url() const;  // redis://127.0.0.1:PORT, no credentials
   const std::filesystem::path& dir() const { return dir_; }
   bool running() const { return process_ && process_->running(); }
   // The current redis-server process (e.g. to SIGSTOP/SIGCONT it or read its log).
