@@ -3,6 +3,8 @@
 #include <charconv>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "server/net/origin_policy.hpp"
 
 namespace newspush {
@@ -75,6 +77,21 @@ std::string apply_allowed_origins(Config& c, const std::string& v) {
     std::string pattern = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (auto error = OriginPolicy().add(pattern); !error.empty()) return error;
     c.allowed_origins.push_back(pattern);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return {};
+}
+
+std::string apply_trusted_proxies(Config& c, const std::string& v) {
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    auto comma = v.find(',', start);
+    std::string address = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(address, ec);
+    if (ec) return "expected an IP address, e.g. 10.0.0.2 or ::1";
+    c.trusted_proxies.push_back(address);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -182,8 +199,33 @@ const Option kOptions[] = {
      apply_size<&Config::max_send_queue, 4 * KiB, 1024 * MiB>},
     {"--max-frame", "NEWSPUSH_MAX_FRAME", "BYTES", "largest client frame accepted (1009 beyond)",
      "65536", apply_size<&Config::max_frame, 256, 16 * MiB>},
-    {"--max-categories", "NEWSPUSH_MAX_CATEGORIES", "N", "categories one connection may hold", "64",
+    {"--max-subscriptions", "NEWSPUSH_MAX_SUBSCRIPTIONS", "N",
+     "categories one connection may subscribe to (and as many trending lists); past it: error "
+     "too_many_categories",
+     "64", apply_size<&Config::max_categories, 1, 100000>},
+    {"--max-categories", "NEWSPUSH_MAX_CATEGORIES", "N", "older name of --max-subscriptions", "64",
      apply_size<&Config::max_categories, 1, 100000>},
+    {"--max-connections", "NEWSPUSH_MAX_CONNECTIONS", "N",
+     "connections the process holds at most (0: no cap but the open-files limit); past it a new "
+     "connection is answered 503 and closed",
+     "0", apply_size<&Config::max_connections, 0, 100000000>},
+    {"--max-connections-per-ip", "NEWSPUSH_MAX_CONNECTIONS_PER_IP", "N",
+     "WebSocket connections one client address may hold (IPv6: per /64; 0: no cap); past it the "
+     "upgrade is answered 429. Behind a proxy set --trusted-proxy, else every client is the proxy",
+     "0", apply_size<&Config::max_connections_per_ip, 0, 100000000>},
+    {"--connect-rate-per-ip", "NEWSPUSH_CONNECT_RATE_PER_IP", "N",
+     "new WebSocket connections per second from one client address, after a burst of twice that "
+     "(0: no limit); past it the upgrade is answered 429",
+     "0", [](Config& c, const std::string& v) { return parse_int<unsigned>(v, 0, 1000000, c.connect_rate_per_ip); }},
+    {"--command-rate", "NEWSPUSH_COMMAND_RATE", "N",
+     "commands per second one connection may send, after a burst of twice that; past it each "
+     "command is answered with error rate_limited, and a connection that keeps on is closed "
+     "with 1008",
+     "10", [](Config& c, const std::string& v) { return parse_int<unsigned>(v, 1, 100000, c.command_rate); }},
+    {"--trusted-proxy", "NEWSPUSH_TRUSTED_PROXIES", "ADDRESS",
+     "a load balancer's address: for connections from it, the client address is the last "
+     "X-Forwarded-For entry it added; repeat the flag, the variable takes a comma-separated list",
+     "none", apply_trusted_proxies},
     {"--max-article", "NEWSPUSH_MAX_ARTICLE", "BYTES", "largest article accepted from Redis",
      "262144", apply_size<&Config::max_article, 256, 64 * MiB>},
     {"--idle-timeout", "NEWSPUSH_IDLE_TIMEOUT", "SECONDS",

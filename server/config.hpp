@@ -33,7 +33,12 @@ struct Config {
   unsigned threads = 0;                        // 0 = one per hardware thread
   std::size_t max_send_queue = 1024 * 1024;    // bytes queued per connection before 1013
   std::size_t max_frame = 64 * 1024;           // largest client frame accepted (else 1009)
-  std::size_t max_categories = 64;             // per connection
+  std::size_t max_categories = 64;             // subscriptions per connection
+  std::size_t max_connections = 0;             // whole process; 0: no cap
+  std::size_t max_connections_per_ip = 0;      // WebSocket connections per address; 0: no cap
+  unsigned connect_rate_per_ip = 0;            // new WebSocket connections per second per address
+  unsigned command_rate = 10;                  // client commands per second per connection
+  std::vector<std::string> trusted_proxies;    // peers whose X-Forwarded-For names the client
   std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
   std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed
   std::chrono::seconds drain_timeout{5};       // SIGTERM: longest wait for clients to close

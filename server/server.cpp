@@ -24,6 +24,7 @@ SessionSettings session_settings(const Config& config) {
   settings.max_send_queue = config.max_send_queue;
   settings.max_frame = config.max_frame;
   settings.max_categories = config.max_categories;
+  settings.command_rate = config.command_rate;
   settings.idle_timeout = config.idle_timeout;
   protocol::WelcomeInfo info{"newspushd/" NEWSPUSH_VERSION, config.max_frame, config.max_categories};
   settings.welcome = std::make_shared<const std::string>(protocol::welcome_message(info));
@@ -125,6 +126,14 @@ Server::Server(const Config& config)
   state_.views = &views_;
   state_.publish_keys = api::PublishKeys(config.publish_keys);
   for (const auto& origin : config.allowed_origins) state_.origins.add(origin);  // checked by config
+  for (const auto& proxy : config.trusted_proxies)
+    state_.trusted_proxies.push_back(asio::ip::make_address(proxy));  // checked by config
+  AdmissionLimits limits;
+  limits.max_connections = config.max_connections;
+  limits.max_connections_per_ip = config.max_connections_per_ip;
+  limits.connects_per_second_per_ip = config.connect_rate_per_ip;
+  limits.connect_burst = 2.0 * config.connect_rate_per_ip;
+  state_.admission = std::make_unique<Admission>(limits);
   state_.max_article = config.max_article;
   if (!config.static_dir.empty()) {
     std::error_code ec;

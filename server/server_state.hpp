@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "server/hub/event.hpp"
 #include "server/metrics.hpp"
+#include "server/net/admission.hpp"
 #include "server/net/api.hpp"
 #include "server/net/origin_policy.hpp"
 #include "server/net/static_files.hpp"
@@ -18,6 +20,7 @@ struct SessionSettings {
   std::size_t max_send_queue = 0;
   std::size_t max_frame = 0;
   std::size_t max_categories = 0;
+  unsigned command_rate = 10;  // per second, after a burst of twice that
   std::chrono::seconds idle_timeout{60};
   SharedFrame welcome;  // the same welcome message for everyone, serialized once
 };
@@ -34,6 +37,8 @@ struct ServerState {
   trending::ViewRecorder* views = nullptr;  // likewise
   api::PublishKeys publish_keys;  // hashed once here, compared per request
   OriginPolicy origins;           // read-only after start-up
+  std::unique_ptr<Admission> admission;                      // thread-safe
+  std::vector<boost::asio::ip::address> trusted_proxies;     // read-only after start-up
   std::size_t max_article = 0;
   StaticSite site;  // read-only after start-up
   std::atomic<bool> redis_ready{false};    // subscribed to the live channels

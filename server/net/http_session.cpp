@@ -1,6 +1,7 @@
 #include "server/net/http_session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <algorithm>
 #include <array>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
@@ -36,8 +37,9 @@ std::string_view path_of(std::string_view target) {
 
 }  // namespace
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state)
-    : stream_(std::move(socket)), worker_(worker), state_(state) {}
+HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
+                         Admission::ConnectionSlot slot)
+    : stream_(std::move(socket)), worker_(worker), state_(state), slot_(std::move(slot)) {}
 
 void HttpSession::run() {
   // Constructed on the accepting thread; from here on only the worker touches it.
@@ -104,14 +106,7 @@ void HttpSession::on_request() {
   if (beast::websocket::is_upgrade(request) && path_of(request.target()) == "/ws") {
     if (body_left_unread_)
       return send_json(400, api::error_body({400, "bad_request", "an upgrade carries no body", {}}));
-    if (!state_.origins.allows(request[http::field::origin])) {
-      state_.metrics.count_refusal(Refusal::origin);
-      return send_json(403, api::error_body({403, "origin_not_allowed",
-                                             "this page's origin may not connect here", {}}));
-    }
-    std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_)
-        ->run(parser_->release());
-    return;
+    return upgrade(parser_->release());
   }
   state_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
   if (path_of(request.target()).starts_with("/api/v1/")) {
@@ -119,6 +114,49 @@ void HttpSession::on_request() {
     return;
   }
   send(route(request));
+}
+
+void HttpSession::upgrade(Request request) {
+  if (!state_.origins.allows(request[http::field::origin])) {
+    state_.metrics.count_refusal(Refusal::origin);
+    return send_json(403, api::error_body({403, "origin_not_allowed",
+                                           "this page's origin may not connect here", {}}));
+  }
+  Refusal why{};
+  auto client = state_.admission->admit_client(client_address(request),
+                                               Admission::Clock::now(), why);
+  if (!client) {
+    state_.metrics.count_refusal(why);
+    request_keep_alive_ = false;
+    Response response;
+    response.result(http::status::too_many_requests);
+    response.set(http::field::content_type, "application/json");
+    response.set(http::field::retry_after, "5");
+    response.body() = api::error_body(
+        why == Refusal::per_ip
+            ? api::Error{429, "too_many_connections", "this address holds all the connections it may", {}}
+            : api::Error{429, "connecting_too_fast", "this address opens connections too fast", {}});
+    return send(std::move(response));
+  }
+  std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
+                                     std::move(*client))
+      ->run(std::move(request));
+}
+
+boost::asio::ip::address HttpSession::client_address(const Request& request) {
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec).address();
+  const auto& proxies = state_.trusted_proxies;
+  if (ec || std::find(proxies.begin(), proxies.end(), peer) == proxies.end()) return peer;
+  // "client, proxy1, proxy2": the last entry is the one our trusted proxy added; those before
+  // it may be forged by the client.
+  std::string_view forwarded = request["X-Forwarded-For"];
+  auto comma = forwarded.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1);
+  while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+  while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+  auto address = boost::asio::ip::make_address(std::string(last), ec);
+  return ec ? peer : address;
 }
 
 void HttpSession::shut_down_send() {

@@ -19,7 +19,8 @@ namespace newspush {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state);
+  HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
+              Admission::ConnectionSlot slot);
   void run();
 
  private:
@@ -37,6 +38,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // client still sends for a while, so that the answer reaches it before the socket closes.
   void linger();
   void discard_input();
+  // The reader's address: the peer's, or the one a trusted proxy put in X-Forwarded-For.
+  boost::asio::ip::address client_address(const Request& request);
+  void upgrade(Request request);
   Response route(const Request& request) const;
   // /api/v1/...: answers asynchronously (the history lives in Redis).
   void handle_api(const Request& request);
@@ -59,6 +63,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::chrono::steady_clock::time_point linger_until_;
   Worker& worker_;
   ServerState& state_;
+  Admission::ConnectionSlot slot_;  // handed on to the WebSocket session
 };
 
 }  // namespace newspush

@@ -1,5 +1,8 @@
 #include "server/net/listener.hpp"
 
+#include <boost/asio/write.hpp>
+#include <string_view>
+
 #include "server/net/http_session.hpp"
 
 namespace newspush {
@@ -51,10 +54,32 @@ void Listener::on_accept(Worker* worker, boost::system::error_code ec, tcp::sock
     accept_next();
     return;
   }
+  auto slot = state_.admission->admit_connection();
+  if (!slot) {
+    state_.metrics.count_refusal(Refusal::total);
+    refuse_when_full(std::move(socket));
+    accept_next();
+    return;
+  }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<HttpSession>(std::move(socket), *worker, state_)->run();
+  std::make_shared<HttpSession>(std::move(socket), *worker, state_, std::move(*slot))->run();
   accept_next();
+}
+
+void Listener::refuse_when_full(tcp::socket socket) {
+  // Canned and written at once, with no request read: when the process is full, a refused
+  // connection must cost next to nothing, and the client learns why before the socket closes.
+  static constexpr std::string_view kAnswer =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+      "Connection: close\r\nContent-Length: 76\r\n\r\n"
+      "{\"error\":\"server_full\",\"message\":\"this node holds all the connections it may\"}";
+  auto refused = std::make_shared<tcp::socket>(std::move(socket));
+  asio::async_write(*refused, asio::buffer(kAnswer.data(), kAnswer.size()),
+                    [refused](boost::system::error_code, std::size_t) {
+                      boost::system::error_code ignored;
+                      refused->shutdown(tcp::socket::shutdown_send, ignored);
+                    });
 }
 
 }  // namespace newspush

@@ -25,6 +25,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void accept_next();
   void on_accept(Worker* worker, boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void refuse_when_full(boost::asio::ip::tcp::socket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;

@@ -37,13 +37,20 @@ CloseCause cause_of(beast::error_code ec) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state)
+WebSocketSession::WebSocketSession(asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
+                                   Admission::ConnectionSlot connection_slot,
+                                   Admission::ClientSlot client_slot)
     : ws_(std::move(socket)),
       worker_(worker),
       state_(state),
       metrics_(state.metrics),
       queue_(state.session.max_send_queue),
       errors_(kErrorBudget, kErrorRefill),
+      commands_(2 * state.session.command_rate,
+                std::chrono::duration_cast<ErrorBudget::Clock::duration>(std::chrono::seconds(1)) /
+                    state.session.command_rate),
+      connection_slot_(std::move(connection_slot)),
+      client_slot_(std::move(client_slot)),
       close_deadline_(ws_.get_executor()) {}
 
 WebSocketSession::~WebSocketSession() { finish(CloseCause::client); }
@@ -102,7 +109,11 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t bytes) {
   }
   message_.append(read_chunk_.data(), bytes);
   if (ws_.is_message_done()) {
-    handle_command(message_);
+    if (commands_.spend(ErrorBudget::Clock::now()))
+      handle_command(message_);
+    else  // answered, and counted against the error budget: one that keeps on is closed (1008)
+      reply_error("rate_limited", "too many commands: at most " +
+                                      std::to_string(state_.session.command_rate) + " per second");
     message_.clear();
     if (message_.capacity() > kKeptMessageCapacity) message_.shrink_to_fit();
   }

@@ -31,7 +31,8 @@ class WebSocketSession : public Connection,
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  WebSocketSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state);
+  WebSocketSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
+                   Admission::ConnectionSlot connection_slot, Admission::ClientSlot client_slot);
   ~WebSocketSession() override;
 
   // Completes the upgrade the HTTP session read.
@@ -99,6 +100,9 @@ class WebSocketSession : public Connection,
   std::optional<protocol::Cursor> replayed_up_to_;  // until the live stream passes it
 
   ErrorBudget errors_;
+  ErrorBudget commands_;  // the same kind of bucket: commands per second, with a burst
+  Admission::ConnectionSlot connection_slot_;  // given back when the session ends
+  Admission::ClientSlot client_slot_;
   std::unique_ptr<trending::ViewLimiter> views_;  // from the first view on
   boost::asio::steady_timer close_deadline_;
   int close_code_ = 0;

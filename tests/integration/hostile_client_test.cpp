@@ -3,7 +3,10 @@
 // Real newspushd and redis-server processes, raw sockets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/articles.hpp"
 #include "tests/support/newspushd_process.hpp"
@@ -118,6 +121,117 @@ TEST_F(HostileClientTest, HandshakesFromOtherOriginsAreRefusedWith403) {
     if (c.status == 403) ++refused;
   }
   EXPECT_EQ(node_->metric("newspush_connections_refused_total{reason=\"origin\"}"), refused);
+}
+
+// Upgrades from 127.0.0.1, each on its own raw connection, kept open; the status of each.
+std::vector<int> upgrade_many(std::uint16_t port, int count,
+                              std::vector<std::unique_ptr<RawTcp>>& held) {
+  std::vector<int> statuses;
+  for (int i = 0; i < count; ++i) {
+    held.push_back(std::make_unique<RawTcp>(port));
+    held.back()->send(upgrade_request(""));
+    statuses.push_back(held.back()->read_status().value_or(0));
+  }
+  return statuses;
+}
+
+TEST(ConnectionCaps, PerAddressCapAnswers429AndFreesTheSlotWhenAConnectionEnds) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--max-connections-per-ip", "3"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  std::vector<std::unique_ptr<RawTcp>> held;
+  EXPECT_EQ(upgrade_many(node.port(), 5, held), (std::vector<int>{101, 101, 101, 429, 429}));
+  EXPECT_EQ(node.metric("newspush_connections_refused_total{reason=\"per_ip\"}"), 2);
+  held.erase(held.begin());  // one of the three accepted ones goes away
+  ASSERT_TRUE(node.wait_metric_at_least("newspush_connections_closed_total{reason=\"client\"}", 1))
+      << node.metrics_text();
+  std::vector<std::unique_ptr<RawTcp>> more;
+  EXPECT_EQ(upgrade_many(node.port(), 2, more), (std::vector<int>{101, 429}));
+}
+
+TEST(ConnectionCaps, AFullProcessAnswers503AtOnceWithoutReadingARequest) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--max-connections", "3"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  std::vector<std::unique_ptr<RawTcp>> held;
+  EXPECT_EQ(upgrade_many(node.port(), 3, held), (std::vector<int>{101, 101, 101}));
+  RawTcp refused(node.port());  // sends nothing at all
+  EXPECT_EQ(refused.read_status(), 503) << refused.received();
+  EXPECT_NE(refused.received().find("server_full"), std::string::npos);
+  EXPECT_TRUE(refused.wait_closed());
+  // A full public port refuses /metrics too (operators scrape --admin-listen): make room first.
+  held.clear();
+  EXPECT_TRUE(node.wait_metric_at_least("newspush_connections_refused_total{reason=\"total\"}", 1));
+}
+
+TEST(ConnectionCaps, ConnectRateAllowsABurstThenAboutTheRate) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--connect-rate-per-ip", "1"});  // a burst of 2
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<RawTcp>> held;
+  auto statuses = upgrade_many(node.port(), 12, held);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  auto accepted = std::count(statuses.begin(), statuses.end(), 101);
+  auto refused = std::count(statuses.begin(), statuses.end(), 429);
+  EXPECT_EQ(accepted + refused, 12);
+  EXPECT_GE(accepted, 2);
+  // The burst, plus one per second that passed (and one for a refill landing mid-way).
+  EXPECT_LE(accepted, 2 + static_cast<long>(elapsed) + 1) << elapsed << " s";
+  if (elapsed < 5) {
+    EXPECT_GE(refused, 1);
+  }
+  EXPECT_EQ(node.metric("newspush_connections_refused_total{reason=\"connect_rate\"}"), refused);
+}
+
+TEST(ConnectionCaps, ACommandFloodIsAnsweredRateLimitedThenClosedWith1008) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--command-rate", "1"});  // a burst of 2
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  WsClientOptions options;
+  options.port = node.port();
+  auto client = WsClient::connect(options);
+  ASSERT_TRUE(client->next_event_of_type("welcome"));
+  bool sent_all = true;
+  for (int i = 0; i < 200 && sent_all; ++i) sent_all = client->try_send_text(R"({"op":"ping"})");
+  auto error = client->next_event_of_type("error");
+  ASSERT_TRUE(error);
+  EXPECT_EQ((*error)["code"], "rate_limited");
+  ASSERT_TRUE(client->wait_closed(15s));
+  EXPECT_EQ(client->close_code(), 1008);
+}
+
+TEST(ConnectionCaps, MaxSubscriptionsBoundsOneConnection) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--max-subscriptions", "2"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  WsClientOptions options;
+  options.port = node.port();
+  auto client = WsClient::connect(options);
+  auto reply = client->subscribe({"sports", "culture", "sante"});
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["type"], "error");
+  EXPECT_EQ((*reply)["code"], "too_many_categories");
+}
+
+TEST(ConnectionCaps, BehindATrustedProxyTheForwardedAddressIsCounted) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--max-connections-per-ip", "1", "--trusted-proxy", "127.0.0.1"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  auto from = [&](const std::string& forwarded) {
+    auto client = std::make_unique<RawTcp>(node.port());
+    std::string request = upgrade_request("X-Forwarded-For: " + forwarded + "\r\n");
+    client->send(request);
+    return std::pair{client->read_status().value_or(0), std::move(client)};
+  };
+  auto [a, held_a] = from("198.51.100.7");
+  auto [b, held_b] = from("203.0.113.9");
+  auto [c, held_c] = from("203.0.113.9, 198.51.100.8");  // what the proxy added is the last entry
+  auto [d, held_d] = from("198.51.100.7");
+  EXPECT_EQ(a, 101);
+  EXPECT_EQ(b, 101);
+  EXPECT_EQ(c, 101);
+  EXPECT_EQ(d, 429);
 }
 
 }  // namespace
