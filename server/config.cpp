@@ -43,6 +43,14 @@ std::string apply_listen(Config& c, const std::string& v) {
   return {};
 }
 
+std::string apply_admin_listen(Config& c, const std::string& v) {
+  Config parsed;
+  if (auto e = apply_listen(parsed, v); !e.empty()) return e;
+  c.admin_host = parsed.listen_host;
+  c.admin_port = parsed.listen_port;
+  return {};
+}
+
 std::string apply_redis(Config& c, const std::string& v) {
   std::string error;
   auto endpoint = parse_redis_url(v, &error);
@@ -151,6 +159,10 @@ constexpr std::size_t MiB = 1024 * KiB;
 const Option kOptions[] = {
     {"--listen", "NEWSPUSH_LISTEN", "HOST:PORT", "address to serve WebSocket and HTTP on (port 0: any)",
      "127.0.0.1:8080", apply_listen},
+    {"--admin-listen", "NEWSPUSH_ADMIN_LISTEN", "HOST:PORT",
+     "serve the operator endpoints (/metrics, /api/v1/stats, publish, retract, views) on this "
+     "address only, e.g. 127.0.0.1:9090; the public port then has no write door at all",
+     "none: on the public port", apply_admin_listen},
     {"--reuse-port", "NEWSPUSH_REUSE_PORT", "BOOL",
      "let several newspushd processes listen on the same port (SO_REUSEPORT; the kernel spreads "
      "connections over them)",
@@ -221,7 +233,7 @@ const Option kOptions[] = {
      "commands per second one connection may send, after a burst of twice that; past it each "
      "command is answered with error rate_limited, and a connection that keeps on is closed "
      "with 1008",
-     "10", [](Config& c, const std::string& v) { return parse_int<unsigned>(v, 1, 100000, c.command_rate); }},
+     "20", [](Config& c, const std::string& v) { return parse_int<unsigned>(v, 1, 100000, c.command_rate); }},
     {"--trusted-proxy", "NEWSPUSH_TRUSTED_PROXIES", "ADDRESS",
      "a load balancer's address: for connections from it, the client address is the last "
      "X-Forwarded-For entry it added; repeat the flag, the variable takes a comma-separated list",

@@ -20,6 +20,8 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;  // 0 = any free port (the bound one is logged)
   bool reuse_port = false;           // SO_REUSEPORT: several processes share the port
+  std::string admin_host;            // --admin-listen; empty: operator endpoints on the public port
+  std::uint16_t admin_port = 0;
   RedisEndpoint redis;               // redis://127.0.0.1:6379
   std::chrono::milliseconds redis_timeout{10000};  // a command unanswered this long: reconnect
   std::string channel = "news:articles";         // bare PUBLISH: live only
@@ -37,7 +39,7 @@ struct Config {
   std::size_t max_connections = 0;             // whole process; 0: no cap
   std::size_t max_connections_per_ip = 0;      // WebSocket connections per address; 0: no cap
   unsigned connect_rate_per_ip = 0;            // new WebSocket connections per second per address
-  unsigned command_rate = 10;                  // client commands per second per connection
+  unsigned command_rate = 20;                  // client commands per second per connection
   std::vector<std::string> trusted_proxies;    // peers whose X-Forwarded-For names the client
   std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
   std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed

@@ -77,11 +77,16 @@ HistoryOptions history_options(const Config& config) {
   return options;
 }
 
-asio::ip::tcp::endpoint listen_endpoint(const Config& config) {
+asio::ip::tcp::endpoint endpoint_of(const std::string& flag, const std::string& host,
+                                    std::uint16_t port) {
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(config.listen_host, ec);
-  if (ec) throw ConfigError("--listen: '" + config.listen_host + "' is not an IP address");
-  return {address, config.listen_port};
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) throw ConfigError(flag + ": '" + host + "' is not an IP address");
+  return {address, port};
+}
+
+asio::ip::tcp::endpoint listen_endpoint(const Config& config) {
+  return endpoint_of("--listen", config.listen_host, config.listen_port);
 }
 
 }  // namespace
@@ -147,6 +152,12 @@ Server::Server(const Config& config)
   }
   listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), config.reuse_port, hub_,
                                          state_);
+  if (!config.admin_host.empty()) {
+    state_.separate_admin_port = true;
+    admin_listener_ = std::make_shared<Listener>(
+        control_, endpoint_of("--admin-listen", config.admin_host, config.admin_port), false, hub_,
+        state_, Door::admin_port);
+  }
 }
 
 Server::~Server() { stop(); }
@@ -157,6 +168,12 @@ int Server::run() {
   auto endpoint = listener_->local_endpoint();
   log_info("listening on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
            " with " + std::to_string(effective_threads(config_)) + " I/O threads");
+  if (admin_listener_) {
+    admin_listener_->start();
+    auto admin = admin_listener_->local_endpoint();
+    log_info("operator endpoints (metrics, stats, publish) only on admin port " +
+             admin.address().to_string() + ":" + std::to_string(admin.port()));
+  }
   history_.start();
   subscriber_.start();
   trending_leader_.start();
@@ -292,6 +309,7 @@ void Server::stop() {
   live_feed_.stop();
   history_.stop();
   if (listener_) listener_->stop();
+  if (admin_listener_) admin_listener_->stop();
   hub_.stop();
 }
 

@@ -48,6 +48,7 @@ class Server {
   Hub hub_;
   boost::asio::io_context control_{1};
   std::shared_ptr<Listener> listener_;
+  std::shared_ptr<Listener> admin_listener_;  // --admin-listen
   History history_;
   LiveFeed live_feed_;
   trending::ViewRecorder views_;

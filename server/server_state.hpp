@@ -20,7 +20,7 @@ struct SessionSettings {
   std::size_t max_send_queue = 0;
   std::size_t max_frame = 0;
   std::size_t max_categories = 0;
-  unsigned command_rate = 10;  // per second, after a burst of twice that
+  unsigned command_rate = 20;  // per second, after a burst of twice that
   std::chrono::seconds idle_timeout{60};
   SharedFrame welcome;  // the same welcome message for everyone, serialized once
 };
@@ -37,6 +37,7 @@ struct ServerState {
   trending::ViewRecorder* views = nullptr;  // likewise
   api::PublishKeys publish_keys;  // hashed once here, compared per request
   OriginPolicy origins;           // read-only after start-up
+  bool separate_admin_port = false;  // --admin-listen: operator endpoints only there
   std::unique_ptr<Admission> admission;                      // thread-safe
   std::vector<boost::asio::ip::address> trusted_proxies;     // read-only after start-up
   std::size_t max_article = 0;

@@ -38,8 +38,8 @@ std::string_view path_of(std::string_view target) {
 }  // namespace
 
 HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
-                         Admission::ConnectionSlot slot)
-    : stream_(std::move(socket)), worker_(worker), state_(state), slot_(std::move(slot)) {}
+                         Admission::ConnectionSlot slot, Door door)
+    : stream_(std::move(socket)), worker_(worker), state_(state), slot_(std::move(slot)), door_(door) {}
 
 void HttpSession::run() {
   // Constructed on the accepting thread; from here on only the worker touches it.
@@ -67,7 +67,9 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
   request_version_ = head.version();
   request_keep_alive_ = head.keep_alive();
   std::string_view path = path_of(head.target());
-  auto rule = api::body_rule(head.method_string(), path, state_.max_article);
+  // Without the operators' door here the write routes do not exist: no key is asked, no body read.
+  auto rule = serves_operators() ? api::body_rule(head.method_string(), path, state_.max_article)
+                                 : api::BodyRule{};
   if (rule.needs_key) {
     if (auto denied = api::check_authorization(head[http::field::authorization], state_.publish_keys))
       return refuse(*denied);
@@ -103,7 +105,7 @@ void HttpSession::refuse(const api::Error& error) {
 
 void HttpSession::on_request() {
   const Request& request = parser_->get();
-  if (beast::websocket::is_upgrade(request) && path_of(request.target()) == "/ws") {
+  if (beast::websocket::is_upgrade(request) && path_of(request.target()) == "/ws" && serves_readers()) {
     if (body_left_unread_)
       return send_json(400, api::error_body({400, "bad_request", "an upgrade carries no body", {}}));
     return upgrade(parser_->release());
@@ -208,6 +210,12 @@ void HttpSession::handle_api(const Request& request) {
       path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
   constexpr std::string_view articles = "/api/v1/articles";
   auto fail = [this](const api::Error& error) { send_json(error.status, api::error_body(error)); };
+  const bool reads = request.method() == http::verb::get &&
+                     (path == articles || path == "/api/v1/trending");
+  if (reads && !serves_readers())
+    return fail({404, "not_found", "served on the public port, not the admin port", {}});
+  if (!reads && !serves_operators())
+    return fail({404, "not_found", "no such endpoint on the public port (see --admin-listen)", {}});
   if (path == articles && request.method() == http::verb::get) return list_recent(query);
   if (path == "/api/v1/stats" && request.method() == http::verb::get)
     return send_json(200, render_stats_json(state_.metrics));
@@ -318,8 +326,13 @@ HttpSession::Response HttpSession::route(const Request& request) const {
     response.body() = std::move(body);
   };
   std::string_view path = path_of(request.target());
-  bool known = path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/ws";
+  bool known = path == "/healthz" || path == "/readyz" || (path == "/metrics" && serves_operators()) ||
+               (path == "/ws" && serves_readers());
   if (!known) {
+    if (!serves_readers()) {
+      reply(http::status::not_found, "not found\n");
+      return response;
+    }
     if (auto file = state_.site.lookup(request.method_string(), request.target(),
                                        request[http::field::if_none_match])) {
       response.result(static_cast<http::status>(file->status));

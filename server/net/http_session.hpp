@@ -17,10 +17,13 @@
 
 namespace newspush {
 
+// Which listener a connection came in through.
+enum class Door { public_port, admin_port };
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
-              Admission::ConnectionSlot slot);
+              Admission::ConnectionSlot slot, Door door);
   void run();
 
  private:
@@ -64,6 +67,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Worker& worker_;
   ServerState& state_;
   Admission::ConnectionSlot slot_;  // handed on to the WebSocket session
+  Door door_;
+  // Metrics, stats and the write APIs: on the admin port when there is one, else here.
+  bool serves_operators() const { return door_ == Door::admin_port || !state_.separate_admin_port; }
+  // Readers' things (/ws, the page, public reads): never on a separate admin port.
+  bool serves_readers() const { return door_ == Door::public_port; }
 };
 
 }  // namespace newspush

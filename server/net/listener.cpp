@@ -11,8 +11,8 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 Listener::Listener(asio::io_context& context, const tcp::endpoint& endpoint, bool reuse_port,
-                   Hub& hub, ServerState& state)
-    : acceptor_(context), retry_timer_(context), hub_(hub), state_(state) {
+                   Hub& hub, ServerState& state, Door door)
+    : acceptor_(context), retry_timer_(context), hub_(hub), state_(state), door_(door) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   if (reuse_port) {
@@ -54,7 +54,9 @@ void Listener::on_accept(Worker* worker, boost::system::error_code ec, tcp::sock
     accept_next();
     return;
   }
-  auto slot = state_.admission->admit_connection();
+  // The operators' door is not the public's: its connections are not counted against readers.
+  auto slot = door_ == Door::admin_port ? std::optional(Admission::ConnectionSlot())
+                                         : state_.admission->admit_connection();
   if (!slot) {
     state_.metrics.count_refusal(Refusal::total);
     refuse_when_full(std::move(socket));
@@ -63,7 +65,7 @@ void Listener::on_accept(Worker* worker, boost::system::error_code ec, tcp::sock
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<HttpSession>(std::move(socket), *worker, state_, std::move(*slot))->run();
+  std::make_shared<HttpSession>(std::move(socket), *worker, state_, std::move(*slot), door_)->run();
   accept_next();
 }
 

@@ -7,6 +7,7 @@
 
 #include "server/hub/hub.hpp"
 #include "server/log.hpp"
+#include "server/net/http_session.hpp"
 #include "server/server_state.hpp"
 
 namespace newspush {
@@ -16,7 +17,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // Throws boost::system::system_error when the address cannot be bound (a start-up error).
   // reuse_port: SO_REUSEPORT, so that several processes can share the port.
   Listener(boost::asio::io_context& context, const boost::asio::ip::tcp::endpoint& endpoint,
-           bool reuse_port, Hub& hub, ServerState& state);
+           bool reuse_port, Hub& hub, ServerState& state, Door door = Door::public_port);
 
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void start();
@@ -31,6 +32,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::steady_timer retry_timer_;
   Hub& hub_;
   ServerState& state_;
+  Door door_;
   RateLimitedLog accept_errors_{5, std::chrono::seconds(10)};
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/support/articles.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/raw_tcp.hpp"
 #include "tests/support/redis_server.hpp"
@@ -232,6 +233,47 @@ TEST(ConnectionCaps, BehindATrustedProxyTheForwardedAddressIsCounted) {
   EXPECT_EQ(b, 101);
   EXPECT_EQ(c, 101);
   EXPECT_EQ(d, 429);
+}
+
+TEST(AdminPort, WithAnAdminPortThePublicOneHasNoWriteDoorNorOperatorEndpoints) {
+  RedisServer redis;
+  NewspushdProcess node(redis.url(), {"--publish-key", kKey, "--admin-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  ASSERT_TRUE(node.process().wait_for_line("only on admin port 127.0.0.1:", 10s)) << node.output();
+  const std::string output = node.output();
+  const std::string marker = "only on admin port 127.0.0.1:";
+  const auto admin = static_cast<std::uint16_t>(
+      std::stoi(output.substr(output.find(marker) + marker.size())));
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer " + kKey}};
+  const std::string article = make_article("adm1", "sports").dump();
+
+  auto status = [](std::optional<HttpResponse> response) { return response ? response->status : 0; };
+  // The public port: readers' things only.
+  EXPECT_EQ(status(http_request(node.port(), "POST", "/api/v1/articles", article, auth)), 404);
+  EXPECT_EQ(status(http_request(node.port(), "DELETE", "/api/v1/articles/adm1", {}, auth)), 404);
+  EXPECT_EQ(status(http_request(node.port(), "POST", "/api/v1/views", R"([{"article":"adm1"}])", auth)), 404);
+  EXPECT_EQ(status(http_get(node.port(), "/metrics")), 404);
+  EXPECT_EQ(status(http_get(node.port(), "/api/v1/stats")), 404);
+  EXPECT_EQ(status(http_get(node.port(), "/api/v1/articles")), 200);
+  EXPECT_EQ(status(http_get(node.port(), "/api/v1/trending")), 200);
+  EXPECT_EQ(status(http_get(node.port(), "/readyz")), 200);
+  WsClientOptions options;
+  options.port = node.port();
+  auto reader = WsClient::connect(options);
+  ASSERT_TRUE(reader->subscribe({"sports"}));
+
+  // The admin port: the operators' things only.
+  EXPECT_EQ(status(http_request(admin, "POST", "/api/v1/articles", article, auth)), 201);
+  auto delivered = reader->next_event_of_type("article");
+  ASSERT_TRUE(delivered);
+  EXPECT_EQ((*delivered)["article"]["id"], "adm1");
+  EXPECT_EQ(status(http_get(admin, "/metrics")), 200);
+  EXPECT_EQ(status(http_get(admin, "/api/v1/stats")), 200);
+  EXPECT_EQ(status(http_get(admin, "/healthz")), 200);
+  EXPECT_EQ(status(http_get(admin, "/api/v1/articles")), 404);
+  RawTcp upgrade(admin);
+  upgrade.send(upgrade_request(""));
+  EXPECT_EQ(upgrade.read_status(), 404) << upgrade.received();
 }
 
 }  // namespace
