@@ -22,9 +22,9 @@ class StreamHistory {
  public:
   EventPtr publish() {
     auto n = std::to_string(stream_.size() + 1);
-    auto built = build_history_event(
-        "ep:" + n + "-0", "article", R"({"id":"a)" + n + R"(","category":"sports","title":"T"})",
-        1 << 16);
+    auto built =
+        build_history_event("ep:" + n + "-0", "article",
+                            R"({"id":"a)" + n + R"(","category":"sports","title":"T"})", 1 << 16);
     EXPECT_TRUE(built.event);
     stream_.push_back(built.event);
     return built.event;
@@ -158,7 +158,7 @@ TEST_F(LiveFeedTest, DroppedEventsTrimmedFromTheHistoryResetTheClients) {
   history_.publish();
   history_.publish();
   feed_->on_subscribed();
-  live(4);  // 6..8 dropped, 9 held
+  live(4);                  // 6..8 dropped, 9 held
   history_.trim_before(8);  // 6 and 7 are gone from the history too
   history_.answer_all();
   // The gap after 5 is announced, never skipped; what was held follows, as after any reset.
@@ -186,7 +186,7 @@ TEST_F(LiveFeedTest, FailedReadAfterOverflowRetriesFromTheLastCursorNotFromScrat
   history_.publish();
   history_.fail_next_read();
   feed_->on_subscribed();
-  live(3);  // 5 and 6 dropped, 7 held
+  live(3);                         // 5 and 6 dropped, 7 held
   ASSERT_TRUE(history_.answer());  // the failure: a retry is scheduled
   EXPECT_THAT(seen_, ElementsAre("3"));
   feed_->retry_now();
