@@ -163,6 +163,10 @@ std::string render_prometheus(const Metrics& m) {
            load(m.send_queue_peak_bytes));
   w.single("newspush_client_errors_total", "counter", "Error replies to bad client commands.",
            load(m.client_errors));
+  w.single("newspush_live_feed_overflows_total", "counter",
+           "Times the live events held during a catch-up passed their bound and were dropped, to "
+           "be read again from the history.",
+           load(m.live_feed_overflows));
   w.single("newspush_redis_up", "gauge", "1 while subscribed to Redis.", m.redis_up.load());
   w.single("newspush_redis_connects_total", "counter", "Times the Redis subscription was established.",
            load(m.redis_connects));

@@ -97,6 +97,8 @@ struct Metrics {
   Counter send_queue_peak_bytes{0};               // largest single queue ever seen
 
   Counter client_errors{0};  // error messages sent for bad client commands
+  // Times the live events held during a catch-up passed LiveFeed's byte bound (dropped, read again).
+  Counter live_feed_overflows{0};
   Counter redis_connects{0};
   Counter redis_disconnects{0};
   Counter redis_failed_attempts{0};

@@ -112,7 +112,10 @@ Server::Server(const Config& config)
                     hub_.set_head(head);
                     state_.caught_up.store(true);
                   },
-                  [](const std::string& message) { log_warn(message); }}),
+                  [](const std::string& message) { log_warn(message); },
+                  [this] {
+                    state_.metrics.live_feed_overflows.fetch_add(1, std::memory_order_relaxed);
+                  }}),
       views_(control_.get_executor(), history_, state_.metrics, config.trending_half_life,
              unix_ms_now),
       trending_feed_(history_, state_.metrics,

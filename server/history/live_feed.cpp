@@ -5,16 +5,21 @@ namespace newspush {
 namespace {
 // A catch-up that cannot reach the history retries soon: live events are held meanwhile.
 constexpr auto kRetryDelay = std::chrono::milliseconds(250);
-// Bounds what is held while the history cannot be read; past it the oldest are dropped and the
-// clients will be told through a reset.
-constexpr std::size_t kMaxHeld = 100000;
+
+// What an event held costs: its frame dominates; the rest is counted so that tiny events still
+// add up.
+std::size_t held_size(const ArticleEvent& event) {
+  return sizeof(ArticleEvent) + event.frame.size() + event.category.size();
+}
 }  // namespace
 
-LiveFeed::LiveFeed(boost::asio::any_io_executor executor, ReadAfter read_after, Handlers handlers)
+LiveFeed::LiveFeed(boost::asio::any_io_executor executor, ReadAfter read_after, Handlers handlers,
+                   std::size_t max_held_bytes)
     : executor_(executor),
       read_after_(std::move(read_after)),
       handlers_(std::move(handlers)),
-      retry_timer_(executor) {}
+      retry_timer_(executor),
+      max_held_bytes_(max_held_bytes) {}
 
 void LiveFeed::on_event(EventPtr event) {
   if (!event->cursor) {
@@ -23,14 +28,37 @@ void LiveFeed::on_event(EventPtr event) {
     return;
   }
   if (catching_up_) {
-    if (held_.size() >= kMaxHeld) {
-      held_.clear();
-      last_.reset();  // forces a reset once the history answers
-    }
+    auto size = held_size(*event);
+    // At least one event is always held: a single article larger than the bound is bounded by
+    // --max-article already.
+    if (!held_.empty() && held_bytes_ + size > max_held_bytes_) drop_held();
+    held_bytes_ += size;
     held_.push_back(std::move(event));
     return;
   }
   deliver_if_new(event);
+}
+
+void LiveFeed::drop_held() {
+  ++overflows_;
+  if (handlers_.overflow) handlers_.overflow();
+  if (!last_) {
+    // No position yet (first start): nothing read from the history can precede these, they would
+    // all be delivered at the end of the catch-up, so deliver them now instead of losing them.
+    for (const auto& event : held_) deliver_if_new(event);
+  } else {
+    // Every held event is in the stream already (announced after it was appended), so the
+    // position is enough to read them again; keeping it is what makes dropping safe.
+    dropped_since_read_ = true;
+    if (handlers_.log && !overflow_logged_)
+      handlers_.log("catch-up: " + std::to_string(held_.size()) + " live events held (" +
+                    std::to_string(held_bytes_) + " bytes) passed the bound of " +
+                    std::to_string(max_held_bytes_) + " bytes; dropped, reading them again from " +
+                    "the history after " + protocol::to_string(*last_));
+    overflow_logged_ = true;
+  }
+  held_.clear();
+  held_bytes_ = 0;
 }
 
 void LiveFeed::deliver_if_new(const EventPtr& event) {
@@ -45,6 +73,7 @@ void LiveFeed::deliver_if_new(const EventPtr& event) {
 
 void LiveFeed::on_subscribed() {
   catching_up_ = true;
+  overflow_logged_ = false;
   ++generation_;
   retry_timer_.cancel();
   read_missed();
@@ -64,6 +93,8 @@ void LiveFeed::stop() {
 
 void LiveFeed::read_missed() {
   auto generation = generation_;
+  // This read is sent after every drop so far: it covers them.
+  dropped_since_read_ = false;
   std::string from = last_ ? protocol::to_string(*last_) : std::string();
   read_after_(from, [this, generation](HistoryRead read) { on_read(generation, std::move(read)); });
 }
@@ -86,6 +117,19 @@ void LiveFeed::on_read(std::uint64_t generation, HistoryRead read) {
     had_position = false;
   }
   for (const auto& event : read.events) deliver_if_new(event);
+  if (dropped_since_read_) {
+    // Live events were dropped while this read was under way: the newest of them may lie past
+    // what it returned. Read on from what was delivered rather than go live over a gap; after a
+    // reset, from the head the clients were just told to continue from.
+    if (!last_) last_ = protocol::parse_cursor(read.head);
+    if (last_) {
+      read_missed();
+      return;
+    }
+    // A reset with no head (the history was wiped and not yet recreated): the clients were
+    // told, there is nothing to read after; what is still held follows.
+    dropped_since_read_ = false;
+  }
   if (!had_position) {
     // First start or after a reset: everything held arrived after the subscription, so all of it
     // is new; the head is where an idle node stands.
@@ -95,6 +139,7 @@ void LiveFeed::on_read(std::uint64_t generation, HistoryRead read) {
   }
   auto held = std::move(held_);
   held_.clear();
+  held_bytes_ = 0;
   for (const auto& event : held) deliver_if_new(event);
   if (!last_) last_ = protocol::parse_cursor(read.head);
   catching_up_ = false;

@@ -2,9 +2,12 @@
 // Keeps what this node delivers gap-free and duplicate-free across Redis outages: live events
 // carry cursors; after every (re)subscription the node reads the history after the last cursor it
 // delivered, delivers what it missed, then the live events it held meanwhile, skipping any it has
-// already delivered. Control thread only.
+// already delivered. What it holds is bounded in bytes: past the bound it drops the held events
+// but keeps its position, and reads them again from the history (or, if the history no longer
+// has them, resets its clients). Control thread only.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,9 +29,17 @@ class LiveFeed {
     // A catch-up finished: the newest cursor this node stands at (events carry theirs).
     std::function<void(const std::string& head)> caught_up;
     std::function<void(const std::string& message)> log;
+    // The live events held during a catch-up passed the bound and were dropped (to be read again).
+    std::function<void()> overflow;
   };
 
-  LiveFeed(boost::asio::any_io_executor executor, ReadAfter read_after, Handlers handlers);
+  // Enough for the live events of a normal catch-up (one history read: milliseconds to seconds of
+  // publishing) with room to spare, and small enough that a long outage under heavy publishing
+  // costs the control thread a bounded amount of memory: past it, dropping only costs a re-read.
+  static constexpr std::size_t kDefaultMaxHeldBytes = 64 * 1024 * 1024;
+
+  LiveFeed(boost::asio::any_io_executor executor, ReadAfter read_after, Handlers handlers,
+           std::size_t max_held_bytes = kDefaultMaxHeldBytes);
 
   // An event from the live subscription, in publish order.
   void on_event(EventPtr event);
@@ -41,11 +52,13 @@ class LiveFeed {
 
   bool catching_up() const { return catching_up_; }
   std::size_t duplicates_dropped() const { return duplicates_; }
+  std::size_t held_overflows() const { return overflows_; }
 
  private:
   void read_missed();
   void on_read(std::uint64_t generation, HistoryRead read);
   void deliver_if_new(const EventPtr& event);
+  void drop_held();
 
   boost::asio::any_io_executor executor_;
   ReadAfter read_after_;
@@ -55,7 +68,13 @@ class LiveFeed {
   bool catching_up_ = false;
   std::uint64_t generation_ = 0;
   std::vector<EventPtr> held_;  // live events that arrived during a catch-up
+  std::size_t held_bytes_ = 0;
+  std::size_t max_held_bytes_;
+  // Held events were dropped after the pending read was sent: it may stop short of them.
+  bool dropped_since_read_ = false;
+  bool overflow_logged_ = false;  // in this catch-up
   std::size_t duplicates_ = 0;
+  std::size_t overflows_ = 0;
 };
 
 }  // namespace newspush
