@@ -1,16 +1,17 @@
 #pragma once
 // Which connections of one worker thread want which category. Owned and used by that thread only,
 // so fan-out takes no lock. A connection subscribed to "*" is listed only under "*" so that every
-// recipient list is disjoint and fan-out needs no per-recipient check.
-#include <algorithm>
+// recipient list is disjoint and fan-out needs no per-recipient check. Every list is a
+// RecipientList: fan-out walks an array, and a connection leaves in O(its subscriptions).
+#include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "protocol/category.hpp"
+#include "server/hub/recipient_list.hpp"
 
 namespace newspush {
 
@@ -18,47 +19,46 @@ template <typename Subscriber>
 class SubscriptionIndex {
  public:
   void add(Subscriber* s) {
-    if (entries_.try_emplace(s).second) connections_.push_back(s);
+    auto [it, inserted] = entries_.try_emplace(s);
+    if (inserted) connections_.push(s, it->second.connection_slot);
   }
 
-  // Forgets the connection and all its subscriptions; safe to call twice.
+  // Forgets the connection and all its subscriptions, in O(its subscriptions); safe to call twice.
   void remove(Subscriber* s) {
     auto it = entries_.find(s);
     if (it == entries_.end()) return;
-    for (const auto& category : it->second.categories) unlist(category, s);
-    erase_from(connections_, s);
+    for (auto& [category, slot] : it->second.categories) unlist(category, slot);
+    connections_.erase(it->second.connection_slot);
     entries_.erase(it);
   }
 
   void subscribe(Subscriber* s, const std::string& category) {
-    auto& entry = entries_.at(s);
-    if (!entry.categories.insert(category).second) return;
-    bool all = category == protocol::kAllCategories;
-    if (all) {
-      for (const auto& other : entry.categories)
-        if (other != category) unlist(other, s);
-      list(category, s);
-    } else if (!entry.categories.contains(std::string(protocol::kAllCategories))) {
-      list(category, s);
+    auto& categories = entries_.at(s).categories;
+    auto [it, inserted] = categories.try_emplace(category, List::kUnlisted);
+    if (!inserted) return;
+    if (category == protocol::kAllCategories) {
+      for (auto& [other, slot] : categories) unlist(other, slot);
+      list(category, s, it->second);
+    } else if (!categories.contains(protocol::kAllCategories)) {
+      list(category, s, it->second);
     }
   }
 
   void unsubscribe(Subscriber* s, const std::string& category) {
-    auto& entry = entries_.at(s);
-    if (entry.categories.erase(category) == 0) return;
-    bool all = category == protocol::kAllCategories;
-    if (all) {
-      unlist(category, s);
-      for (const auto& other : entry.categories) list(other, s);
-    } else if (!entry.categories.contains(std::string(protocol::kAllCategories))) {
-      unlist(category, s);
-    }
+    auto& categories = entries_.at(s).categories;
+    auto it = categories.find(category);
+    if (it == categories.end()) return;
+    unlist(category, it->second);
+    categories.erase(it);
+    if (category == protocol::kAllCategories)
+      for (auto& [other, slot] : categories) list(other, s, slot);
   }
 
   // Sorted, as reported to the client in "subscribed".
   std::vector<std::string> categories_of(Subscriber* s) const {
-    const auto& set = entries_.at(s).categories;
-    return {set.begin(), set.end()};
+    std::vector<std::string> out;
+    for (const auto& [category, slot] : entries_.at(s).categories) out.push_back(category);
+    return out;
   }
 
   std::size_t category_count(Subscriber* s) const { return entries_.at(s).categories.size(); }
@@ -67,35 +67,34 @@ class SubscriptionIndex {
   template <typename F>
   std::size_t for_each_recipient(std::string_view category, bool breaking, F&& f) const {
     if (breaking) {
-      for (auto* s : connections_) f(s);
+      for (auto* s : connections_.members()) f(s);
       return connections_.size();
     }
     std::size_t n = 0;
     for (std::string_view key : {std::string_view(protocol::kAllCategories), category}) {
       auto it = lists_.find(key);
       if (it == lists_.end()) continue;
-      for (auto* s : it->second) f(s);
+      for (auto* s : it->second.members()) f(s);
       n += it->second.size();
     }
     return n;
   }
 
-  const std::vector<Subscriber*>& connections() const { return connections_; }
+  const std::vector<Subscriber*>& connections() const { return connections_.members(); }
 
   // The categories a connection is listed under: its set, or just "*" when it has "*".
   std::vector<std::string> listed_categories(Subscriber* s) const {
-    const auto& set = entries_.at(s).categories;
-    if (set.contains(std::string(protocol::kAllCategories)))
+    const auto& categories = entries_.at(s).categories;
+    if (categories.contains(protocol::kAllCategories))
       return {std::string(protocol::kAllCategories)};
-    return {set.begin(), set.end()};
+    return categories_of(s);
   }
 
   bool is_listed(Subscriber* s, std::string_view category) const {
     auto it = entries_.find(s);
     if (it == entries_.end()) return false;
-    const auto& set = it->second.categories;
-    bool all = set.contains(std::string(protocol::kAllCategories));
-    return all ? category == protocol::kAllCategories : set.contains(std::string(category));
+    auto found = it->second.categories.find(category);
+    return found != it->second.categories.end() && found->second != List::kUnlisted;
   }
 
   // Calls f for the connections listed under exactly this key (no "*" expansion).
@@ -103,7 +102,7 @@ class SubscriptionIndex {
   std::size_t for_each_listed(std::string_view category, F&& f) const {
     auto it = lists_.find(category);
     if (it == lists_.end()) return 0;
-    for (auto* s : it->second) f(s);
+    for (auto* s : it->second.members()) f(s);
     return it->second.size();
   }
 
@@ -115,32 +114,33 @@ class SubscriptionIndex {
   }
 
  private:
+  using List = RecipientList<Subscriber>;
+  // Lives in a node of entries_, so the slots below keep their address while the map grows, as
+  // RecipientList requires.
   struct Entry {
-    std::set<std::string> categories;
+    std::size_t connection_slot = List::kUnlisted;  // position in connections_
+    // Each category with the connection's position in that category's list; kUnlisted while
+    // "*" stands in for it.
+    std::map<std::string, std::size_t, std::less<>> categories;
   };
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  void list(const std::string& category, Subscriber* s) { lists_[category].push_back(s); }
-  void unlist(const std::string& category, Subscriber* s) {
-    auto it = lists_.find(category);
-    if (it == lists_.end()) return;
-    erase_from(it->second, s);
-    if (it->second.empty()) lists_.erase(it);
+  void list(const std::string& category, Subscriber* s, std::size_t& slot) {
+    lists_[category].push(s, slot);
   }
-  // Order inside a recipient list does not matter: swap-and-pop.
-  static void erase_from(std::vector<Subscriber*>& v, Subscriber* s) {
-    auto it = std::find(v.begin(), v.end(), s);
-    if (it == v.end()) return;
-    *it = v.back();
-    v.pop_back();
+  void unlist(const std::string& category, std::size_t& slot) {
+    if (slot == List::kUnlisted) return;
+    auto it = lists_.find(category);
+    it->second.erase(slot);
+    if (it->second.empty()) lists_.erase(it);
   }
 
   std::unordered_map<Subscriber*, Entry> entries_;
-  std::vector<Subscriber*> connections_;
-  std::unordered_map<std::string, std::vector<Subscriber*>, StringHash, std::equal_to<>> lists_;
+  List connections_;
+  std::unordered_map<std::string, List, StringHash, std::equal_to<>> lists_;
 };
 
 }  // namespace newspush

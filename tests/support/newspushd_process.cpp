@@ -122,6 +122,16 @@ bool NewspushdProcess::wait_metric_at_least(const std::string& name_with_labels,
   });
 }
 
+bool NewspushdProcess::wait_metric_at_most(const std::string& name_with_labels, double value,
+                                           std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] {
+    const auto response = http_get(port_, "/metrics", std::chrono::seconds(2));
+    if (!response || response->status != 200) return false;
+    const auto sample = metric_value(response->body, name_with_labels);
+    return sample && *sample <= value;
+  });
+}
+
 std::optional<int> NewspushdProcess::terminate(std::chrono::milliseconds timeout) {
   process_.send_signal(SIGTERM);
   return process_.wait_exit(timeout);

@@ -43,6 +43,9 @@ class NewspushdProcess {
   // Polls /metrics until the sample is >= value; false on timeout.
   bool wait_metric_at_least(const std::string& name_with_labels, double value,
                             std::chrono::milliseconds timeout = 15s);
+  // Polls /metrics until the sample is <= value; false on timeout.
+  bool wait_metric_at_most(const std::string& name_with_labels, double value,
+                           std::chrono::milliseconds timeout = 15s);
 
   // SIGTERM, then waits for the exit; returns the exit code (-signal if killed by one), or
   // nullopt if it is still running after timeout (it is then left running: call kill()).
