@@ -65,45 +65,38 @@ std::string apply_channel(Config& c, const std::string& v) {
   return {};
 }
 
-std::string apply_publish_keys(Config& c, const std::string& v) {
+// A flag that may repeat, or its variable's comma-separated list: each entry checked by `check`
+// (an error message, empty when accepted) and appended to `out`.
+template <typename Check>
+std::string apply_list(std::vector<std::string>& out, const std::string& v, Check check) {
   std::size_t start = 0;
-  while (start <= v.size()) {
+  for (;;) {
     auto comma = v.find(',', start);
-    std::string key = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (key.size() < 16) return "each key needs at least 16 characters";
-    c.publish_keys.push_back(key);
-    if (comma == std::string::npos) break;
+    std::string entry = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (auto error = check(entry); !error.empty()) return error;
+    out.push_back(entry);
+    if (comma == std::string::npos) return {};
     start = comma + 1;
   }
-  return {};
+}
+
+std::string apply_publish_keys(Config& c, const std::string& v) {
+  return apply_list(c.publish_keys, v, [](const std::string& key) {
+    return key.size() < 16 ? std::string("each key needs at least 16 characters") : std::string();
+  });
 }
 
 std::string apply_allowed_origins(Config& c, const std::string& v) {
-  std::size_t start = 0;
-  while (start <= v.size()) {
-    auto comma = v.find(',', start);
-    std::string pattern = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (auto error = OriginPolicy().add(pattern); !error.empty()) return error;
-    c.allowed_origins.push_back(pattern);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return {};
+  return apply_list(c.allowed_origins, v,
+                    [](const std::string& pattern) { return OriginPolicy().add(pattern); });
 }
 
 std::string apply_trusted_proxies(Config& c, const std::string& v) {
-  std::size_t start = 0;
-  while (start <= v.size()) {
-    auto comma = v.find(',', start);
-    std::string address = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+  return apply_list(c.trusted_proxies, v, [](const std::string& address) {
     boost::system::error_code ec;
     boost::asio::ip::make_address(address, ec);
-    if (ec) return "expected an IP address, e.g. 10.0.0.2 or ::1";
-    c.trusted_proxies.push_back(address);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return {};
+    return ec ? std::string("expected an IP address, e.g. 10.0.0.2 or ::1") : std::string();
+  });
 }
 
 std::string apply_nonempty(std::string Config::*field, Config& c, const std::string& v) {

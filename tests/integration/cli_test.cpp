@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/cli_runner.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/redis_server.hpp"
@@ -32,29 +33,6 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-struct CliResult {
-  int exit_code = -1000;
-  std::string output;  // stdout and stderr, interleaved
-};
-
-// Runs argv to completion (wait_exit also waits for the output pipe to be drained). `env` holds
-// "NAME=value" entries added to the environment.
-CliResult run_program(std::vector<std::string> argv, std::vector<std::string> env = {}) {
-  ChildProcess child(std::move(argv), std::move(env));
-  auto code = child.wait_exit(30s);
-  if (!code) {
-    child.kill();
-    ADD_FAILURE() << "did not exit within 30 s:\n" << child.output();
-  }
-  return {code.value_or(-1000), child.output()};
-}
-
-// newspush with these arguments.
-CliResult run_cli(std::vector<std::string> args, std::vector<std::string> env = {}) {
-  args.insert(args.begin(), NEWSPUSH_CLI_BIN);
-  return run_program(std::move(args), std::move(env));
-}
 
 // The cursor after "<verb> " when the output is exactly that one line.
 std::string cursor_after(const CliResult& result, const std::string& verb) {

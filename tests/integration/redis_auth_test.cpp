@@ -10,6 +10,7 @@
 
 #include "tests/support/articles.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/cli_runner.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/redis_server.hpp"
@@ -46,25 +47,6 @@ std::string url(const RedisServer& redis, const std::string& userinfo, int db,
          (db != 0 ? "/" + std::to_string(db) : "");
 }
 
-struct CliResult {
-  int exit_code = -1000;
-  std::string output;  // stdout and stderr, interleaved
-};
-
-CliResult run(std::vector<std::string> argv, std::vector<std::string> env = {}) {
-  ChildProcess child(std::move(argv), std::move(env));
-  auto code = child.wait_exit(30s);
-  if (!code) {
-    child.kill();
-    ADD_FAILURE() << "did not exit within 30 s:\n" << child.output();
-  }
-  return {code.value_or(-1000), child.output()};
-}
-
-CliResult run_cli(std::vector<std::string> args, std::vector<std::string> env = {}) {
-  args.insert(args.begin(), NEWSPUSH_CLI_BIN);
-  return run(std::move(args), std::move(env));
-}
 
 std::unique_ptr<WsClient> subscriber(const NewspushdProcess& node, const std::string& category) {
   auto client = WsClient::connect(node.port());
@@ -169,12 +151,12 @@ TEST(RedisAuth, UnknownHostNameIsRetriedAndReported) {
 TEST(RedisAuth, BadRedisUrlExitsTwoWithOneLineWithoutThePassword) {
   for (const std::string bad : {"redis://newsroom:Hunter2%zz@127.0.0.1", "redis://Hunter2@h",
                                 "redis://u:Hunter2@h:port"}) {
-    CliResult flag = run({NEWSPUSHD_BIN, "--redis", bad});
+    CliResult flag = run_program({NEWSPUSHD_BIN, "--redis", bad});
     EXPECT_EQ(flag.exit_code, 2) << flag.output;
     EXPECT_THAT(flag.output, HasSubstr("--redis"));
     EXPECT_EQ(std::count(flag.output.begin(), flag.output.end(), '\n'), 1) << flag.output;
     EXPECT_THAT(flag.output, Not(HasSubstr("Hunter2")));
-    CliResult variable = run({NEWSPUSHD_BIN}, {"NEWSPUSH_REDIS=" + bad});
+    CliResult variable = run_program({NEWSPUSHD_BIN}, {"NEWSPUSH_REDIS=" + bad});
     EXPECT_EQ(variable.exit_code, 2) << variable.output;
     EXPECT_THAT(variable.output, HasSubstr("NEWSPUSH_REDIS"));
     EXPECT_THAT(variable.output, Not(HasSubstr("Hunter2")));
@@ -184,7 +166,7 @@ TEST(RedisAuth, BadRedisUrlExitsTwoWithOneLineWithoutThePassword) {
     EXPECT_THAT(cli.output, HasSubstr("--redis"));
     EXPECT_THAT(cli.output, Not(HasSubstr("Hunter2")));
   }
-  CliResult help = run({NEWSPUSHD_BIN, "--help"}, {"NEWSPUSH_REDIS=redis://:Hunter2@h"});
+  CliResult help = run_program({NEWSPUSHD_BIN, "--help"}, {"NEWSPUSH_REDIS=redis://:Hunter2@h"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.output, HasSubstr("PASSWORD@"));
   EXPECT_THAT(help.output, Not(HasSubstr("Hunter2")));
