@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <netdb.h>
+
 #include <algorithm>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -119,9 +122,26 @@ TEST(RedisAuth, WrongPasswordIsAClearErrorRetriedWithBackoffAndNeverShown) {
   EXPECT_THAT(node.output(), Not(HasSubstr("Hunter2")));
 }
 
+// Whether this machine's resolver knows the name (a debootstrap root has no /etc/hosts).
+bool system_resolves(const char* name) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(name, nullptr, &hints, &found);
+  if (found) ::freeaddrinfo(found);
+  return rc == 0;
+}
+
 TEST(RedisAuth, HostNameIsResolved) {
   RedisServer redis;  // listens on 127.0.0.1 only: if localhost gives ::1 first, it is refused
   NewspushdProcess node("redis://localhost:" + std::to_string(redis.port()) + "/1");
+  if (!system_resolves("localhost")) {
+    // newspushd must agree with the system's resolver: here that means saying so, and retrying.
+    std::cout << "[ info ] localhost does not resolve on this machine: checking the error path\n";
+    EXPECT_TRUE(node.process().wait_for_line_count("cannot resolve localhost", 2, 15s))
+        << node.output();
+    return;
+  }
   ASSERT_TRUE(node.wait_ready()) << node.output();
   auto client = subscriber(node, "sports");
   redis.publish("news:articles", make_article("named-1", "sports").dump());
