@@ -18,6 +18,7 @@ struct Cursor {
   bool is_after(const Cursor& other) const {
     return epoch == other.epoch && (ms > other.ms || (ms == other.ms && seq > other.seq));
   }
+  bool operator==(const Cursor&) const = default;
 };
 
 std::optional<Cursor> parse_cursor(std::string_view text);

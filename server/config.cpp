@@ -233,6 +233,21 @@ const Option kOptions[] = {
      "none", apply_trusted_proxies},
     {"--max-article", "NEWSPUSH_MAX_ARTICLE", "BYTES", "largest article accepted from Redis",
      "262144", apply_size<&Config::max_article, 256, 64 * MiB>},
+    {"--replay-window", "NEWSPUSH_REPLAY_WINDOW", "BYTES",
+     "recent events each node keeps in memory, serialized, to serve resumes (and the article "
+     "lists) without asking Redis; older cursors are read from the history",
+     "33554432", apply_size<&Config::replay_window, 0, 16384 * MiB>},
+    {"--max-replay-events", "NEWSPUSH_MAX_REPLAY_EVENTS", "N",
+     "events of the history (all categories) one resume may replay; past it the client gets "
+     "reset replay_too_long and reloads its list",
+     "5000", apply_size<&Config::max_replay_events, 1, 10000000>},
+    {"--max-replay-bytes", "NEWSPUSH_MAX_REPLAY_BYTES", "BYTES",
+     "bytes of those events one resume may replay; past it: reset replay_too_long", "8388608",
+     apply_size<&Config::max_replay_bytes, 1024, 1024 * MiB>},
+    {"--max-history-reads", "NEWSPUSH_MAX_HISTORY_READS", "N",
+     "resumes older than the replay window reading Redis at once, node-wide; past it a resume "
+     "is closed with 1013 history_busy (the client retries later)",
+     "4", apply_size<&Config::max_history_reads, 1, 10000>},
     {"--idle-timeout", "NEWSPUSH_IDLE_TIMEOUT", "SECONDS",
      "close a connection silent this long (pings are sent at half of it)", "60",
      apply_seconds<&Config::idle_timeout>},

@@ -42,6 +42,10 @@ struct Config {
   unsigned command_rate = 20;                  // client commands per second per connection
   std::vector<std::string> trusted_proxies;    // peers whose X-Forwarded-For names the client
   std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
+  std::size_t replay_window = 32 * 1024 * 1024;   // bytes of recent events kept for resumes
+  std::size_t max_replay_events = 5000;        // one resume replays at most this many events
+  std::size_t max_replay_bytes = 8 * 1024 * 1024;  // and this many bytes
+  std::size_t max_history_reads = 4;           // resumes reading Redis at once, node-wide
   std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed
   std::chrono::seconds drain_timeout{5};       // SIGTERM: longest wait for clients to close
   std::string trending_channel = "news:trending";           // where the leader publishes lists

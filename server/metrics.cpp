@@ -15,6 +15,7 @@ std::string_view to_string(CloseCause cause) {
     case CloseCause::too_many_errors: return "too_many_errors";
     case CloseCause::timeout: return "timeout";
     case CloseCause::history_unavailable: return "history_unavailable";
+    case CloseCause::history_busy: return "history_busy";
     case CloseCause::count_: break;
   }
   return "unknown";
@@ -163,6 +164,16 @@ std::string render_prometheus(const Metrics& m) {
            load(m.send_queue_peak_bytes));
   w.single("newspush_client_errors_total", "counter", "Error replies to bad client commands.",
            load(m.client_errors));
+  w.family("newspush_resumes_total", "counter",
+           "Resumes (subscribe with since) by what served them; reset: past the replay limits, "
+           "or the cursor could not be continued.");
+  w.sample("newspush_resumes_total", load(m.replays_from_window), "source=\"window\"");
+  w.sample("newspush_resumes_total", load(m.replays_from_redis), "source=\"redis\"");
+  w.sample("newspush_resumes_total", load(m.replay_resets), "source=\"reset\"");
+  w.single("newspush_replay_window_bytes", "gauge",
+           "Bytes of recent events this node keeps to serve resumes.", m.replay_window_bytes.load());
+  w.single("newspush_replay_window_events", "gauge",
+           "Recent events this node keeps to serve resumes.", m.replay_window_events.load());
   w.single("newspush_live_feed_overflows_total", "counter",
            "Times the live events held during a catch-up passed their bound and were dropped, to "
            "be read again from the history.",

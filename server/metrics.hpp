@@ -23,6 +23,7 @@ enum class CloseCause {
   too_many_errors,  // error budget spent (1008)
   timeout,          // idle or handshake timeout
   history_unavailable,  // a resume could not read the history (1013): come back later
+  history_busy,         // every history read slot was taken by other resumes (1013)
   count_
 };
 std::string_view to_string(CloseCause cause);
@@ -99,6 +100,12 @@ struct Metrics {
   Counter client_errors{0};  // error messages sent for bad client commands
   // Times the live events held during a catch-up passed LiveFeed's byte bound (dropped, read again).
   Counter live_feed_overflows{0};
+  // Resumes: served from the node's window, read from Redis, or answered with reset.
+  Counter replays_from_window{0};
+  Counter replays_from_redis{0};
+  Counter replay_resets{0};
+  std::atomic<std::int64_t> replay_window_bytes{0};
+  std::atomic<std::int64_t> replay_window_events{0};
   Counter redis_connects{0};
   Counter redis_disconnects{0};
   Counter redis_failed_attempts{0};

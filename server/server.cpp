@@ -26,6 +26,8 @@ SessionSettings session_settings(const Config& config) {
   settings.max_categories = config.max_categories;
   settings.command_rate = config.command_rate;
   settings.idle_timeout = config.idle_timeout;
+  settings.replay.max_events = config.max_replay_events;
+  settings.replay.max_bytes = config.max_replay_bytes;
   protocol::WelcomeInfo info{"newspushd/" NEWSPUSH_VERSION, config.max_frame, config.max_categories};
   settings.welcome = std::make_shared<const std::string>(protocol::welcome_message(info));
   return settings;
@@ -101,6 +103,8 @@ Server::Server(const Config& config)
                    history_.read_after(cursor, std::move(callback));
                  },
                  {[this](EventPtr event) {
+                    // Into the window first: a resume that misses it in the window gets it live.
+                    remember(event);
                     hub_.publish(std::move(event));
                     // After the hand-off: once counted, every worker has it queued.
                     state_.metrics.articles_fanned_out.fetch_add(1, std::memory_order_relaxed);
@@ -109,6 +113,8 @@ Server::Server(const Config& config)
                     reset_clients(reason, head);
                   },
                   [this](const std::string& head) {
+                    if (auto position = protocol::parse_cursor(head))
+                      state_.window->stand_at(*position);
                     hub_.set_head(head);
                     state_.caught_up.store(true);
                   },
@@ -131,6 +137,9 @@ Server::Server(const Config& config)
       drain_timer_(control_) {
   state_.session = session_settings(config);
   state_.history = &history_;
+  state_.window = std::make_unique<ReplayWindow>(
+      ReplayWindow::Bounds{config.replay_window, config.history_max_length, config.history_max_age});
+  state_.history_reads = std::make_unique<ReadSlots>(config.max_history_reads);
   state_.views = &views_;
   state_.publish_keys = api::PublishKeys(config.publish_keys);
   for (const auto& origin : config.allowed_origins) state_.origins.add(origin);  // checked by config
@@ -222,7 +231,16 @@ void Server::count_invalid(protocol::ArticleError error, const std::string& deta
                                                "): " + detail);
 }
 
+void Server::remember(const EventPtr& event) {
+  state_.window->append(event);
+  state_.metrics.replay_window_bytes.store(static_cast<std::int64_t>(state_.window->bytes()),
+                                           std::memory_order_relaxed);
+  state_.metrics.replay_window_events.store(static_cast<std::int64_t>(state_.window->size()),
+                                            std::memory_order_relaxed);
+}
+
 void Server::reset_clients(const std::string& reason, const std::string& head) {
+  state_.window->clear();
   // Sent to every connection, like breaking news: each may have missed events.
   auto event = std::make_shared<ArticleEvent>();
   event->breaking = true;

@@ -35,6 +35,8 @@ class Server {
   void on_message(std::string_view channel, std::string_view payload);
   void count_invalid(protocol::ArticleError error, const std::string& detail);
   void reset_clients(const std::string& reason, const std::string& head);
+  // Keeps a delivered event in the replay window.
+  void remember(const EventPtr& event);
   void on_redis_state(redis::SubscriberState state);
   void on_history_ready(bool ready);
   void on_signal(int signal);

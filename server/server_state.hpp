@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "server/history/read_slots.hpp"
+#include "server/history/replay_window.hpp"
 #include "server/hub/event.hpp"
 #include "server/metrics.hpp"
 #include "server/net/admission.hpp"
@@ -22,6 +24,7 @@ struct SessionSettings {
   std::size_t max_categories = 0;
   unsigned command_rate = 20;  // per second, after a burst of twice that
   std::chrono::seconds idle_timeout{60};
+  ReplayLimits replay;  // what one resume may cost
   SharedFrame welcome;  // the same welcome message for everyone, serialized once
 };
 
@@ -34,6 +37,8 @@ struct ServerState {
   SessionSettings session;
   Metrics metrics;
   History* history = nullptr;  // thread-safe entry points only (post_*)
+  std::unique_ptr<ReplayWindow> window;    // thread-safe: recent events, for resumes
+  std::unique_ptr<ReadSlots> history_reads;  // thread-safe: resumes reading Redis at once
   trending::ViewRecorder* views = nullptr;  // likewise
   api::PublishKeys publish_keys;  // hashed once here, compared per request
   OriginPolicy origins;           // read-only after start-up

@@ -13,6 +13,8 @@ using redis::Reply;
 namespace {
 
 constexpr std::size_t kReadPage = 1000;
+// A client's replay reads small pages: stopping at its limits then wastes little.
+constexpr std::size_t kClientReadPage = 100;
 constexpr std::size_t kFieldsPerEntry = 5;  // cursor, kind, category, breaking, body
 
 redis::RedisCommandClient::Options client_options(const HistoryOptions& options) {
@@ -61,8 +63,12 @@ void History::append_events(HistoryRead& result, const std::vector<Reply>& eleme
   for (std::size_t i = first; i + kFieldsPerEntry <= elements.size(); i += kFieldsPerEntry) {
     auto built = build_history_event(elements[i].text, elements[i + 1].text, elements[i + 4].text,
                                      options_.max_article);
-    if (built.event) result.events.push_back(std::move(built.event));
-    else ++result.invalid;
+    if (built.event) {
+      result.bytes += built.event->frame.size();
+      result.events.push_back(std::move(built.event));
+    } else {
+      ++result.invalid;
+    }
   }
 }
 
@@ -78,13 +84,19 @@ void History::read_after(const std::string& cursor, ReadCallback callback) {
     });
     return;
   }
-  read_page(result, cursor, std::move(callback));
+  read_page(result, cursor, std::nullopt, std::move(callback));
 }
 
 void History::read_page(std::shared_ptr<HistoryRead> result, std::string cursor,
-                        ReadCallback callback) {
-  fcall("newspush_read", {cursor, std::to_string(kReadPage)},
-        [this, result, callback](const Reply& reply) {
+                        std::optional<ReplayLimits> limits, ReadCallback callback) {
+  std::size_t page = kReadPage;
+  if (limits) {
+    // One entry past the limit is enough to know it was passed.
+    std::size_t left = limits->max_events + 1 - std::min(limits->max_events, result->events.size());
+    page = std::min(kClientReadPage, left);
+  }
+  fcall("newspush_read", {cursor, std::to_string(page)},
+        [this, result, limits, callback](const Reply& reply) {
           if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() < 2) {
             result->ok = false;
             result->error = reply.is_error() ? reply.text : "unexpected reply to newspush_read";
@@ -99,24 +111,33 @@ void History::read_page(std::shared_ptr<HistoryRead> result, std::string cursor,
           }
           std::size_t before = reply.elements.size();
           append_events(*result, reply.elements, 2);
+          if (limits && (result->events.size() + result->invalid > limits->max_events ||
+                         result->bytes > limits->max_bytes)) {
+            result->ok = true;
+            result->reset_reason = kReplayTooLong;
+            result->events.clear();
+            return callback(std::move(*result));
+          }
           if (status == "more" && before > 2) {
             // Continue after the last entry of this page, whether or not it was valid.
             std::string next = reply.elements[before - kFieldsPerEntry].text;
-            return read_page(result, next, callback);
+            return read_page(result, next, limits, callback);
           }
           result->ok = true;
           callback(std::move(*result));
         });
 }
 
-void History::post_read_after(std::string cursor, asio::any_io_executor reply_to,
-                              ReadCallback callback) {
-  asio::post(control_, [this, cursor = std::move(cursor), reply_to, callback]() {
-    read_after(cursor, [reply_to, callback](HistoryRead result) {
+void History::post_read_after(std::string cursor, ReplayLimits limits,
+                              asio::any_io_executor reply_to, ReadCallback callback) {
+  asio::post(control_, [this, cursor = std::move(cursor), limits, reply_to, callback]() {
+    auto reply = [reply_to, callback](HistoryRead result) {
       asio::post(reply_to, [callback, result = std::move(result)]() mutable {
         callback(std::move(result));
       });
-    });
+    };
+    if (cursor.empty()) return read_after(cursor, std::move(reply));
+    read_page(std::make_shared<HistoryRead>(), cursor, limits, std::move(reply));
   });
 }
 

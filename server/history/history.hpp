@@ -6,9 +6,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "server/history/replay_window.hpp"
 #include "server/hub/event.hpp"
 #include "server/redis/redis_command_client.hpp"
 
@@ -31,7 +33,11 @@ struct HistoryRead {
   std::string head;           // the newest cursor when read
   std::vector<EventPtr> events;
   std::size_t invalid = 0;    // entries that failed validation (skipped)
+  std::size_t bytes = 0;      // of the events' frames
 };
+
+// The reset reason of a resume that would replay more than ReplayLimits allow.
+inline constexpr const char* kReplayTooLong = "replay_too_long";
 
 class History {
  public:
@@ -49,9 +55,11 @@ class History {
 
   // Every event after `cursor`, in order (empty cursor: just the head). Control thread.
   void read_after(const std::string& cursor, ReadCallback callback);
-  // Same, from any thread: the callback runs on `reply_to`.
-  void post_read_after(std::string cursor, boost::asio::any_io_executor reply_to,
-                       ReadCallback callback);
+  // For one client, from any thread: the same, but past `limits` the answer is a reset with
+  // kReplayTooLong (no events), and the history is read in small pages so that what one read
+  // holds stays near the limits. The callback runs on `reply_to`.
+  void post_read_after(std::string cursor, ReplayLimits limits,
+                       boost::asio::any_io_executor reply_to, ReadCallback callback);
   // Newest first: the latest version of each live article of `category` ("*": all).
   void post_recent(std::string category, std::size_t limit, boost::asio::any_io_executor reply_to,
                    ReadCallback callback);
@@ -67,7 +75,8 @@ class History {
 
  private:
   void setup(std::function<void(bool, std::string)> done);
-  void read_page(std::shared_ptr<HistoryRead> result, std::string cursor, ReadCallback callback);
+  void read_page(std::shared_ptr<HistoryRead> result, std::string cursor,
+                 std::optional<ReplayLimits> limits, ReadCallback callback);
   void fcall(const std::string& function, std::vector<std::string> args, ReplyCallback callback);
   void append_events(HistoryRead& result, const std::vector<redis::Reply>& elements,
                      std::size_t first);

@@ -140,8 +140,9 @@ void WebSocketSession::handle_command(std::string_view text) {
 void WebSocketSession::subscribe(const protocol::Subscribe& command) {
   auto& index = worker_.index();
   auto current = index.categories_of(this);
-  if (command.since && (!current.empty() || resume_ != Resume::none)) {
-    // A replay on a connection that already receives events could repeat some of them.
+  if (command.since && (resumed_ || !current.empty() || resume_ != Resume::none)) {
+    // A replay on a connection that already receives events could repeat some of them, and
+    // each costs a read of the history: one per connection.
     reply_error("bad_since", "\"since\" is only accepted on a connection's first subscribe");
     return;
   }
@@ -215,14 +216,52 @@ void WebSocketSession::deliver_trending(const TrendingPtr& list) {
 }
 
 void WebSocketSession::resume_from(const std::string& since) {
+  resumed_ = true;
+  if (resume_from_window(since)) return;
+  auto slot = state_.history_reads->try_take();
+  if (!slot) {
+    // Older than the window, and other resumes are reading Redis: this one waits at the client.
+    close_with(protocol::close_code::try_again_later, "history_busy", CloseCause::history_busy);
+    return;
+  }
   resume_ = Resume::waiting_for_history;
   // A weak reference: the reply travels through the control thread, which must never hold the
   // last reference (the session's destructor edits its worker's index). A session that ended
-  // meanwhile needs no replay.
+  // meanwhile needs no replay. The slot is given back when the reply is done with.
   state_.history->post_read_after(
-      since, ws_.get_executor(), [weak = weak_from_this(), since](HistoryRead read) {
+      since, state_.session.replay, ws_.get_executor(),
+      [weak = weak_from_this(), since, slot](HistoryRead read) {
         if (auto self = weak.lock()) self->on_replay(since, std::move(read));
       });
+}
+
+bool WebSocketSession::wants(const ArticleEvent& event,
+                             const std::vector<std::string>& categories) const {
+  return event.breaking ||
+         std::binary_search(categories.begin(), categories.end(),
+                            std::string(protocol::kAllCategories)) ||
+         std::binary_search(categories.begin(), categories.end(), event.category);
+}
+
+bool WebSocketSession::resume_from_window(const std::string& since) {
+  auto cursor = protocol::parse_cursor(since);
+  if (!cursor) return false;  // the history names what is wrong with it
+  auto categories = worker_.index().categories_of(this);
+  auto replay = state_.window->after(*cursor, state_.session.replay,
+                                     [&](const ArticleEvent& event) { return wants(event, categories); });
+  switch (replay.outcome) {
+    case ReplayWindow::Outcome::not_held:
+      return false;
+    case ReplayWindow::Outcome::too_long:
+      queue_reset(kReplayTooLong, protocol::to_string(*replay.up_to));
+      break;
+    case ReplayWindow::Outcome::replayed:
+      metrics_.replays_from_window.fetch_add(1, std::memory_order_relaxed);
+      queue_replay(since, replay.events, replay.up_to);
+      break;
+  }
+  start_draining_backlog();
+  return true;
 }
 
 void WebSocketSession::on_replay(const std::string& since, HistoryRead read) {
@@ -234,34 +273,42 @@ void WebSocketSession::on_replay(const std::string& since, HistoryRead read) {
                CloseCause::history_unavailable);
     return;
   }
-  auto categories = worker_.index().categories_of(this);
-  bool all = std::binary_search(categories.begin(), categories.end(),
-                                std::string(protocol::kAllCategories));
+  metrics_.replays_from_redis.fetch_add(1, std::memory_order_relaxed);
   if (!read.reset_reason.empty()) {
-    backlog_.push_back(std::make_shared<const std::string>(
-        protocol::reset_message(read.reset_reason, read.head)));
-    // The client carries on from the head: what is older is in the list it reloads, not news.
-    replayed_up_to_ = protocol::parse_cursor(read.head);
+    queue_reset(read.reset_reason, read.head);
   } else {
-    std::size_t replayed = 0;
-    replayed_up_to_ = protocol::parse_cursor(since);
-    for (const auto& event : read.events) {
-      replayed_up_to_ = event->cursor;
-      if (!event->breaking && !all &&
-          !std::binary_search(categories.begin(), categories.end(), event->category))
-        continue;
-      backlog_.emplace_back(event, &event->frame);
-      ++replayed;
-    }
-    std::string position = replayed_up_to_ ? protocol::to_string(*replayed_up_to_) : since;
-    backlog_.push_back(
-        std::make_shared<const std::string>(protocol::resumed_message(replayed, position)));
+    auto categories = worker_.index().categories_of(this);
+    std::vector<EventPtr> wanted;
+    for (const auto& event : read.events)
+      if (wants(*event, categories)) wanted.push_back(event);
+    auto up_to = read.events.empty() ? protocol::parse_cursor(since) : read.events.back()->cursor;
+    queue_replay(since, wanted, up_to);
   }
   if (log_enabled(LogLevel::debug))
     log_debug("replay since " + since + ": " + std::to_string(read.events.size()) + " read, " +
               std::to_string(held_.size()) + " held, reset '" + read.reset_reason + "'");
   for (const auto& event : held_) append_to_backlog(event);  // already counted
   held_.clear();
+  start_draining_backlog();
+}
+
+void WebSocketSession::queue_replay(const std::string& since, const std::vector<EventPtr>& events,
+                                    const std::optional<protocol::Cursor>& up_to) {
+  replayed_up_to_ = up_to;
+  for (const auto& event : events) backlog_.emplace_back(event, &event->frame);
+  std::string position = up_to ? protocol::to_string(*up_to) : since;
+  backlog_.push_back(
+      std::make_shared<const std::string>(protocol::resumed_message(events.size(), position)));
+}
+
+void WebSocketSession::queue_reset(const std::string& reason, const std::string& head) {
+  metrics_.replay_resets.fetch_add(1, std::memory_order_relaxed);
+  backlog_.push_back(std::make_shared<const std::string>(protocol::reset_message(reason, head)));
+  // The client carries on from the head: what is older is in the list it reloads, not news.
+  replayed_up_to_ = protocol::parse_cursor(head);
+}
+
+void WebSocketSession::start_draining_backlog() {
   resume_ = Resume::draining_backlog;
   pump_backlog();
 }

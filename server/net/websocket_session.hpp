@@ -50,7 +50,16 @@ class WebSocketSession : public Connection,
   void handle_command(std::string_view text);
   void subscribe(const protocol::Subscribe& command);
   void resume_from(const std::string& since);
+  // Served from the node's window: at once, on this thread.
+  bool resume_from_window(const std::string& since);
   void on_replay(const std::string& since, HistoryRead read);
+  // Queues what a resume sends before the live events: the replayed events and `resumed`, or
+  // `reset` (replayed_up_to_ tells the live path where the replay ends).
+  void queue_replay(const std::string& since, const std::vector<EventPtr>& events,
+                    const std::optional<protocol::Cursor>& up_to);
+  void queue_reset(const std::string& reason, const std::string& head);
+  void start_draining_backlog();
+  bool wants(const ArticleEvent& event, const std::vector<std::string>& categories) const;
   // Moves backlog into the send queue as it drains, so a long replay never trips the bound.
   void pump_backlog();
   void hold(const EventPtr& event);
@@ -109,6 +118,7 @@ class WebSocketSession : public Connection,
   std::string close_reason_;
   CloseCause close_cause_ = CloseCause::client;
 
+  bool resumed_ = false;  // one resume per connection: each costs a replay
   bool registered_ = false;
   bool writing_ = false;
   bool flush_requested_ = false;  // waiting for the worker's batch to end
