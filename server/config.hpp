@@ -41,6 +41,7 @@ struct Config {
   unsigned connect_rate_per_ip = 0;            // new WebSocket connections per second per address
   unsigned command_rate = 20;                  // client commands per second per connection
   std::vector<std::string> trusted_proxies;    // peers whose X-Forwarded-For names the client
+  bool proxy_protocol = false;                 // trusted peers start with a PROXY header instead
   std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
   std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed
   std::chrono::seconds drain_timeout{5};       // SIGTERM: longest wait for clients to close

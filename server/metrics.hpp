@@ -44,6 +44,7 @@ enum class Refusal {
   total,        // --max-connections reached (503)
   per_ip,       // --max-connections-per-ip reached (429)
   connect_rate, // --connect-rate-per-ip exceeded (429)
+  bad_proxy_header, // --proxy-protocol: a trusted proxy sent no valid PROXY header (closed)
   count_
 };
 std::string_view to_string(Refusal refusal);
