@@ -247,7 +247,8 @@ const Option kOptions[] = {
      "count (LOCAL: the proxy itself); X-Forwarded-For is then ignored. A trusted peer that sends "
      "none, or a bad one, within 10 s is closed. Other peers connect directly, without a header. "
      "Needs --trusted-proxy. Alone, the flag means true",
-     "false", [](Config& c, const std::string& v) { return apply_bool(&Config::proxy_protocol, c, v); },
+     "false",
+     [](Config& c, const std::string& v) { return apply_bool(&Config::proxy_protocol, c, v); },
      true},
     {"--max-article", "NEWSPUSH_MAX_ARTICLE", "BYTES", "largest article accepted from Redis",
      "262144", apply_size<&Config::max_article, 256, 64 * MiB>},

@@ -49,7 +49,8 @@ HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, 
 void HttpSession::run() {
   beast::error_code ec;
   auto peer = stream_.socket().remote_endpoint(ec).address();
-  bool proxied = !ec && door_ == Door::public_port && state_.proxy_protocol && is_trusted_proxy(peer);
+  bool proxied =
+      !ec && door_ == Door::public_port && state_.proxy_protocol && is_trusted_proxy(peer);
   // Constructed on the accepting thread; from here on only the worker touches it.
   boost::asio::dispatch(stream_.get_executor(),
                         beast::bind_front_handler(proxied ? &HttpSession::read_proxy_header
@@ -61,8 +62,9 @@ void HttpSession::read_proxy_header() {
   // Armed once: the whole header within the head timeout, however it is split.
   if (buffer_.size() == 0) stream_.expires_after(kHeaderTimeout);
   // Never more than a header's worth: the buffer stays small until the header is known good.
-  stream_.async_read_some(buffer_.prepare(proxy_header::kMaxHeader - buffer_.size()),
-                          beast::bind_front_handler(&HttpSession::on_proxy_header, shared_from_this()));
+  stream_.async_read_some(
+      buffer_.prepare(proxy_header::kMaxHeader - buffer_.size()),
+      beast::bind_front_handler(&HttpSession::on_proxy_header, shared_from_this()));
 }
 
 void HttpSession::on_proxy_header(beast::error_code ec, std::size_t bytes) {

@@ -87,7 +87,8 @@ std::optional<ip::address> v1_address(std::string_view text, bool tcp6) {
 
 // Decimal 0-65535 without leading zeros, as the spec writes ports.
 std::optional<unsigned short> v1_port(std::string_view text) {
-  if (text.empty() || text.size() > 5 || (text.size() > 1 && text.front() == '0')) return std::nullopt;
+  if (text.empty() || text.size() > 5 || (text.size() > 1 && text.front() == '0'))
+    return std::nullopt;
   unsigned value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;

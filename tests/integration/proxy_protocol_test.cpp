@@ -2,9 +2,8 @@
 // the per-address limits count is the header's source, a trusted peer without a good header is
 // closed and counted, and other peers connect directly. The test plays the balancer from
 // 127.0.0.1 (the trusted proxy) with raw sockets; /readyz and /metrics go to the admin port.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -45,15 +44,16 @@ std::string v2_header(const std::string& source) {
 }
 
 // LOCAL: the balancer's own connection (its health checks).
-const std::string kV2Local = std::string("\r\n\r\n\0\r\nQUIT\n", 12) + std::string("\x20\x00\x00\x00", 4);
+const std::string kV2Local =
+    std::string("\r\n\r\n\0\r\nQUIT\n", 12) + std::string("\x20\x00\x00\x00", 4);
 
 class ProxyProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = std::make_unique<NewspushdProcess>(
-        redis_.url(), std::vector<std::string>{"--proxy-protocol", "--trusted-proxy", "127.0.0.1",
-                                               "--max-connections-per-ip", "2", "--admin-listen",
-                                               "127.0.0.1:0"});
+        redis_.url(),
+        std::vector<std::string>{"--proxy-protocol", "--trusted-proxy", "127.0.0.1",
+                                 "--max-connections-per-ip", "2", "--admin-listen", "127.0.0.1:0"});
     ASSERT_TRUE(node_->wait_ready()) << node_->output();
   }
 
@@ -166,18 +166,21 @@ TEST_F(ProxyProtocolTest, OtherPeersConnectDirectlyAndTheirHeadersAreNotRead) {
 TEST(ProxyProtocolBehindHaproxy, ReadersAreCountedByTheirOwnAddress) {
   if (std::system("command -v haproxy >/dev/null 2>&1") != 0) GTEST_SKIP() << "no haproxy here";
   RedisServer redis;
-  NewspushdProcess node(redis.url(), {"--proxy-protocol", "--trusted-proxy", "127.0.0.1",
-                                      "--max-connections-per-ip", "2", "--admin-listen",
-                                      "127.0.0.1:0"});
+  NewspushdProcess node(
+      redis.url(), {"--proxy-protocol", "--trusted-proxy", "127.0.0.1", "--max-connections-per-ip",
+                    "2", "--admin-listen", "127.0.0.1:0"});
   ASSERT_TRUE(node.wait_ready()) << node.output();
   const std::uint16_t port = RedisServer::pick_free_port();
-  const auto config = std::filesystem::temp_directory_path() /
-                      ("newspush-haproxy-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(port) + ".cfg");
+  const auto config =
+      std::filesystem::temp_directory_path() /
+      ("newspush-haproxy-" + std::to_string(::getpid()) + "-" + std::to_string(port) + ".cfg");
   std::ofstream(config) << "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n"
                            "  timeout server 30s\n  timeout tunnel 1h\n"
-                           "frontend news\n  bind 127.0.0.1:" << port << "\n  default_backend nodes\n"
-                           "backend nodes\n  server node1 127.0.0.1:" << node.port() << " send-proxy-v2\n";
+                           "frontend news\n  bind 127.0.0.1:"
+                        << port
+                        << "\n  default_backend nodes\n"
+                           "backend nodes\n  server node1 127.0.0.1:"
+                        << node.port() << " send-proxy-v2\n";
   struct Remove {
     std::filesystem::path path;
     ~Remove() { std::filesystem::remove(path); }

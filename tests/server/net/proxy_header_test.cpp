@@ -145,17 +145,17 @@ TEST(ProxyHeaderV1, EveryPrefixNeedsMore) {
 TEST(ProxyHeaderV1, MalformedLinesAreInvalid) {
   const char* bad[] = {
       "PROXY TCP5 198.51.100.7 10.0.0.11 40000 8080\r\n",
-      "PROXY TCP4 2001:db8::7 10.0.0.11 40000 8080\r\n",       // family and address disagree
+      "PROXY TCP4 2001:db8::7 10.0.0.11 40000 8080\r\n",  // family and address disagree
       "PROXY TCP6 198.51.100.7 2001:db8::1 40000 8080\r\n",
       "PROXY TCP4 198.51.100.777 10.0.0.11 40000 8080\r\n",
-      "PROXY TCP6 fe80::1%eth0 2001:db8::1 40000 8080\r\n",    // a scope names no client
+      "PROXY TCP6 fe80::1%eth0 2001:db8::1 40000 8080\r\n",  // a scope names no client
       "PROXY TCP4 198.51.100.7 10.0.0.11 65536 8080\r\n",
       "PROXY TCP4 198.51.100.7 10.0.0.11 040000 8080\r\n",
       "PROXY TCP4 198.51.100.7 10.0.0.11 -1 8080\r\n",
       "PROXY TCP4 198.51.100.7 10.0.0.11 40000\r\n",
       "PROXY TCP4 198.51.100.7 10.0.0.11 40000 8080 extra\r\n",
-      "PROXY TCP4  198.51.100.7 10.0.0.11 40000 8080\r\n",     // two spaces
-      "PROXY TCP4 198.51.100.7 10.0.0.11 40000 8080\n",        // LF alone
+      "PROXY TCP4  198.51.100.7 10.0.0.11 40000 8080\r\n",  // two spaces
+      "PROXY TCP4 198.51.100.7 10.0.0.11 40000 8080\n",     // LF alone
       "PROXY TCP4 198.51.100.7 10.0.0.11 40000 8080\rX",
   };
   for (const char* line : bad) EXPECT_EQ(parse(line).status, Status::invalid) << line;
