@@ -18,7 +18,15 @@ struct Option {
   const char* default_text;
   // Returns an error message, empty when the value was accepted.
   std::string (*apply)(Config&, const std::string&);
+  // A boolean that may stand alone: `--flag` means true, `--flag false` still works.
+  bool is_switch = false;
 };
+
+bool is_boolean_word(const std::string& v) {
+  for (const char* word : {"1", "true", "yes", "on", "0", "false", "no", "off"})
+    if (v == word) return true;
+  return false;
+}
 
 template <typename Int>
 std::string parse_int(const std::string& text, Int min, Int max, Int& out) {
@@ -156,10 +164,11 @@ const Option kOptions[] = {
      "serve the operator endpoints (/metrics, /api/v1/stats, publish, retract, views) on this "
      "address only, e.g. 127.0.0.1:9090; the public port then has no write door at all",
      "none: on the public port", apply_admin_listen},
-    {"--reuse-port", "NEWSPUSH_REUSE_PORT", "BOOL",
+    {"--reuse-port", "NEWSPUSH_REUSE_PORT", "[BOOL]",
      "let several newspushd processes listen on the same port (SO_REUSEPORT; the kernel spreads "
      "connections over them)",
-     "false", [](Config& c, const std::string& v) { return apply_bool(&Config::reuse_port, c, v); }},
+     "false", [](Config& c, const std::string& v) { return apply_bool(&Config::reuse_port, c, v); },
+     true},
     {"--redis", "NEWSPUSH_REDIS", "URL",
      "Redis to subscribe to, redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]: with a password every "
      "connection sends AUTH (USER: an ACL user; none: requirepass) before SELECT; %XX escapes "
@@ -229,8 +238,18 @@ const Option kOptions[] = {
      "20", [](Config& c, const std::string& v) { return parse_int<unsigned>(v, 1, 100000, c.command_rate); }},
     {"--trusted-proxy", "NEWSPUSH_TRUSTED_PROXIES", "ADDRESS",
      "a load balancer's address: for connections from it, the client address is the last "
-     "X-Forwarded-For entry it added; repeat the flag, the variable takes a comma-separated list",
+     "X-Forwarded-For entry it added (with --proxy-protocol: the PROXY header's source); repeat "
+     "the flag, the variable takes a comma-separated list",
      "none", apply_trusted_proxies},
+    {"--proxy-protocol", "NEWSPUSH_PROXY_PROTOCOL", "[BOOL]",
+     "every connection from a --trusted-proxy must begin with a PROXY protocol header, v1 or v2 "
+     "(HAProxy's send-proxy-v2), whose source is the client address the per-address limits "
+     "count (LOCAL: the proxy itself); X-Forwarded-For is then ignored. A trusted peer that sends "
+     "none, or a bad one, within 10 s is closed. Other peers connect directly, without a header. "
+     "Needs --trusted-proxy. Alone, the flag means true",
+     "false",
+     [](Config& c, const std::string& v) { return apply_bool(&Config::proxy_protocol, c, v); },
+     true},
     {"--max-article", "NEWSPUSH_MAX_ARTICLE", "BYTES", "largest article accepted from Redis",
      "262144", apply_size<&Config::max_article, 256, 64 * MiB>},
     {"--replay-window", "NEWSPUSH_REPLAY_WINDOW", "BYTES",
@@ -318,12 +337,19 @@ ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup&
       if (name == option.flag) match = &option;
     // The name only: a mistyped --redis-url=... must not print the password that follows.
     if (!match) throw ConfigError("unknown option '" + name + "' (see --help)");
-    if (!has_value) {
+    if (!has_value && match->is_switch) {
+      has_value = i + 1 < args.size() && is_boolean_word(args[i + 1]);
+      value = has_value ? args[++i] : "true";
+    } else if (!has_value) {
       if (i + 1 >= args.size()) throw ConfigError(name + ": missing value " + match->value_name);
       value = args[++i];
     }
     apply(*match, config, value, name);
   }
+  // Believing a PROXY header from anyone would let any client pick its own address.
+  if (config.proxy_protocol && config.trusted_proxies.empty())
+    throw ConfigError("--proxy-protocol: needs --trusted-proxy, the balancer's address: only its "
+                      "PROXY headers are read");
   // A lone article must always fit in a send queue, else every reader of it would look slow.
   if (config.max_send_queue < config.max_article + 1024)
     throw ConfigError("--max-send-queue: must be at least --max-article + 1024 (" +

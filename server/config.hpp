@@ -41,6 +41,7 @@ struct Config {
   unsigned connect_rate_per_ip = 0;            // new WebSocket connections per second per address
   unsigned command_rate = 20;                  // client commands per second per connection
   std::vector<std::string> trusted_proxies;    // peers whose X-Forwarded-For names the client
+  bool proxy_protocol = false;                 // trusted peers start with a PROXY header instead
   std::size_t max_article = 256 * 1024;        // largest article accepted from Redis
   std::size_t replay_window = 32 * 1024 * 1024;   // bytes of recent events kept for resumes
   std::size_t max_replay_events = 5000;        // one resume replays at most this many events

@@ -39,6 +39,7 @@ std::string_view to_string(Refusal refusal) {
     case Refusal::total: return "total";
     case Refusal::per_ip: return "per_ip";
     case Refusal::connect_rate: return "connect_rate";
+    case Refusal::bad_proxy_header: return "bad_proxy_header";
     case Refusal::count_: break;
   }
   return "unknown";

@@ -41,10 +41,11 @@ std::string_view to_string(ViewResult result);
 
 // Why a connection or an upgrade was turned away; the label of newspush_connections_refused_total.
 enum class Refusal {
-  origin,       // --allowed-origin: the page's origin may not connect (403)
-  total,        // --max-connections reached (503)
-  per_ip,       // --max-connections-per-ip reached (429)
-  connect_rate, // --connect-rate-per-ip exceeded (429)
+  origin,            // --allowed-origin: the page's origin may not connect (403)
+  total,             // --max-connections reached (503)
+  per_ip,            // --max-connections-per-ip reached (429)
+  connect_rate,      // --connect-rate-per-ip exceeded (429)
+  bad_proxy_header,  // --proxy-protocol: a trusted proxy sent no valid PROXY header (closed)
   count_
 };
 std::string_view to_string(Refusal refusal);

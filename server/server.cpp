@@ -145,6 +145,7 @@ Server::Server(const Config& config)
   for (const auto& origin : config.allowed_origins) state_.origins.add(origin);  // checked by config
   for (const auto& proxy : config.trusted_proxies)
     state_.trusted_proxies.push_back(asio::ip::make_address(proxy));  // checked by config
+  state_.proxy_protocol = config.proxy_protocol;
   AdmissionLimits limits;
   limits.max_connections = config.max_connections;
   limits.max_connections_per_ip = config.max_connections_per_ip;

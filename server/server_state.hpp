@@ -45,6 +45,7 @@ struct ServerState {
   bool separate_admin_port = false;  // --admin-listen: operator endpoints only there
   std::unique_ptr<Admission> admission;                      // thread-safe
   std::vector<boost::asio::ip::address> trusted_proxies;     // read-only after start-up
+  bool proxy_protocol = false;  // trusted peers begin with a PROXY header (public port only)
   std::size_t max_article = 0;
   StaticSite site;  // read-only after start-up
   std::atomic<bool> redis_ready{false};    // subscribed to the live channels

@@ -12,7 +12,9 @@
 
 #include "protocol/article.hpp"
 #include "server/history/history.hpp"
+#include "server/log.hpp"
 #include "server/net/api.hpp"
+#include "server/net/proxy_header.hpp"
 #include "server/net/websocket_session.hpp"
 #include "protocol/trending.hpp"
 #include "server/trending/view_recorder.hpp"
@@ -31,6 +33,9 @@ constexpr auto kBodyTimeout = std::chrono::seconds(30);
 // not destroyed by a reset (as nginx's lingering_close): the client reads it once it has sent.
 constexpr auto kLingerTime = std::chrono::seconds(5);
 
+// A misconfigured balancer (send-proxy missing) breaks every connection: say so, not a flood.
+RateLimitedLog bad_proxy_headers{5, std::chrono::seconds(10)};
+
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -42,9 +47,53 @@ HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, 
     : stream_(std::move(socket)), worker_(worker), state_(state), slot_(std::move(slot)), door_(door) {}
 
 void HttpSession::run() {
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec).address();
+  bool proxied =
+      !ec && door_ == Door::public_port && state_.proxy_protocol && is_trusted_proxy(peer);
   // Constructed on the accepting thread; from here on only the worker touches it.
   boost::asio::dispatch(stream_.get_executor(),
-                        beast::bind_front_handler(&HttpSession::read_request, shared_from_this()));
+                        beast::bind_front_handler(proxied ? &HttpSession::read_proxy_header
+                                                          : &HttpSession::read_request,
+                                                  shared_from_this()));
+}
+
+void HttpSession::read_proxy_header() {
+  // Armed once: the whole header within the head timeout, however it is split.
+  if (buffer_.size() == 0) stream_.expires_after(kHeaderTimeout);
+  // Never more than a header's worth: the buffer stays small until the header is known good.
+  stream_.async_read_some(
+      buffer_.prepare(proxy_header::kMaxHeader - buffer_.size()),
+      beast::bind_front_handler(&HttpSession::on_proxy_header, shared_from_this()));
+}
+
+void HttpSession::on_proxy_header(beast::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  const auto& data = buffer_.cdata();
+  auto result = proxy_header::parse(
+      std::string_view(static_cast<const char*>(data.data()), data.size()));
+  if (!ec && result.status == proxy_header::Status::need_more &&
+      buffer_.size() < proxy_header::kMaxHeader)
+    return read_proxy_header();
+  if (!ec && result.status == proxy_header::Status::parsed) {
+    buffer_.consume(result.consumed);  // the rest is the start of the HTTP request
+    beast::error_code peer_ec;
+    proxied_client_ = result.source ? result.source->address()
+                                    : stream_.socket().remote_endpoint(peer_ec).address();
+    return read_request();
+  }
+  // A proxy that connected and left before sending anything refused nothing.
+  if (ec == boost::asio::error::eof && buffer_.size() == 0) return;
+  state_.metrics.count_refusal(Refusal::bad_proxy_header);
+  beast::error_code peer_ec;
+  auto peer = stream_.socket().remote_endpoint(peer_ec);
+  std::string why = ec ? "no PROXY header (" + ec.message() + ")"
+                       : std::string(result.status == proxy_header::Status::invalid
+                                         ? result.reason
+                                         : std::string_view("PROXY header too long"));
+  bad_proxy_headers.log(LogLevel::warn, "closed a connection from trusted proxy " +
+                                            peer.address().to_string() + ": " + why);
+  stream_.close();
 }
 
 void HttpSession::read_request() {
@@ -145,11 +194,24 @@ void HttpSession::upgrade(Request request) {
       ->run(std::move(request));
 }
 
+bool HttpSession::is_trusted_proxy(const boost::asio::ip::address& peer) const {
+  namespace ip = boost::asio::ip;
+  // A dual-stack listener ([::]:PORT) sees an IPv4 proxy as ::ffff:a.b.c.d; the list says a.b.c.d.
+  const ip::address plain = peer.is_v6() && peer.to_v6().is_v4_mapped()
+                                ? ip::address(ip::make_address_v4(ip::v4_mapped, peer.to_v6()))
+                                : peer;
+  const auto& proxies = state_.trusted_proxies;
+  return std::find(proxies.begin(), proxies.end(), plain) != proxies.end() ||
+         std::find(proxies.begin(), proxies.end(), peer) != proxies.end();
+}
+
 boost::asio::ip::address HttpSession::client_address(const Request& request) {
+  // The PROXY header comes from the balancer's TCP side; X-Forwarded-For could come from the
+  // client itself when the balancer only relays TCP: with --proxy-protocol it is not read.
+  if (proxied_client_) return *proxied_client_;
   beast::error_code ec;
   auto peer = stream_.socket().remote_endpoint(ec).address();
-  const auto& proxies = state_.trusted_proxies;
-  if (ec || std::find(proxies.begin(), proxies.end(), peer) == proxies.end()) return peer;
+  if (ec || !is_trusted_proxy(peer)) return peer;
   // "client, proxy1, proxy2": the last entry is the one our trusted proxy added; those before
   // it may be forged by the client.
   std::string_view forwarded = request["X-Forwarded-For"];

@@ -30,6 +30,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+  // --proxy-protocol, a trusted peer: its PROXY header first, within the head timeout; what
+  // follows it in the same read stays in buffer_ for the HTTP parser.
+  void read_proxy_header();
+  void on_proxy_header(boost::beast::error_code ec, std::size_t bytes);
   void read_request();
   void on_header(boost::beast::error_code ec, std::size_t bytes);
   void on_body(boost::beast::error_code ec, std::size_t bytes);
@@ -41,8 +45,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // client still sends for a while, so that the answer reaches it before the socket closes.
   void linger();
   void discard_input();
-  // The reader's address: the peer's, or the one a trusted proxy put in X-Forwarded-For.
+  // The reader's address: the peer's, or the one a trusted proxy named in its PROXY header
+  // (--proxy-protocol) or else put in X-Forwarded-For.
   boost::asio::ip::address client_address(const Request& request);
+  bool is_trusted_proxy(const boost::asio::ip::address& peer) const;
   void upgrade(Request request);
   Response route(const Request& request) const;
   // /api/v1/...: answers asynchronously (the history lives in Redis).
@@ -60,6 +66,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  // Set from the PROXY header (the peer's own address for LOCAL): the same for every request.
+  std::optional<boost::asio::ip::address> proxied_client_;
   unsigned request_version_ = 11;
   bool request_keep_alive_ = false;
   bool body_left_unread_ = false;

@@ -123,7 +123,8 @@ TEST(Config, HelpAndVersion) {
   EXPECT_EQ(parse_config({"--version"}, Env{}.lookup(), c), ConfigAction::version);
   std::string help = help_text();
   for (const char* name : {"--listen", "NEWSPUSH_LISTEN", "--redis", "NEWSPUSH_REDIS", "--threads",
-                           "--max-send-queue", "--drain-timeout", "--log-level"})
+                           "--max-send-queue", "--drain-timeout", "--log-level",
+                           "--proxy-protocol", "NEWSPUSH_PROXY_PROTOCOL"})
     EXPECT_NE(help.find(name), std::string::npos) << name;
 }
 
@@ -164,6 +165,21 @@ TEST(Config, ReusePortIsABoolean) {
   EXPECT_TRUE(parse({}, Env{{{"NEWSPUSH_REUSE_PORT", "1"}}}).reuse_port);
   EXPECT_FALSE(parse({"--reuse-port=off"}, Env{{{"NEWSPUSH_REUSE_PORT", "1"}}}).reuse_port);
   EXPECT_FALSE(error_of({"--reuse-port", "maybe"}).empty());
+  // Alone, a switch means true, and the next flag stays a flag.
+  EXPECT_TRUE(parse({"--reuse-port"}).reuse_port);
+  EXPECT_EQ(parse({"--reuse-port", "--threads", "3"}).threads, 3u);
+}
+
+TEST(Config, ProxyProtocolIsASwitchThatNeedsATrustedProxy) {
+  EXPECT_FALSE(parse({}).proxy_protocol);
+  Config config = parse({"--proxy-protocol", "--trusted-proxy", "10.0.0.2"});
+  EXPECT_TRUE(config.proxy_protocol);
+  EXPECT_EQ(config.trusted_proxies, std::vector<std::string>{"10.0.0.2"});
+  EXPECT_FALSE(parse({"--proxy-protocol", "off", "--trusted-proxy", "10.0.0.2"}).proxy_protocol);
+  EXPECT_TRUE(parse({}, Env{{{"NEWSPUSH_PROXY_PROTOCOL", "1"}, {"NEWSPUSH_TRUSTED_PROXIES", "::1"}}})
+                  .proxy_protocol);
+  // Believing a header from any peer would let every client choose its own address.
+  EXPECT_NE(error_of({"--proxy-protocol"}).find("--trusted-proxy"), std::string::npos);
 }
 
 

@@ -1,5 +1,6 @@
 #include "tests/support/newspushd_process.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <stdexcept>
@@ -18,16 +19,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> make_argv(const std::string& redis_url,
-                                   std::vector<std::string> extra_args) {
+                                   const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {NEWSPUSHD_BIN, "--listen",    "127.0.0.1:0", "--redis",
                                    redis_url,     "--log-level", "debug"};
-  for (auto& arg : extra_args) argv.push_back(std::move(arg));
+  for (const auto& arg : extra_args) argv.push_back(arg);
   return argv;
 }
 
-// The port from the first line holding "listening on 127.0.0.1:PORT"; 0 if none.
-std::uint16_t parse_listening_port(const std::vector<std::string>& lines) {
-  constexpr std::string_view marker = "listening on 127.0.0.1:";
+constexpr std::string_view kListeningMarker = "listening on 127.0.0.1:";
+constexpr std::string_view kAdminMarker = "only on admin port 127.0.0.1:";
+
+// The port from the first line holding `marker` ("listening on 127.0.0.1:PORT"); 0 if none.
+std::uint16_t parse_port(const std::vector<std::string>& lines, std::string_view marker) {
   for (const auto& line : lines) {
     const auto at = line.find(marker);
     if (at == std::string::npos) continue;
@@ -56,19 +59,27 @@ bool poll_until(std::chrono::milliseconds timeout, Predicate predicate) {
 NewspushdProcess::NewspushdProcess(std::string redis_url, std::vector<std::string> extra_args,
                                    std::vector<std::string> extra_env,
                                    std::chrono::milliseconds startup_timeout)
-    : process_(make_argv(redis_url, std::move(extra_args)), std::move(extra_env)) {
-  if (!process_.wait_for_line("listening on 127.0.0.1:", startup_timeout)) {
+    : process_(make_argv(redis_url, extra_args), std::move(extra_env)) {
+  if (!process_.wait_for_line(kListeningMarker, startup_timeout)) {
     const auto status = process_.wait_exit(std::chrono::milliseconds(0));
     process_.kill();
     throw std::runtime_error(std::string("newspushd did not log \"listening on 127.0.0.1:PORT\" ") +
                              (status ? "and exited with " + std::to_string(*status) : "in time") +
                              "; output:\n" + process_.output());
   }
-  port_ = parse_listening_port(process_.lines());
+  port_ = parse_port(process_.lines(), kListeningMarker);
   if (port_ == 0) {
     process_.kill();
     throw std::runtime_error(
         "cannot read the port in newspushd's \"listening on\" line; output:\n" + process_.output());
+  }
+  if (std::find(extra_args.begin(), extra_args.end(), "--admin-listen") == extra_args.end()) return;
+  if (process_.wait_for_line(kAdminMarker, startup_timeout))
+    admin_port_ = parse_port(process_.lines(), kAdminMarker);
+  if (admin_port_ == 0) {
+    process_.kill();
+    throw std::runtime_error("cannot read the admin port in newspushd's log; output:\n" +
+                             process_.output());
   }
 }
 
@@ -78,20 +89,20 @@ std::string NewspushdProcess::ws_url() const {
 
 bool NewspushdProcess::wait_ready(std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(port_, "/readyz", std::chrono::seconds(2));
+    const auto response = http_get(operator_port(), "/readyz", std::chrono::seconds(2));
     return response && response->status == 200;
   });
 }
 
 bool NewspushdProcess::wait_not_ready(std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(port_, "/readyz", std::chrono::seconds(2));
+    const auto response = http_get(operator_port(), "/readyz", std::chrono::seconds(2));
     return response && response->status != 200;
   });
 }
 
 std::string NewspushdProcess::metrics_text() {
-  const auto response = http_get(port_, "/metrics");
+  const auto response = http_get(operator_port(), "/metrics");
   if (!response) throw std::runtime_error("GET /metrics failed (no response)");
   if (response->status != 200) {
     throw std::runtime_error("GET /metrics answered " + std::to_string(response->status));
@@ -115,7 +126,7 @@ double NewspushdProcess::metric(const std::string& name_with_labels) {
 bool NewspushdProcess::wait_metric_at_least(const std::string& name_with_labels, double value,
                                             std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(port_, "/metrics", std::chrono::seconds(2));
+    const auto response = http_get(operator_port(), "/metrics", std::chrono::seconds(2));
     if (!response || response->status != 200) return false;
     const auto sample = metric_value(response->body, name_with_labels);
     return sample && *sample >= value;
@@ -125,7 +136,7 @@ bool NewspushdProcess::wait_metric_at_least(const std::string& name_with_labels,
 bool NewspushdProcess::wait_metric_at_most(const std::string& name_with_labels, double value,
                                            std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(port_, "/metrics", std::chrono::seconds(2));
+    const auto response = http_get(operator_port(), "/metrics", std::chrono::seconds(2));
     if (!response || response->status != 200) return false;
     const auto sample = metric_value(response->body, name_with_labels);
     return sample && *sample <= value;

@@ -25,6 +25,9 @@ class NewspushdProcess {
   NewspushdProcess& operator=(const NewspushdProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
+  // With --admin-listen among the arguments: its port (else 0). /readyz and /metrics are then
+  // asked there, so that tests of the public port's admission do not meet their own probes.
+  std::uint16_t admin_port() const { return admin_port_; }
   // ws://127.0.0.1:PORT/ws
   std::string ws_url() const;
 
@@ -57,8 +60,11 @@ class NewspushdProcess {
   std::string output() const { return process_.output(); }
 
  private:
+  std::uint16_t operator_port() const { return admin_port_ ? admin_port_ : port_; }
+
   ChildProcess process_;
   std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
 };
 
 }  // namespace newspush::test

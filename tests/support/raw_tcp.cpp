@@ -21,9 +21,18 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-RawTcp::RawTcp(std::uint16_t port) {
+RawTcp::RawTcp(std::uint16_t port, const std::string& source) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("cannot bind to " + source);
+    }
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -76,6 +85,13 @@ std::optional<int> RawTcp::read_status(std::chrono::milliseconds timeout) {
           std::errc{})
     return std::nullopt;
   return status;
+}
+
+bool RawTcp::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (received_.find(needle) == std::string::npos)
+    if (read_some(deadline) <= 0) return false;
+  return true;
 }
 
 bool RawTcp::wait_closed(std::chrono::milliseconds timeout) {

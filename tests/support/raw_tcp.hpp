@@ -13,8 +13,9 @@ using namespace std::chrono_literals;
 
 class RawTcp {
  public:
-  // Throws std::runtime_error when the connection cannot be made.
-  explicit RawTcp(std::uint16_t port);
+  // Throws std::runtime_error when the connection cannot be made. `source`: a loopback address
+  // to connect from ("127.0.0.2"), to be another client than 127.0.0.1; empty: the default.
+  explicit RawTcp(std::uint16_t port, const std::string& source = {});
   ~RawTcp();
   RawTcp(const RawTcp&) = delete;
   RawTcp& operator=(const RawTcp&) = delete;
@@ -24,6 +25,9 @@ class RawTcp {
   // Reads until the end of an HTTP response head ("\r\n\r\n") and returns its status code;
   // nullopt when the connection ends first (a reset included) or the timeout passes.
   std::optional<int> read_status(std::chrono::milliseconds timeout = 10s);
+  // Reads until `needle` appears in what was received (e.g. a WebSocket welcome after a 101);
+  // false if the connection ends first or the timeout passes.
+  bool read_until(std::string_view needle, std::chrono::milliseconds timeout = 10s);
   // Reads (and drops) until the server closes; false if it is still open after the timeout.
   bool wait_closed(std::chrono::milliseconds timeout = 10s);
   // Everything read so far.
