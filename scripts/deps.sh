@@ -7,6 +7,8 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
   redis-server redis-tools curl
+  # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer).
+  haproxy
 )
 # Extra groups, asked for by the scripts that need them.
 for group in "$@"; do
@@ -46,7 +48,10 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
   systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
-# Likewise the nginx package (bench group) starts one on port 80; run.sh runs its own.
-if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
-  systemctl disable --now nginx >/dev/null 2>&1 || true
-fi
+# Likewise the haproxy and nginx (bench group) packages start daemons; the tests and run.sh run
+# their own.
+for daemon in haproxy nginx; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$daemon" 2>/dev/null; then
+    systemctl disable --now "$daemon" >/dev/null 2>&1 || true
+  fi
+done

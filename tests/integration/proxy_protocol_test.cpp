@@ -164,7 +164,8 @@ TEST_F(ProxyProtocolTest, OtherPeersConnectDirectlyAndTheirHeadersAreNotRead) {
 // What deploy/haproxy.cfg sets up, with a real HAProxy when one is installed: readers reach the
 // node through it, from two loopback addresses, and are counted by their own.
 TEST(ProxyProtocolBehindHaproxy, ReadersAreCountedByTheirOwnAddress) {
-  if (std::system("command -v haproxy >/dev/null 2>&1") != 0) GTEST_SKIP() << "no haproxy here";
+  ASSERT_EQ(std::system("command -v haproxy >/dev/null 2>&1"), 0)
+      << "haproxy is not installed: scripts/deps.sh installs it";
   RedisServer redis;
   NewspushdProcess node(
       redis.url(), {"--proxy-protocol", "--trusted-proxy", "127.0.0.1", "--max-connections-per-ip",
