@@ -1,5 +1,8 @@
 #include "server/metrics.hpp"
 
+#include "protocol/category.hpp"
+#include "server/history/known_categories.hpp"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <cstdio>
@@ -84,6 +87,19 @@ void SubscriptionGauge::add(const std::string& category, int delta) {
 std::map<std::string, std::int64_t> SubscriptionGauge::snapshot() const {
   std::lock_guard lock(mutex_);
   return counts_;
+}
+
+std::map<std::string, std::int64_t> Metrics::subscriptions() const {
+  std::map<std::string, std::int64_t> sum;
+  for (const auto* gauge : worker_subscriptions) {
+    for (const auto& [category, count] : gauge->snapshot()) {
+      bool labelled = category == protocol::kAllCategories || !known_categories ||
+                      known_categories->contains(category);
+      // Not a valid slug: cannot collide with a category.
+      sum[labelled ? category : "_other"] += count;
+    }
+  }
+  return sum;
 }
 
 namespace {
@@ -207,8 +223,10 @@ std::string render_prometheus(const Metrics& m) {
   w.single("newspush_trending_conflated_total", "counter",
            "Queued trending lists replaced by a newer one before being sent.",
            load(m.trending_conflated));
-  w.family("newspush_subscriptions", "gauge", "Connections subscribed to each category (\"*\": all).");
-  for (const auto& [category, count] : m.subscriptions.snapshot())
+  w.family("newspush_subscriptions", "gauge",
+           "Connections subscribed to each category (\"*\": all; \"_other\": names the history "
+           "has not carried).");
+  for (const auto& [category, count] : m.subscriptions())
     w.sample("newspush_subscriptions", count, "category=\"" + category + "\"");
   m.fanout_latency.render(w.text(), "newspush_fanout_latency_seconds");
   return w.take();
@@ -227,7 +245,7 @@ std::string render_stats_json(const Metrics& m) {
     invalid[std::string(protocol::to_string(static_cast<protocol::ArticleError>(i)))] =
         load(m.invalid_articles[i]);
   nlohmann::json subscriptions = nlohmann::json::object();
-  for (const auto& [category, count] : m.subscriptions.snapshot()) subscriptions[category] = count;
+  for (const auto& [category, count] : m.subscriptions()) subscriptions[category] = count;
   nlohmann::json views = nlohmann::json::object();
   for (std::size_t i = 0; i < m.views.size(); ++i)
     views[std::string(to_string(static_cast<ViewResult>(i)))] = load(m.views[i]);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <vector>
 #include <string>
 
 #include "protocol/article.hpp"
@@ -67,7 +68,8 @@ class LatencyHistogram {
   std::atomic<std::uint64_t> count_{0};
 };
 
-// Subscriptions per category, across all workers (changed on subscribe, never on fan-out).
+// Subscriptions per category of one worker (changed on subscribe, never on fan-out): its lock is
+// taken by that worker and, briefly, by a scrape, never by other workers.
 class SubscriptionGauge {
  public:
   void add(const std::string& category, int delta);
@@ -78,11 +80,17 @@ class SubscriptionGauge {
   std::map<std::string, std::int64_t> counts_;
 };
 
+class KnownCategories;
+
 struct Metrics {
   using Counter = std::atomic<std::uint64_t>;
 
   LatencyHistogram fanout_latency;
-  SubscriptionGauge subscriptions;
+  // Each worker's gauge, summed at scrape time. A series per category only for categories the
+  // history has carried (clients choose the names they subscribe to); the rest count as "_other".
+  std::vector<const SubscriptionGauge*> worker_subscriptions;  // filled before the workers start
+  const KnownCategories* known_categories = nullptr;
+  std::map<std::string, std::int64_t> subscriptions() const;
 
   Counter connections_opened{0};
   std::atomic<std::int64_t> connections_current{0};

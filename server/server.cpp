@@ -112,12 +112,7 @@ Server::Server(const Config& config)
                   [this](const std::string& reason, const std::string& head) {
                     reset_clients(reason, head);
                   },
-                  [this](const std::string& head) {
-                    if (auto position = protocol::parse_cursor(head))
-                      state_.window->stand_at(*position);
-                    hub_.set_head(head);
-                    state_.caught_up.store(true);
-                  },
+                  [this](const std::string& head) { on_caught_up(head); },
                   [](const std::string& message) { log_warn(message); },
                   [this] {
                     state_.metrics.live_feed_overflows.fetch_add(1, std::memory_order_relaxed);
@@ -137,6 +132,8 @@ Server::Server(const Config& config)
       drain_timer_(control_) {
   state_.session = session_settings(config);
   state_.history = &history_;
+  state_.recent = &recent_;
+  state_.metrics.known_categories = &state_.known_categories;
   state_.window = std::make_unique<ReplayWindow>(
       ReplayWindow::Bounds{config.replay_window, config.history_max_length, config.history_max_age});
   state_.history_reads = std::make_unique<ReadSlots>(config.max_history_reads);
@@ -232,7 +229,30 @@ void Server::count_invalid(protocol::ArticleError error, const std::string& deta
                                                "): " + detail);
 }
 
+void Server::on_caught_up(const std::string& head) {
+  if (auto position = protocol::parse_cursor(head)) state_.window->stand_at(*position);
+  recent_.invalidate();
+  hub_.set_head(head);
+  state_.caught_up.store(true);
+  if (!state_.known_categories.seeded()) seed_known_categories();
+}
+
+void Server::seed_known_categories() {
+  history_.call("newspush_categories", {}, [this](const redis::Reply& reply) {
+    if (reply.is_error() || reply.type != redis::Reply::Type::array) {
+      log_warn("could not list the history's categories (" + reply.text +
+               "); article lists ask Redis for any name until the next catch-up");
+      return;
+    }
+    for (const auto& category : reply.elements) state_.known_categories.add(category.text);
+    state_.known_categories.mark_seeded();
+  });
+}
+
 void Server::remember(const EventPtr& event) {
+  state_.known_categories.add(event->category);
+  if (!event->cursor) return;  // a bare PUBLISH: not history
+  recent_.invalidate();
   state_.window->append(event);
   state_.metrics.replay_window_bytes.store(static_cast<std::int64_t>(state_.window->bytes()),
                                            std::memory_order_relaxed);
@@ -242,6 +262,7 @@ void Server::remember(const EventPtr& event) {
 
 void Server::reset_clients(const std::string& reason, const std::string& head) {
   state_.window->clear();
+  recent_.invalidate();
   // Sent to every connection, like breaking news: each may have missed events.
   auto event = std::make_shared<ArticleEvent>();
   event->breaking = true;

@@ -11,6 +11,7 @@
 #include "server/config.hpp"
 #include "server/history/history.hpp"
 #include "server/history/live_feed.hpp"
+#include "server/history/recent_cache.hpp"
 #include "server/hub/hub.hpp"
 #include "server/log.hpp"
 #include "server/redis/redis_subscriber.hpp"
@@ -37,6 +38,10 @@ class Server {
   void reset_clients(const std::string& reason, const std::string& head);
   // Keeps a delivered event in the replay window.
   void remember(const EventPtr& event);
+  void on_caught_up(const std::string& head);
+  // Learns the categories of the history's newest entries (once caught up: together with what
+  // the feed delivers from then on, nothing recent is missed).
+  void seed_known_categories();
   void on_redis_state(redis::SubscriberState state);
   void on_history_ready(bool ready);
   void on_signal(int signal);
@@ -52,6 +57,7 @@ class Server {
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<Listener> admin_listener_;  // --admin-listen
   History history_;
+  RecentCache recent_{history_};
   LiveFeed live_feed_;
   trending::ViewRecorder views_;
   trending::TrendingFeed trending_feed_;

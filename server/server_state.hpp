@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/history/known_categories.hpp"
 #include "server/history/read_slots.hpp"
 #include "server/history/replay_window.hpp"
 #include "server/hub/event.hpp"
@@ -29,6 +30,7 @@ struct SessionSettings {
 };
 
 class History;
+class RecentCache;
 namespace trending {
 class ViewRecorder;
 }
@@ -39,6 +41,8 @@ struct ServerState {
   History* history = nullptr;  // thread-safe entry points only (post_*)
   std::unique_ptr<ReplayWindow> window;    // thread-safe: recent events, for resumes
   std::unique_ptr<ReadSlots> history_reads;  // thread-safe: resumes reading Redis at once
+  RecentCache* recent = nullptr;             // thread-safe: GET /api/v1/articles answers
+  KnownCategories known_categories;          // thread-safe
   trending::ViewRecorder* views = nullptr;  // likewise
   api::PublishKeys publish_keys;  // hashed once here, compared per request
   OriginPolicy origins;           // read-only after start-up

@@ -84,7 +84,10 @@ void Worker::shut_down_connections() {
 }
 
 Hub::Hub(unsigned threads, Metrics& metrics) {
-  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(metrics));
+  for (unsigned i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(metrics));
+    metrics.worker_subscriptions.push_back(&workers_.back()->subscriptions());
+  }
 }
 
 Hub::~Hub() { stop(); }

@@ -27,6 +27,8 @@ class Worker {
   SubscriptionIndex<Connection>& index() { return index_; }
   // Trending lists asked for beyond those of a connection's article categories.
   KeyedIndex<Connection>& trending_requests() { return trending_requests_; }
+  // This worker's subscriptions per category, for /metrics (summed over workers at scrape time).
+  SubscriptionGauge& subscriptions() { return subscriptions_; }
   // The trending lists a connection receives: those of the categories it is listed under, and
   // those it asked for. Sorted, no duplicates.
   std::vector<std::string> trending_lists_of(Connection* c) const;
@@ -52,6 +54,7 @@ class Worker {
   std::size_t fan_out(const EventPtr& event);
 
   Metrics& metrics_;
+  SubscriptionGauge subscriptions_;
   std::mutex pending_mutex_;
   std::vector<EventPtr> pending_;  // guarded by pending_mutex_
   bool drain_posted_ = false;      // guarded by pending_mutex_

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/article.hpp"
+#include "server/history/recent_cache.hpp"
 #include "server/history/history.hpp"
 #include "server/log.hpp"
 #include "server/net/api.hpp"
@@ -340,17 +341,22 @@ void HttpSession::list_recent(std::string_view query) {
   api::RecentQuery recent;
   if (auto error = api::parse_recent_query(query, recent))
     return send_json(error->status, api::error_body(*error));
-  if (!state_.history) return send_json(503, api::error_body({503, "unavailable", "history unavailable", {}}));
-  state_.history->post_recent(
+  if (!state_.recent) return send_json(503, api::error_body({503, "unavailable", "history unavailable", {}}));
+  if (recent.category != protocol::kAllCategories &&
+      state_.known_categories.certainly_unknown(recent.category) && !worker_.head().empty()) {
+    // Nobody published in it lately: the answer needs no Redis, whatever name is asked for.
+    return send_json(200, R"({"cursor":)" + nlohmann::json(worker_.head()).dump() + R"(,"events":[]})");
+  }
+  state_.recent->get(
       recent.category, recent.limit, stream_.get_executor(),
-      [self = shared_from_this()](HistoryRead read) {
-        if (!read.ok)
-          return self->send_json(503, api::error_body({503, "unavailable", read.error, {}}));
+      [self = shared_from_this(), limit = recent.limit](RecentCache::Answer read) {
+        if (!read->ok)
+          return self->send_json(503, api::error_body({503, "unavailable", read->error, {}}));
         // The events are already serialized server messages: splice them in.
-        std::string body = R"({"cursor":)" + nlohmann::json(read.head).dump() + R"(,"events":[)";
-        for (std::size_t i = 0; i < read.events.size(); ++i) {
+        std::string body = R"({"cursor":)" + nlohmann::json(read->head).dump() + R"(,"events":[)";
+        for (std::size_t i = 0; i < read->events.size() && i < limit; ++i) {
           if (i) body += ',';
-          body += read.events[i]->frame;
+          body += read->events[i]->frame;
         }
         body += "]}";
         self->send_json(200, std::move(body));

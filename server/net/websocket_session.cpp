@@ -163,7 +163,7 @@ void WebSocketSession::subscribe(const protocol::Subscribe& command) {
   change_trending_lists([&] {
     for (const auto& category : command.categories) {
       if (!std::binary_search(current.begin(), current.end(), category))
-        metrics_.subscriptions.add(category, +1);
+        worker_.subscriptions().add(category, +1);
       index.subscribe(this, category);
     }
     for (const auto& category : command.trending) worker_.trending_requests().add(this, category);
@@ -360,7 +360,7 @@ void WebSocketSession::unsubscribe(const protocol::Unsubscribe& command) {
   change_trending_lists([&] {
     for (const auto& category : command.categories) {
       if (std::binary_search(current.begin(), current.end(), category))
-        metrics_.subscriptions.add(category, -1);
+        worker_.subscriptions().add(category, -1);
       index.unsubscribe(this, category);
     }
     for (const auto& category : command.trending)
@@ -514,7 +514,7 @@ void WebSocketSession::finish(CloseCause cause) {
   close_deadline_.cancel();
   if (!registered_) return;
   for (const auto& category : worker_.index().categories_of(this))
-    metrics_.subscriptions.add(category, -1);
+    worker_.subscriptions().add(category, -1);
   worker_.index().remove(this);
   worker_.trending_requests().remove_all(this);
   metrics_.connections_current.fetch_sub(1, std::memory_order_relaxed);

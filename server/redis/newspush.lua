@@ -584,6 +584,33 @@ local function recent(keys, args)
   return out
 end
 
+-- newspush_categories <log> [scan_cap] -> {category, ...}
+-- The distinct categories among the newest entries, as far back as newspush_recent looks: a node
+-- tells a category with recent articles from a name nobody publishes in without a scan per name.
+local function categories(keys, args)
+  local k, err = layout(keys)
+  if not k then return err end
+  local scan_cap = positive_integer(args[1], SCAN_DEFAULT)
+  if not scan_cap then return fail('bad_count', 'scan cap must be a positive integer') end
+  scan_cap = math.min(scan_cap, SCAN_CAP)
+  local seen, out, scanned, upper = {}, {}, 0, '+'
+  while scanned < scan_cap do
+    local page = redis.call('XREVRANGE', k.log, upper, '-', 'COUNT',
+      math.min(SCAN_PAGE, scan_cap - scanned))
+    if #page == 0 then break end
+    for _, entry in ipairs(page) do
+      scanned = scanned + 1
+      local f = fields_of(entry)
+      if f.c and not seen[f.c] then
+        seen[f.c] = true
+        out[#out + 1] = f.c
+      end
+    end
+    upper = '(' .. page[#page][1]
+  end
+  return out
+end
+
 -- Trending --------------------------------------------------------------------------------------
 
 -- newspush_trending_base <log> <hl_ms> <now_ms> -> {t0, hl}
@@ -815,6 +842,8 @@ redis.register_function{function_name = 'newspush_publish', callback = publish}
 redis.register_function{function_name = 'newspush_retract', callback = retract}
 redis.register_function{function_name = 'newspush_read', callback = read, flags = {'no-writes'}}
 redis.register_function{function_name = 'newspush_recent', callback = recent,
+  flags = {'no-writes'}}
+redis.register_function{function_name = 'newspush_categories', callback = categories,
   flags = {'no-writes'}}
 redis.register_function{function_name = 'newspush_trending_base', callback = trending_base}
 redis.register_function{function_name = 'newspush_view', callback = view}

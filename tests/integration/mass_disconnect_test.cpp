@@ -131,6 +131,15 @@ TEST(MassDisconnect, FifteenThousandConnectionsDroppedAtOnceLeaveTheIndex) {
   // timeout keeps pings and idle closes out of the count.
   NewspushdProcess server(redis.url(), {"--threads", "1", "--idle-timeout", "600"});
   ASSERT_TRUE(server.wait_ready()) << server.output();
+  // Categories the history carries have a series of their own in /metrics (others are counted
+  // together): publish in each, and wait until the node has delivered them.
+  for (const auto& category : kCategories) {
+    auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log",
+                                R"({"id":"first-)" + category + R"(","category":")" + category +
+                                    R"(","title":"Premier"})"});
+    ASSERT_EQ(reply.type, RedisValue::Type::array) << reply.text;
+  }
+  ASSERT_TRUE(server.wait_metric_at_least("newspush_articles_total", kCategories.size()));
 
   // A few threads: the test's reads and writes then overlap the server's work on the other core.
   constexpr std::size_t kThreads = 3;
