@@ -151,6 +151,42 @@ TEST_F(BoundedWorkTest, FiveThousandConnectsFromOneAddressGetTheirAnswerAndCostL
   EXPECT_LT(rss_kib(node_->process().pid()) - rss_before, 64 * 1024);
 }
 
+TEST_F(BoundedWorkTest, AFloodOfResumesFromAncientCursorsGetsResetsOrWaitsAndCostsLittle) {
+  // No window: every resume goes to Redis, where the history still holds the cursor, and the
+  // 299 events after it are more than one resume may replay.
+  start({"--replay-window", "0", "--max-replay-events", "100", "--max-history-reads", "2"});
+  std::string ancient = publish(redis_, make_article("a0", "sports"));
+  for (int i = 1; i < 300; ++i) publish(redis_, make_article("a" + std::to_string(i), "sports"));
+  ASSERT_EQ(reader_->collect_articles(300, 30s).size(), 300u);
+  long rss_before = rss_kib(node_->process().pid());
+  constexpr int kResumes = 300;
+  std::vector<std::unique_ptr<WsClient>> clients;
+  json command = {{"op", "subscribe"}, {"categories", {"sports"}}, {"since", ancient}};
+  for (int i = 0; i < kResumes; ++i) {
+    clients.push_back(WsClient::connect(node_->port()));
+    clients.back()->send_text(command.dump());
+  }
+  int reset = 0, busy = 0;
+  for (auto& client : clients) {
+    // Each gets its documented answer: reset (after reading at most 101 entries), or 1013
+    // history_busy while two other resumes read Redis.
+    auto answer = client->next_event_of_type("reset", 30s);
+    if (answer) {
+      EXPECT_EQ((*answer)["reason"], "replay_too_long");
+      ++reset;
+    } else {
+      ASSERT_TRUE(client->closed()) << "neither reset nor closed";
+      EXPECT_EQ(client->close_code(), 1013);
+      EXPECT_THAT(client->close_reason(), ::testing::HasSubstr("history_busy"));
+      ++busy;
+    }
+  }
+  EXPECT_EQ(reset + busy, kResumes);
+  EXPECT_GE(reset, 1);
+  publish_delivered(make_article("after-the-flood", "sports"));
+  EXPECT_LT(rss_kib(node_->process().pid()) - rss_before, 64 * 1024);
+}
+
 TEST_F(BoundedWorkTest, FragmentedCommandsAreReassembledAndBoundedAsAWhole) {
   start({"--max-frame", "1024"});
   auto raw = RawWsClient::connect(node_->port());
