@@ -181,7 +181,7 @@ TEST(BadFlags, ExitWithCode2AndNameTheFlag) {
                                         {"--listen", "nowhere"},
                                         {"--redis", "mysql://x"},
                                         {"--what"}}) {
-    std::vector<std::string> argv{NEWSPUSHD_BIN};
+    std::vector<std::string> argv{newspushd_bin()};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess process(argv);
     EXPECT_EQ(process.wait_exit(15s), 2) << args[0];
@@ -190,7 +190,7 @@ TEST(BadFlags, ExitWithCode2AndNameTheFlag) {
 }
 
 TEST(BadFlags, BadEnvironmentValueExitsWith2) {
-  ChildProcess process({NEWSPUSHD_BIN}, {"NEWSPUSH_MAX_FRAME=huge"});
+  ChildProcess process({newspushd_bin()}, {"NEWSPUSH_MAX_FRAME=huge"});
   EXPECT_EQ(process.wait_exit(15s), 2);
   EXPECT_NE(process.output().find("NEWSPUSH_MAX_FRAME"), std::string::npos) << process.output();
 }
@@ -201,7 +201,7 @@ TEST(BadFlags, AStaticDirOverTheFileBoundExitsWith2) {
   const fs::path dir = fs::temp_directory_path() / ("newspush-big-site-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (int i = 0; i <= 1000; ++i) std::ofstream(dir / (std::to_string(i) + ".txt")) << i;
-  ChildProcess process({NEWSPUSHD_BIN, "--listen", "127.0.0.1:0", "--static-dir", dir.string()});
+  ChildProcess process({newspushd_bin(), "--listen", "127.0.0.1:0", "--static-dir", dir.string()});
   EXPECT_EQ(process.wait_exit(15s), 2);
   EXPECT_NE(process.output().find("--static-dir"), std::string::npos) << process.output();
   EXPECT_NE(process.output().find("more than 1000 files"), std::string::npos) << process.output();
@@ -210,10 +210,10 @@ TEST(BadFlags, AStaticDirOverTheFileBoundExitsWith2) {
 }
 
 TEST(BadFlags, HelpAndVersionExit0) {
-  ChildProcess help({NEWSPUSHD_BIN, "--help"});
+  ChildProcess help({newspushd_bin(), "--help"});
   EXPECT_EQ(help.wait_exit(15s), 0);
   EXPECT_NE(help.output().find("--max-send-queue"), std::string::npos);
-  ChildProcess version({NEWSPUSHD_BIN, "--version"});
+  ChildProcess version({newspushd_bin(), "--version"});
   EXPECT_EQ(version.wait_exit(15s), 0);
   EXPECT_NE(version.output().find("newspushd"), std::string::npos);
 }

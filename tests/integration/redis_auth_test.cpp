@@ -171,12 +171,12 @@ TEST(RedisAuth, UnknownHostNameIsRetriedAndReported) {
 TEST(RedisAuth, BadRedisUrlExitsTwoWithOneLineWithoutThePassword) {
   for (const std::string bad : {"redis://newsroom:Hunter2%zz@127.0.0.1", "redis://Hunter2@h",
                                 "redis://u:Hunter2@h:port"}) {
-    CliResult flag = run_program({NEWSPUSHD_BIN, "--redis", bad});
+    CliResult flag = run_program({newspushd_bin(), "--redis", bad});
     EXPECT_EQ(flag.exit_code, 2) << flag.output;
     EXPECT_THAT(flag.output, HasSubstr("--redis"));
     EXPECT_EQ(std::count(flag.output.begin(), flag.output.end(), '\n'), 1) << flag.output;
     EXPECT_THAT(flag.output, Not(HasSubstr("Hunter2")));
-    CliResult variable = run_program({NEWSPUSHD_BIN}, {"NEWSPUSH_REDIS=" + bad});
+    CliResult variable = run_program({newspushd_bin()}, {"NEWSPUSH_REDIS=" + bad});
     EXPECT_EQ(variable.exit_code, 2) << variable.output;
     EXPECT_THAT(variable.output, HasSubstr("NEWSPUSH_REDIS"));
     EXPECT_THAT(variable.output, Not(HasSubstr("Hunter2")));
@@ -186,7 +186,7 @@ TEST(RedisAuth, BadRedisUrlExitsTwoWithOneLineWithoutThePassword) {
     EXPECT_THAT(cli.output, HasSubstr("--redis"));
     EXPECT_THAT(cli.output, Not(HasSubstr("Hunter2")));
   }
-  CliResult help = run_program({NEWSPUSHD_BIN, "--help"}, {"NEWSPUSH_REDIS=redis://:Hunter2@h"});
+  CliResult help = run_program({newspushd_bin(), "--help"}, {"NEWSPUSH_REDIS=redis://:Hunter2@h"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.output, HasSubstr("PASSWORD@"));
   EXPECT_THAT(help.output, Not(HasSubstr("Hunter2")));

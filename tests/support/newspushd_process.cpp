@@ -1,8 +1,11 @@
 #include "tests/support/newspushd_process.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -20,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> make_argv(const std::string& redis_url,
                                    const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {NEWSPUSHD_BIN, "--listen",    "127.0.0.1:0", "--redis",
+  std::vector<std::string> argv = {newspushd_bin(), "--listen",    "127.0.0.1:0", "--redis",
                                    redis_url,     "--log-level", "debug"};
   for (const auto& arg : extra_args) argv.push_back(arg);
   return argv;
@@ -54,7 +57,38 @@ bool poll_until(std::chrono::milliseconds timeout, Predicate predicate) {
   }
 }
 
+// Longer than the default --drain-timeout (5 s) and than any a test sets, with room for a
+// sanitized build on a loaded machine.
+constexpr auto kStopTimeout = std::chrono::seconds(60);
+
 }  // namespace
+
+std::string newspushd_bin() {
+  const char* from_environment = std::getenv("NEWSPUSHD_BIN");
+  return from_environment != nullptr && *from_environment != '\0' ? from_environment
+                                                                   : NEWSPUSHD_BIN;
+}
+
+NewspushdProcess::~NewspushdProcess() {
+  auto status = process_.wait_exit(std::chrono::milliseconds(0));
+  if (!status) {
+    process_.send_signal(SIGTERM);
+    status = process_.wait_exit(kStopTimeout);
+  }
+  if (!status) {
+    process_.kill();
+    ADD_FAILURE() << "newspushd (pid " << process_.pid() << ") still running "
+                  << kStopTimeout.count() << " s after SIGTERM; output:\n"
+                  << process_.output();
+  } else if (*status != 0 && *status != -SIGKILL) {
+    ADD_FAILURE() << "newspushd (pid " << process_.pid() << ") exited with "
+                  << (*status < 0 ? "signal " + std::to_string(-*status)
+                                  : "code " + std::to_string(*status))
+                  << (*status == 66 ? " (ThreadSanitizer's exitcode in scripts/test.sh)" : "")
+                  << "; output:\n"
+                  << process_.output();
+  }
+}
 
 NewspushdProcess::NewspushdProcess(std::string redis_url, std::vector<std::string> extra_args,
                                    std::vector<std::string> extra_env,

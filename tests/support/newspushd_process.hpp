@@ -12,15 +12,24 @@ namespace newspush::test {
 
 using namespace std::chrono_literals;
 
+// The newspushd the tests run: the environment variable NEWSPUSHD_BIN when set and not empty (a
+// ThreadSanitizer build, see scripts/test.sh), else the one built alongside the tests.
+std::string newspushd_bin();
+
 class NewspushdProcess {
  public:
-  // Starts NEWSPUSHD_BIN with `--listen 127.0.0.1:0 --redis <redis_url> --log-level debug`
+  // Starts newspushd_bin() with `--listen 127.0.0.1:0 --redis <redis_url> --log-level debug`
   // followed by extra_args, and waits (up to startup_timeout) for its "listening on
   // 127.0.0.1:PORT" log line. Throws std::runtime_error, with the process output, if it exits or
   // never logs the line. Readiness (Redis subscribed) is separate: see wait_ready().
   explicit NewspushdProcess(std::string redis_url, std::vector<std::string> extra_args = {},
                             std::vector<std::string> extra_env = {},
                             std::chrono::milliseconds startup_timeout = 15s);
+  // Unless the test already stopped it: SIGTERM, and a wait for it to drain and exit. Then the
+  // current test fails, with newspushd's output, unless it exited 0 or was SIGKILLed by the test:
+  // a crash, a sanitizer's report (scripts/test.sh runs TSan with exitcode=66) or a shutdown that
+  // hangs would otherwise pass unseen, since a test's assertions are over by then.
+  ~NewspushdProcess();
   NewspushdProcess(const NewspushdProcess&) = delete;
   NewspushdProcess& operator=(const NewspushdProcess&) = delete;
 
