@@ -151,6 +151,10 @@ Error error_from_redis(std::string_view redis_error) {
   std::string_view rest = redis_error.substr(prefix.size());
   auto colon = rest.find(':');
   std::string code(rest.substr(0, colon));
+  // The library always writes a snake_case code: anything else is no answer a client can act on
+  // (and an empty "error" would reach it as such), like any other unexpected reply.
+  if (code.empty() || code.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    return {503, "unavailable", "unexpected reply from the history", {}};
   std::string message(colon == std::string_view::npos ? rest : rest.substr(colon + 1));
   if (!message.empty() && message.front() == ' ') message.erase(0, 1);
   if (code == "not_found") return {404, code, message, {}};
