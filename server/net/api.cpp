@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "protocol/article.hpp"
+#include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
 
 namespace newspush::api {
@@ -124,8 +125,9 @@ std::optional<Error> parse_trending_query(std::string_view query, std::string& c
 
 std::optional<Error> parse_view_batch(std::string_view body, std::vector<std::string>& ids) {
   auto bad = [](std::string message) { return Error{400, "bad_request", std::move(message), {}}; };
-  auto batch = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (batch.is_discarded()) return bad("the body is not valid JSON");
+  bool too_deep = false;
+  auto batch = protocol::parse_bounded<nlohmann::json>(body, too_deep);
+  if (too_deep || batch.is_discarded()) return bad("the body is not valid JSON");
   if (!batch.is_array() || batch.empty() || batch.size() > kMaxViewBatch)
     return bad("expected an array of 1 to " + std::to_string(kMaxViewBatch) +
                " views: [{\"article\":\"<id>\"}, ...]");

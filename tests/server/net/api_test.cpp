@@ -120,6 +120,8 @@ TEST(ApiViewBatch, MalformedBatchesAreBadRequests) {
     EXPECT_EQ(error->status, 400) << body;
     EXPECT_EQ(error->code, "bad_request") << body;
   }
+  // Found by fuzz/trending_payload_fuzz (the same parser): a NUL byte ended the JSON early.
+  EXPECT_TRUE(parse_view_batch(std::string(R"([{"article":"a"}])") + '\0' + "\xff", ids));
   std::string big = "[";
   for (std::size_t i = 0; i <= kMaxViewBatch; ++i) big += std::string(i ? "," : "") + R"({"article":"a"})";
   EXPECT_EQ(parse_view_batch(big + "]", ids)->code, "bad_request");
