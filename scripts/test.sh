@@ -2,8 +2,9 @@
 # The whole test suite: installs what is missing, builds, and runs every test: the C++ unit and
 # integration tests on the release build, the JavaScript client's tests and the demo page's tests
 # in headless Chromium, a few-second load-test smoke run, then the C++ tests once more on an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Each test starts and stops the
-# redis-server and newspushd processes it needs.
+# AddressSanitizer + UndefinedBehaviorSanitizer build, and last a bounded libFuzzer run of every
+# parser (scripts/fuzz.sh). Each test starts and stops the redis-server and newspushd processes
+# it needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
@@ -24,3 +25,7 @@ for kind in release sanitize; do
     "$root/loadtest/run.sh" --scenario smoke --build-dir "$root/build/release"
   fi
 done
+echo "=== fuzz ==="
+start=$(date +%s)
+"$root/scripts/fuzz.sh"
+echo "=== fuzz done in $(( $(date +%s) - start )) s ==="
