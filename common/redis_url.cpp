@@ -100,6 +100,7 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* 
     auto close = rest.find(']');
     if (close == std::string_view::npos) return fail("unterminated [IPv6] host");
     endpoint.host = std::string(rest.substr(1, close - 1));
+    if (endpoint.host.find('[') != std::string::npos) return fail("'[' inside an [IPv6] host");
     std::string_view after = rest.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return fail("expected :PORT after [IPv6] host");
@@ -113,6 +114,10 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* 
       if (port_text.empty()) return fail("empty port");
       rest = rest.substr(0, colon);
     }
+    // Otherwise "redis://::1" would be host ":" port 1, and to_url() could not write the host
+    // back in a form that reads the same.
+    if (rest.find_first_of(":[]") != std::string_view::npos)
+      return fail("an IPv6 host goes in brackets: redis://[::1]:6379");
     endpoint.host = std::string(rest);
   }
   if (endpoint.host.empty()) return fail("empty host");

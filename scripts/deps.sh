@@ -26,6 +26,11 @@ for group in "$@"; do
       packages+=(nginx libnginx-mod-nchan)
       if apt-cache show linux-perf >/dev/null 2>&1; then packages+=(linux-perf); fi
       ;;
+    fuzz)
+      # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh); llvm-14 for llvm-symbolizer, so
+      # that a crash's stack names functions and lines.
+      packages+=(clang-14 libclang-rt-14-dev llvm-14)
+      ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
   esac
 done

@@ -3,8 +3,8 @@
 # integration tests on the release build, the JavaScript client's tests and the demo page's tests
 # in headless Chromium, a few-second load-test smoke run, then the unit tests built with
 # AddressSanitizer + UndefinedBehaviorSanitizer and the integration tests against an ASan + UBSan
-# newspushd and a ThreadSanitizer one. Each test starts and stops the redis-server and newspushd
-# processes it needs.
+# newspushd and a ThreadSanitizer one, and last a bounded libFuzzer run of every parser
+# (scripts/fuzz.sh). Each test starts and stops the redis-server and newspushd processes it needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
@@ -25,3 +25,7 @@ echo "=== load test smoke ==="
 # against an ASan + UBSan newspushd, then against a ThreadSanitizer one.
 "$root/scripts/sanitizer-test.sh" asan
 "$root/scripts/sanitizer-test.sh" tsan
+echo "=== fuzz ==="
+start=$(date +%s)
+"$root/scripts/fuzz.sh"
+echo "=== fuzz done in $(( $(date +%s) - start )) s ==="

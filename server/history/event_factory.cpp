@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
 #include "protocol/messages.hpp"
 
@@ -14,8 +15,9 @@ BuiltEvent invalid(protocol::ArticleError error, std::string detail) {
 
 BuiltEvent build_retraction(std::string_view cursor_text, const protocol::Cursor& cursor,
                             std::string_view body) {
-  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object()) return invalid(protocol::ArticleError::not_object, "retraction is not an object");
+  bool too_deep = false;
+  auto json = protocol::parse_bounded<nlohmann::json>(body, too_deep);
+  if (too_deep || !json.is_object()) return invalid(protocol::ArticleError::not_object, "retraction is not an object");
   auto id = json.find("id");
   auto category = json.find("category");
   auto breaking = json.find("breaking");

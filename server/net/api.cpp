@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "protocol/article.hpp"
+#include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
 
 namespace newspush::api {
@@ -124,8 +125,9 @@ std::optional<Error> parse_trending_query(std::string_view query, std::string& c
 
 std::optional<Error> parse_view_batch(std::string_view body, std::vector<std::string>& ids) {
   auto bad = [](std::string message) { return Error{400, "bad_request", std::move(message), {}}; };
-  auto batch = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (batch.is_discarded()) return bad("the body is not valid JSON");
+  bool too_deep = false;
+  auto batch = protocol::parse_bounded<nlohmann::json>(body, too_deep);
+  if (too_deep || batch.is_discarded()) return bad("the body is not valid JSON");
   if (!batch.is_array() || batch.empty() || batch.size() > kMaxViewBatch)
     return bad("expected an array of 1 to " + std::to_string(kMaxViewBatch) +
                " views: [{\"article\":\"<id>\"}, ...]");
@@ -151,6 +153,10 @@ Error error_from_redis(std::string_view redis_error) {
   std::string_view rest = redis_error.substr(prefix.size());
   auto colon = rest.find(':');
   std::string code(rest.substr(0, colon));
+  // The library always writes a snake_case code: anything else is no answer a client can act on
+  // (and an empty "error" would reach it as such), like any other unexpected reply.
+  if (code.empty() || code.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    return {503, "unavailable", "unexpected reply from the history", {}};
   std::string message(colon == std::string_view::npos ? rest : rest.substr(colon + 1));
   if (!message.empty() && message.front() == ' ') message.erase(0, 1);
   if (code == "not_found") return {404, code, message, {}};

@@ -18,12 +18,21 @@ bool host_char(char c) {
          c == '[' || c == ']';
 }
 
+// RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), already lower case here.
+bool is_scheme(std::string_view scheme) {
+  return !scheme.empty() && scheme.front() >= 'a' && scheme.front() <= 'z' &&
+         std::all_of(scheme.begin(), scheme.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+                  c == '.';
+         });
+}
+
 }  // namespace
 
 std::string OriginPolicy::add(std::string_view pattern) {
   std::string text = lower(pattern);
   auto scheme_end = text.find("://");
-  if (scheme_end == std::string::npos || scheme_end == 0)
+  if (scheme_end == std::string::npos || !is_scheme(std::string_view(text).substr(0, scheme_end)))
     return "expected SCHEME://HOST[:PORT], e.g. https://www.example.org or https://*.example.org";
   std::string scheme_prefix = text.substr(0, scheme_end + 3);
   std::string host = text.substr(scheme_end + 3);

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
 
 namespace newspush::trending {
@@ -24,8 +25,9 @@ std::optional<TrendingPayload> parse_payload(std::string_view payload) {
 
   std::string_view frame = payload.substr(second + 1);
   if (frame.empty() || frame.find('\n') != std::string_view::npos) return std::nullopt;
-  auto message = nlohmann::json::parse(frame, nullptr, /*allow_exceptions=*/false);
-  if (!message.is_object()) return std::nullopt;
+  bool too_deep = false;
+  auto message = protocol::parse_bounded<nlohmann::json>(frame, too_deep);
+  if (too_deep || !message.is_object()) return std::nullopt;
   auto is_string = [&message](const char* field, std::string_view expected) {
     auto it = message.find(field);
     return it != message.end() && it->is_string() && it->get_ref<const std::string&>() == expected;

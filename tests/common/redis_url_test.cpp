@@ -57,6 +57,30 @@ TEST(RedisUrlTest, Ipv6) {
   EXPECT_EQ(bare.port, 6379);
 }
 
+// Found by fuzz/redis_url_fuzz: an unbracketed host with ':' or ']' was accepted, and what
+// to_url() shows for it did not parse back.
+TEST(RedisUrlTest, Ipv6NeedsBrackets) {
+  expect_invalid("redis://::1");
+  expect_invalid("redis://::1:6379");
+  expect_invalid("redis://a:b:6379");
+  expect_invalid("redis://\xa9\xc5:1]:6379/0");
+  expect_invalid("redis://h]:6379");
+  expect_invalid("redis://h[");
+  expect_invalid("redis://[[::1]:6379");
+}
+
+TEST(RedisUrlTest, ShownUrlParsesBackToTheSameServer) {
+  for (std::string_view url : {"redis://h", "redis://[::1]:6380/2", "redis://[fe80::1%25eth0]",
+                               "redis://u:p@10.0.0.5:7000/1", "redis://[abc]"}) {
+    RedisEndpoint endpoint = expect_valid(url);
+    RedisEndpoint shown = expect_valid(to_url(endpoint));
+    EXPECT_EQ(shown.host, endpoint.host) << url;
+    EXPECT_EQ(shown.port, endpoint.port) << url;
+    EXPECT_EQ(shown.db, endpoint.db) << url;
+    EXPECT_EQ(shown.username, endpoint.username) << url;
+  }
+}
+
 TEST(RedisUrlTest, PortAndDbBoundaries) {
   EXPECT_EQ(expect_valid("redis://h:1").port, 1);
   EXPECT_EQ(expect_valid("redis://h:65535").port, 65535);

@@ -117,6 +117,14 @@ TEST(ArticleTest, RejectsTrailingGarbage) {
   expect_error(with_extra("1") + "\n" + with_extra("1"), ArticleError::not_json);
 }
 
+// Found by fuzz/trending_payload_fuzz: nlohmann/json stops at a NUL byte as at the end of input.
+TEST(ArticleTest, RejectsEverythingAfterANulByte) {
+  using namespace std::string_literals;
+  expect_error(with_extra("1") + "\0garbage \xff"s, ArticleError::not_json);
+  expect_error(with_extra("1") + "\0"s, ArticleError::not_json);
+  expect_error(with_extra("\"a\0b\""s), ArticleError::not_json);
+}
+
 TEST(ArticleTest, RejectsNonObjects) {
   expect_error("[]", ArticleError::not_object);
   expect_error(R"(["id","a"])", ArticleError::not_object);

@@ -128,6 +128,13 @@ TEST(CommandTest, InvalidJson) {
   expect_error("{\"op\":\"ping\",\"x\":\"\xc3\"}", "invalid_json");
 }
 
+// Found by fuzz/trending_payload_fuzz: nlohmann/json stops at a NUL byte as at the end of input.
+TEST(CommandTest, ANulByteMakesInvalidJson) {
+  using namespace std::string_literals;
+  expect_error("{\"op\":\"ping\"}\0{\"op\":"s, "invalid_json");
+  expect_error("{\"op\":\"ping\"}\0"s, "invalid_json");
+}
+
 TEST(CommandTest, DeepNestingIsInvalidJson) {
   std::string at_limit = std::string(kMaxJsonDepth - 1, '[') + std::string(kMaxJsonDepth - 1, ']');
   expect_command(R"({"op":"ping","x":)" + at_limit + "}");

@@ -54,6 +54,14 @@ TEST(HistoryEvent, InvalidInputIsRejectedWithAReason) {
             protocol::ArticleError::bad_id);
 }
 
+// Found by fuzz/trending_payload_fuzz (the same parser): a NUL byte ended the JSON early.
+TEST(HistoryEvent, ARetractionWithANulByteIsRejected) {
+  using namespace std::string_literals;
+  const std::string body = R"({"id":"a","category":"x"})";
+  EXPECT_TRUE(build_history_event("e:1-0", "retract", body, 100).event);
+  EXPECT_FALSE(build_history_event("e:1-0", "retract", body + "\0\xff"s, 100).event);
+}
+
 TEST(LiveArticle, HasNoCursor) {
   auto built = build_live_article(R"({"id":"a","category":"sports","title":"T"})", 1 << 16);
   ASSERT_TRUE(built.event);

@@ -74,6 +74,17 @@ TEST(ApiRedisErrors, MapToStatusCodeAndField) {
   EXPECT_EQ(error_from_redis("redis unavailable: connection refused").status, 503);
 }
 
+// Found by fuzz/api_request_fuzz: "ERR newspush: " gave a 400 whose "error" code was empty.
+TEST(ApiErrorFromRedis, AMalformedCodeIsAnUnexpectedReply) {
+  for (std::string_view text : {"ERR newspush: ", "ERR newspush: : detail", "ERR newspush:  bad: x",
+                                "ERR newspush: Bad Thing: x"}) {
+    auto error = error_from_redis(text);
+    EXPECT_EQ(error.status, 503) << text;
+    EXPECT_EQ(error.code, "unavailable") << text;
+  }
+  EXPECT_EQ(error_from_redis("ERR newspush: too_large").code, "too_large");
+}
+
 TEST(ApiErrorBody, IsJsonWithFieldWhenKnown) {
   EXPECT_EQ(error_body({400, "bad_title", "empty", "title"}),
             R"({"error":"bad_title","field":"title","message":"empty"})");
@@ -109,6 +120,8 @@ TEST(ApiViewBatch, MalformedBatchesAreBadRequests) {
     EXPECT_EQ(error->status, 400) << body;
     EXPECT_EQ(error->code, "bad_request") << body;
   }
+  // Found by fuzz/trending_payload_fuzz (the same parser): a NUL byte ended the JSON early.
+  EXPECT_TRUE(parse_view_batch(std::string(R"([{"article":"a"}])") + '\0' + "\xff", ids));
   std::string big = "[";
   for (std::size_t i = 0; i <= kMaxViewBatch; ++i) big += std::string(i ? "," : "") + R"({"article":"a"})";
   EXPECT_EQ(parse_view_batch(big + "]", ids)->code, "bad_request");

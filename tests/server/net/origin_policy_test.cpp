@@ -47,7 +47,9 @@ TEST(OriginPolicy, ARequestWithoutOriginIsNotFromABrowserAndPasses) {
 
 TEST(OriginPolicy, MalformedPatternsAreRefusedWithAReason) {
   for (const char* bad : {"www.example.org", "https://", "https://*.", "https://a.org/path",
-                          "://x.org", "https://a b.org"})
+                          "://x.org", "https://a b.org",
+                          // Found by fuzz/origin_fuzz: the scheme was not checked at all.
+                          "https:?/evil.org/http://a.org", "1http://a.org", "ht tp://a.org"})
     EXPECT_NE(OriginPolicy().add(bad), "") << bad;
 }
 

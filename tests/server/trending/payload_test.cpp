@@ -34,5 +34,14 @@ TEST(TrendingPayload, AnythingOffIsRefused) {
   EXPECT_FALSE(parse_payload("42\nsports\n{\"type\":\"trending\",\"category\":\"sports\",\"items\":[\"\xff\"]}"));
 }
 
+// Found by fuzz/trending_payload_fuzz: nlohmann/json stops at a NUL byte as at the end of input,
+// so a valid list followed by a NUL and any bytes passed, and those bytes (invalid UTF-8 too)
+// went to every client as is.
+TEST(TrendingPayload, NothingMayFollowTheListAfterANulByte) {
+  using namespace std::string_literals;
+  EXPECT_FALSE(parse_payload("42\nsports\n" + kFrame + "\0"s));
+  EXPECT_FALSE(parse_payload("42\nsports\n" + kFrame + "\0garbage\x9d"s));
+}
+
 }  // namespace
 }  // namespace newspush::trending
