@@ -25,6 +25,9 @@ constexpr auto kCloseDeadline = std::chrono::seconds(30);
 constexpr char kFrameSeparator = '\n';
 // A command is a few dozen bytes; a connection keeps no more than this between messages.
 constexpr std::size_t kKeptMessageCapacity = 256;
+// A client that resumes sends its subscribe at once; one that sends nothing still gets its
+// breaking news, this much later at most.
+constexpr auto kFirstCommandWait = std::chrono::seconds(2);
 
 CloseCause cause_of(beast::error_code ec) {
   if (ec == websocket::error::closed) return CloseCause::client;
@@ -78,6 +81,14 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   }
   registered_ = true;
   worker_.index().add(this);
+  // The close deadline's timer is free until the connection closes (close_with re-arms it,
+  // cancelling this wait).
+  close_deadline_.expires_after(kFirstCommandWait);
+  close_deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closing_) return;
+    if (self->resume_ == Resume::before_first_command) self->release_held();
+  });
   metrics_.connections_opened.fetch_add(1, std::memory_order_relaxed);
   metrics_.connections_current.fetch_add(1, std::memory_order_relaxed);
   enqueue(state_.session.welcome);
@@ -122,6 +133,12 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t bytes) {
 
 void WebSocketSession::handle_command(std::string_view text) {
   auto parsed = protocol::parse_command(text, state_.session.max_categories);
+  if (resume_ == Resume::before_first_command) {
+    auto* command = std::get_if<protocol::Command>(&parsed);
+    auto* subscribe = command ? std::get_if<protocol::Subscribe>(command) : nullptr;
+    // A resume takes what waited as the live events that follow its replay.
+    if (!subscribe || !subscribe->since) release_held();
+  }
   if (auto* error = std::get_if<protocol::CommandError>(&parsed)) {
     reply_error(error->code, error->message);
     return;
@@ -140,7 +157,8 @@ void WebSocketSession::handle_command(std::string_view text) {
 void WebSocketSession::subscribe(const protocol::Subscribe& command) {
   auto& index = worker_.index();
   auto current = index.categories_of(this);
-  if (command.since && (resumed_ || !current.empty() || resume_ != Resume::none)) {
+  if (command.since && (resumed_ || !current.empty() ||
+                        (resume_ != Resume::none && resume_ != Resume::before_first_command))) {
     // A replay on a connection that already receives events could repeat some of them, and
     // each costs a read of the history: one per connection.
     reply_error("bad_since", "\"since\" is only accepted on a connection's first subscribe");
@@ -260,6 +278,8 @@ bool WebSocketSession::resume_from_window(const std::string& since) {
       queue_replay(since, replay.events, replay.up_to);
       break;
   }
+  for (const auto& event : held_) append_to_backlog(event);  // already counted
+  held_.clear();
   start_draining_backlog();
   return true;
 }
@@ -308,13 +328,21 @@ void WebSocketSession::queue_reset(const std::string& reason, const std::string&
   replayed_up_to_ = protocol::parse_cursor(head);
 }
 
+void WebSocketSession::release_held() {
+  resume_ = Resume::none;
+  live_backlog_bytes_ = 0;
+  auto held = std::move(held_);
+  held_.clear();
+  for (const auto& event : held) enqueue(SharedFrame(event, &event->frame));
+}
+
 void WebSocketSession::start_draining_backlog() {
   resume_ = Resume::draining_backlog;
   pump_backlog();
 }
 
 void WebSocketSession::hold(const EventPtr& event) {
-  if (resume_ == Resume::waiting_for_history) {
+  if (resume_ == Resume::waiting_for_history || resume_ == Resume::before_first_command) {
     held_.push_back(event);
     count_backlog(*event);
     return;

@@ -59,6 +59,8 @@ class WebSocketSession : public Connection,
                     const std::optional<protocol::Cursor>& up_to);
   void queue_reset(const std::string& reason, const std::string& head);
   void start_draining_backlog();
+  // Sends, in order, what waited for the connection's first command.
+  void release_held();
   bool wants(const ArticleEvent& event, const std::vector<std::string>& categories) const;
   // Moves backlog into the send queue as it drains, so a long replay never trips the bound.
   void pump_backlog();
@@ -100,9 +102,11 @@ class WebSocketSession : public Connection,
   std::vector<boost::asio::const_buffer> gather_;       // its buffers, "\n" between frames
   std::size_t queue_peak_ = 0;
 
-  // Resuming: events wait here, in order, until the replay before them is queued.
-  enum class Resume { none, waiting_for_history, draining_backlog };
-  Resume resume_ = Resume::none;
+  // Resuming: events wait here, in order, until the replay before them is queued. Before its
+  // first command a connection may be about to resume: the events it gets meanwhile (breaking
+  // news) wait too, so that a replay can put them in their place rather than after them.
+  enum class Resume { before_first_command, none, waiting_for_history, draining_backlog };
+  Resume resume_ = Resume::before_first_command;
   std::vector<EventPtr> held_;           // live events that arrived while the history was read
   FrameFifo backlog_;                    // replayed events, then markers, then held live events
   std::size_t live_backlog_bytes_ = 0;   // bounded like the send queue

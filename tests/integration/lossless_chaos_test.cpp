@@ -168,8 +168,8 @@ void expect_exactly(const ResumingClient& client, const std::vector<std::string>
                   << " expected; first difference at " << i << ": received "
                   << (i < received.size() ? received[i] : "-") << ", expected "
                   << (i < expected.size() ? expected[i] : "-") << "; reconnects "
-                  << client.reconnects() << "\nrecent log:\n"
-                  << client.recent_log();
+                  << client.reconnects() << "\naround the first difference:\n"
+                  << (i < received.size() ? client.log_around(received[i]) : client.recent_log());
   }
   EXPECT_EQ(client.resets(), 0u) << name << "\n" << client.recent_log();
 }

@@ -101,6 +101,42 @@ TEST_F(LosslessTest, ResumeReplaysWhatWasMissedForItsCategoriesAndBreakingThenGo
   EXPECT_EQ((*live)["cursor"], c5);
 }
 
+TEST_F(LosslessTest, BreakingNewsBeforeTheResumeArrivesOnceInItsPlace) {
+  auto node = start_node();
+  auto observer = connect_and_subscribe(node->port(), {{"op", "subscribe"}, {"categories", {"*"}}});
+  ASSERT_TRUE(observer->next_event_of_type("subscribed"));
+  std::string since = publish(redis_, make_article("s1", "sports"));
+  // Connected, not subscribed yet: breaking news is for every connection, this one included.
+  auto client = WsClient::connect(node->port());
+  ASSERT_TRUE(client->next_event_of_type("welcome"));
+  publish(redis_, make_article("s2", "sports"));
+  publish(redis_, make_article("b1", "politique", true));
+  publish(redis_, make_article("s3", "sports"));
+  ASSERT_THAT(ids_of(observer->collect_articles(4)), ElementsAreArray({"s1", "s2", "b1", "s3"}));
+  client->send_text(json({{"op", "subscribe"}, {"categories", {"sports"}}, {"since", since}}).dump());
+  // Nothing before "subscribed", then the replay in order: b1 once, in its place.
+  auto first = client->next_event();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["type"], "subscribed") << first->dump();
+  EXPECT_THAT(ids_of(client->collect_articles(3)), ElementsAreArray({"s2", "b1", "s3"}));
+  auto resumed = client->next_event();
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ((*resumed)["type"], "resumed") << resumed->dump();
+  EXPECT_EQ((*resumed)["replayed"], 3);
+  EXPECT_TRUE(client->no_event_within(300ms));
+}
+
+TEST_F(LosslessTest, AConnectionThatSendsNothingStillGetsBreakingNews) {
+  auto node = start_node();
+  auto client = WsClient::connect(node->port());
+  ASSERT_TRUE(client->next_event_of_type("welcome"));
+  std::string cursor = publish(redis_, make_article("b1", "politique", true));
+  // It may be about to resume, so the news waits a moment (2 s) for its first command.
+  auto got = client->next_event_of_type("article", 10s);
+  ASSERT_TRUE(got);
+  EXPECT_EQ((*got)["cursor"], cursor);
+}
+
 TEST_F(LosslessTest, SinceIsOnlyForTheFirstSubscribe) {
   auto node = start_node();
   std::string c = publish(redis_, make_article("x", "sports"));

@@ -23,7 +23,8 @@ bool ResumingClient::connect() {
     return false;
   }
   if (connects_++ > 0) ++reconnects_;
-  recent_.push_back("-- connect since " + cursor_);
+  recent_.push_back("-- connect to " + std::to_string(port) + " since " + cursor_);
+  log_.push_back(recent_.back());
   json command = {{"op", "subscribe"}, {"categories", categories_}};
   if (!cursor_.empty()) command["since"] = cursor_;
   if (!client_->try_send_text(command.dump())) {
@@ -37,6 +38,7 @@ void ResumingClient::handle(const json& event) {
   const std::string type = event.value("type", "");
   recent_.push_back(type + " " + event.value("cursor", "") +
                     (type == "article" ? " " + event["article"].value("id", "") : ""));
+  log_.push_back(recent_.back());
   if (recent_.size() > 60) recent_.erase(recent_.begin());
   if (type == "article") {
     articles_.push_back(event);
@@ -70,6 +72,7 @@ void ResumingClient::poll(std::chrono::milliseconds timeout) {
   }
   if (client_->closed()) {
     close_codes_.push_back(client_->close_code().value_or(0));
+    log_.push_back("-- closed " + std::to_string(close_codes_.back()) + " " + client_->close_reason());
     client_.reset();
   }
 }
@@ -96,8 +99,19 @@ std::string ResumingClient::recent_log() const {
   return log;
 }
 
+std::string ResumingClient::log_around(const std::string& article_id) const {
+  std::size_t at = 0;
+  while (at < log_.size() && !log_[at].ends_with(" " + article_id)) ++at;
+  if (at == log_.size()) return "(" + article_id + " not in the log)\n";
+  std::string out;
+  for (std::size_t i = at > 40 ? at - 40 : 0; i < log_.size() && i < at + 20; ++i)
+    out += (i == at ? "> " : "  ") + log_[i] + "\n";
+  return out;
+}
+
 void ResumingClient::drop() {
   recent_.push_back("-- drop");
+  log_.push_back(recent_.back());
   if (!client_) return;
   close_codes_.push_back(0);
   client_.reset();

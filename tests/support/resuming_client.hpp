@@ -38,6 +38,8 @@ class ResumingClient {
   const std::string& cursor() const { return cursor_; }
   // The last messages of every type, oldest first, for failure messages.
   std::string recent_log() const;
+  // The messages around the first article with this id (connects and closes included).
+  std::string log_around(const std::string& article_id) const;
   bool connected() const { return client_ != nullptr; }
   WsClient* raw() { return client_.get(); }
   // Drops the connection without a close handshake (as a phone losing its network would).
@@ -59,6 +61,7 @@ class ResumingClient {
   std::size_t reconnects_ = 0;
   std::size_t connects_ = 0;
   std::vector<std::string> recent_;
+  std::vector<std::string> log_;  // every line of recent_, never trimmed
 };
 
 }  // namespace newspush::test
