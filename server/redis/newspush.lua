@@ -542,6 +542,22 @@ end
 
 -- newspush_recent <log> [category | "*"] [limit] [scan cap] ->
 --   {head, cursor1, kind1, category1, breaking1, body1, ...} newest first
+-- Calls visit(fields, entry) on the newest entries, newest first, at most scan_cap of them, until
+-- it returns true. Pages through the log so that stopping early copies few bodies.
+local function scan_newest(log, scan_cap, visit)
+  local scanned, upper = 0, '+'
+  while scanned < scan_cap do
+    local page = redis.call('XREVRANGE', log, upper, '-', 'COUNT',
+      math.min(SCAN_PAGE, scan_cap - scanned))
+    if #page == 0 then return end
+    for _, entry in ipairs(page) do
+      scanned = scanned + 1
+      if visit(fields_of(entry), entry) then return end
+    end
+    upper = '(' .. page[#page][1]
+  end
+end
+
 local function recent(keys, args)
   local k, err = layout(keys)
   if not k then return err end
@@ -562,25 +578,17 @@ local function recent(keys, args)
 
   -- Newest first, only the first entry seen for an id counts: it is that article's latest
   -- state. A retract hides it, and so does a move to another category.
-  local seen, found, scanned, upper = {}, 0, 0, '+'
-  while found < limit and scanned < scan_cap do
-    local page = redis.call('XREVRANGE', k.log, upper, '-', 'COUNT',
-      math.min(SCAN_PAGE, scan_cap - scanned))
-    if #page == 0 then break end
-    for _, entry in ipairs(page) do
-      scanned = scanned + 1
-      local f = fields_of(entry)
-      if f.i and not seen[f.i] then
-        seen[f.i] = true
-        if (f.k == 'article' or f.k == 'update') and (category == '*' or f.c == category) then
-          push_entry(out, epoch, entry)
-          found = found + 1
-          if found == limit then break end
-        end
+  local seen, found = {}, 0
+  scan_newest(k.log, scan_cap, function(f, entry)
+    if f.i and not seen[f.i] then
+      seen[f.i] = true
+      if (f.k == 'article' or f.k == 'update') and (category == '*' or f.c == category) then
+        push_entry(out, epoch, entry)
+        found = found + 1
       end
     end
-    upper = '(' .. page[#page][1]
-  end
+    return found == limit
+  end)
   return out
 end
 
@@ -593,21 +601,14 @@ local function categories(keys, args)
   local scan_cap = positive_integer(args[1], SCAN_DEFAULT)
   if not scan_cap then return fail('bad_count', 'scan cap must be a positive integer') end
   scan_cap = math.min(scan_cap, SCAN_CAP)
-  local seen, out, scanned, upper = {}, {}, 0, '+'
-  while scanned < scan_cap do
-    local page = redis.call('XREVRANGE', k.log, upper, '-', 'COUNT',
-      math.min(SCAN_PAGE, scan_cap - scanned))
-    if #page == 0 then break end
-    for _, entry in ipairs(page) do
-      scanned = scanned + 1
-      local f = fields_of(entry)
-      if f.c and not seen[f.c] then
-        seen[f.c] = true
-        out[#out + 1] = f.c
-      end
+  local seen, out = {}, {}
+  scan_newest(k.log, scan_cap, function(f)
+    if f.c and not seen[f.c] then
+      seen[f.c] = true
+      out[#out + 1] = f.c
     end
-    upper = '(' .. page[#page][1]
-  end
+    return false
+  end)
   return out
 end
 

@@ -20,12 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string publish(RedisServer& redis, const json& article) {
-  auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
-  if (reply.type != RedisValue::Type::array) throw std::runtime_error("publish failed: " + reply.text);
-  return reply.elements.at(0).text;
-}
-
 // FCALLs Redis has run so far (every history read of a node is one).
 long fcalls(RedisServer& redis) {
   std::string info = redis.command_string({"INFO", "commandstats"});

@@ -33,13 +33,6 @@ const std::vector<std::string> kCategories = {"politique", "societe",       "eco
 // queue behind a stalled 4 KiB receive window.
 const std::string kBigSummary(12 * 1024, 'x');
 
-// The atomic publish path, as an integrator calls it.
-std::string publish(RedisServer& redis, const json& article) {
-  auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
-  if (reply.type != RedisValue::Type::array) throw std::runtime_error("publish failed: " + reply.text);
-  return reply.elements.at(0).text;
-}
-
 struct PublishedArticle {
   std::string id;
   std::string category;

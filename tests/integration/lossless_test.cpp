@@ -21,13 +21,6 @@ namespace {
 using ::testing::ElementsAreArray;
 using nlohmann::json;
 
-// The atomic publish path, as an integrator calls it.
-std::string publish(RedisServer& redis, const json& article) {
-  auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
-  if (reply.type != RedisValue::Type::array) throw std::runtime_error("publish failed: " + reply.text);
-  return reply.elements.at(0).text;
-}
-
 std::unique_ptr<WsClient> connect_and_subscribe(std::uint16_t port, const json& command) {
   auto client = WsClient::connect(port);
   EXPECT_TRUE(client->next_event_of_type("welcome"));

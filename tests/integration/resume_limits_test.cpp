@@ -16,12 +16,6 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using nlohmann::json;
 
-std::string publish(RedisServer& redis, const json& article) {
-  auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
-  if (reply.type != RedisValue::Type::array) throw std::runtime_error("publish failed: " + reply.text);
-  return reply.elements.at(0).text;
-}
-
 std::unique_ptr<WsClient> resume(std::uint16_t port, const std::vector<std::string>& categories,
                                  const std::string& since) {
   auto client = WsClient::connect(port);

@@ -22,11 +22,6 @@ using nlohmann::json;
 const std::string kKey = "trending-test-key-0123456789";
 const std::vector<std::string> kNodeArgs{"--trending-interval", "200ms", "--publish-key", kKey};
 
-void publish(RedisServer& redis, const json& article) {
-  auto reply = redis.command({"FCALL", "newspush_publish", "1", "news:log", article.dump()});
-  if (reply.type != RedisValue::Type::array) throw std::runtime_error("publish failed: " + reply.text);
-}
-
 // POST /api/v1/views with `count` views of each id; returns the parsed answer.
 json post_views(std::uint16_t port, const std::vector<std::pair<std::string, int>>& views,
                 int expect_status = 200) {
