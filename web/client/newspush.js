@@ -232,6 +232,9 @@ export class NewsPushClient {
     this._lastRx = this._openedAt;
     this._setStatus({ state: "open" });
     if (this._wanted.size > 0 || this._trending.size > 0) this._sendSubscribe({});
+    // The server holds a new connection's breaking news until its first command (it may be about
+    // to resume): with nothing to subscribe to, say something at once.
+    else this._send({ op: "ping" });
     this._armHeartbeat();
   }
 
