@@ -7,8 +7,9 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
   redis-server redis-tools curl
-  # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer).
-  haproxy
+  # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer),
+  # and systemd-analyze to check deploy/newspushd.service (tests/deploy).
+  haproxy systemd
 )
 # Extra groups, asked for by the scripts that need them.
 for group in "$@"; do
