@@ -198,7 +198,11 @@ class Client : public std::enable_shared_from_this<Client> {
       auto& socket = self->stream().socket();
       error_code ignored;  // a normal window again, so the backlog drains quickly
       socket.set_option(asio::socket_base::receive_buffer_size(1 << 20), ignored);
-      if (!self->reading_ && socket.is_open()) self->fleet_.settings.sse ? self->sse_read() : self->read();
+      if (self->reading_ || !socket.is_open()) return;
+      if (self->fleet_.settings.sse)
+        self->sse_read();
+      else
+        self->read();
     });
   }
 

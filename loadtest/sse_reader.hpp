@@ -82,9 +82,11 @@ class SseParser {
  private:
   // The first CR or LF in [p, end), or end.
   static const char* end_of_line(const char* p, const char* end) {
-    const auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const auto* lf =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     const char* limit = lf != nullptr ? lf : end;
-    const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(limit - p)));
+    const auto* cr =
+        static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(limit - p)));
     return cr != nullptr ? cr : limit;
   }
 

@@ -35,7 +35,8 @@ std::vector<Seen> parse(const std::vector<std::string>& chunks, SseParser* parse
 // What the server sends (docs: /sse wire spec): retry, then typed events with ids, heartbeats.
 const std::string kStream =
     "retry: 3000\n\n"
-    "event: subscribed\nid: 1700000000000-0\ndata: {\"type\":\"subscribed\",\"cursor\":\"1700000000000-0\"}\n\n"
+    "event: subscribed\nid: 1700000000000-0\ndata: "
+    "{\"type\":\"subscribed\",\"cursor\":\"1700000000000-0\"}\n\n"
     ": ping\n\n"
     "event: article\nid: 1700000000001-0\ndata: {\"type\":\"article\",\"lt_stream\":3}\n\n"
     "event: trending\ndata: {\"type\":\"trending\",\"category\":\"*\"}\n\n"
@@ -126,7 +127,8 @@ TEST(SseParser, AnUnfinishedEventIsNotDispatched) {
 }
 
 TEST(SseParser, IdRulesFollowEventSource) {
-  // An empty id clears the last event ID; an id with NUL is ignored; an id alone dispatches nothing.
+  // An empty id clears the last event ID; an id with NUL is ignored; an id alone dispatches
+  // nothing.
   EXPECT_EQ(parse({"id: 5\ndata: a\n\nid\ndata: b\n\n"}),
             (std::vector<Seen>{{"message", "a", "5"}, {"message", "b", ""}}));
   EXPECT_EQ(parse({"id: 5\ndata: a\n\nid: 6\0x\ndata: b\n\n"s}),
@@ -146,18 +148,22 @@ TEST(SseParser, RetryTakesDigitsOnly) {
 
 TEST(SseParser, CommentsAndUnknownFieldsAreIgnored) {
   SseParser parser;
-  EXPECT_EQ(parse({": ping\n", ":\n", "foo: bar\n", "data: x\n", ": in the middle\n", "\n"},
-                  &parser),
-            (std::vector<Seen>{{"message", "x", ""}}));
+  EXPECT_EQ(
+      parse({": ping\n", ":\n", "foo: bar\n", "data: x\n", ": in the middle\n", "\n"}, &parser),
+      (std::vector<Seen>{{"message", "x", ""}}));
   EXPECT_EQ(parser.comments(), 3u);
   // Field names are case-sensitive, and "data " (with a space) is another field.
   EXPECT_TRUE(parse({"Data: x\ndata : y\n\n"}).empty());
 }
 
 TEST(SseParser, ByteOrderMarkOnlyAtTheStart) {
-  EXPECT_EQ(parse({"\xEF\xBB", "\xBF" "data: a\n\n"}), (std::vector<Seen>{{"message", "a", ""}}));
+  EXPECT_EQ(parse({"\xEF\xBB",
+                   "\xBF"
+                   "data: a\n\n"}),
+            (std::vector<Seen>{{"message", "a", ""}}));
   // Later, it is part of the field name: an unknown field.
-  EXPECT_EQ(parse({"data: a\n\n\xEF\xBB\xBF" "data: b\n\n"}),
+  EXPECT_EQ(parse({"data: a\n\n\xEF\xBB\xBF"
+                   "data: b\n\n"}),
             (std::vector<Seen>{{"message", "a", ""}}));
 }
 
@@ -191,7 +197,8 @@ TEST(SseParser, LargeEventAcrossManyReads) {
   std::string json = "{\"type\":\"article\",\"summary\":\"" + std::string(200000, 'a') + "\"}";
   std::string stream = "event: article\nid: 1-0\ndata: " + json + "\n\n";
   std::vector<std::string> chunks;
-  for (std::size_t at = 0; at < stream.size(); at += 4096) chunks.push_back(stream.substr(at, 4096));
+  for (std::size_t at = 0; at < stream.size(); at += 4096)
+    chunks.push_back(stream.substr(at, 4096));
   EXPECT_EQ(parse(chunks), (std::vector<Seen>{{"article", json, "1-0"}}));
 }
 
@@ -219,9 +226,8 @@ TEST(HttpResponseHead, HeaderNamesAreCaseInsensitive) {
       "TRANSFER-ENCODING: gzip, chunked\r\n\r\n");
   EXPECT_TRUE(parsed.event_stream);
   EXPECT_TRUE(parsed.chunked);
-  EXPECT_FALSE(
-      parse_response_head("HTTP/1.1 200 OK\r\nContent-Type: text/event-streamx\r\n\r\n")
-          .event_stream);
+  EXPECT_FALSE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Type: text/event-streamx\r\n\r\n")
+                   .event_stream);
 }
 
 TEST(HttpResponseHead, Refusals) {
@@ -235,9 +241,9 @@ TEST(HttpResponseHead, Refusals) {
 }
 
 TEST(HttpResponseHead, Malformed) {
-  for (const char* bytes : {"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
-                            "HTTP/1.1 200OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-                            "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n"}) {
+  for (const char* bytes :
+       {"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n"}) {
     EXPECT_EQ(parse_response_head(bytes).state, HttpResponseHead::State::malformed) << bytes;
   }
 }
