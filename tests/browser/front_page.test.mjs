@@ -75,6 +75,8 @@ test("the front page: recent list, live articles, breaking banner, chips, outage
     assert.equal(await page.title(), "newspush — À la une");
     await page.waitForSelector('#status[data-state="open"], #status[data-state="resumed"]', WAIT);
     assert.match(await page.textContent("#status"), /connecté|repris/);
+    assert.equal(await page.getAttribute("#status", "data-transport"), "websocket");
+    assert.equal(await page.textContent("#transport"), "WebSocket");
     assert.equal(await page.locator(".chip").count(), 8);
     assert.match(await page.textContent("#trending-empty"), /apparaîtront/);
     const lib = await page.request.get(new URL("/client/newspush.js", pageUrl).href);
