@@ -13,7 +13,6 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr std::size_t kMaxEchoedBytes = 64;
-constexpr std::size_t kMaxSinceLength = 128;
 
 CommandError fail(std::string code, std::string message) {
   return CommandError{std::move(code), std::move(message)};

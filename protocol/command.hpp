@@ -9,6 +9,9 @@
 
 namespace newspush::protocol {
 
+// A resume cursor as a client sends it back.
+inline constexpr std::size_t kMaxSinceLength = 128;
+
 // Either list may be empty, not both.
 struct Subscribe {
   std::vector<std::string> categories;  // validated slugs or "*", duplicates removed, order kept

@@ -91,4 +91,8 @@ std::string close_reason(std::string_view code) {
   return reason;
 }
 
+std::string close_message(std::string_view code) {
+  return serialize({{"type", "close"}, {"code", code}});
+}
+
 }  // namespace newspush::protocol

@@ -49,6 +49,10 @@ inline constexpr int message_too_big = 1009;   // frame over the limit
 inline constexpr int try_again_later = 1013;   // slow consumer
 }  // namespace close_code
 
+// The last message of a Server-Sent Events stream the server ends: {"type":"close","code":...},
+// with the code a WebSocket close reason would carry.
+std::string close_message(std::string_view code);
+
 // Short JSON close reasons (a close reason must fit in 123 bytes): {"code":"slow_consumer"}.
 std::string close_reason(std::string_view code);
 

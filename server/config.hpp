@@ -48,6 +48,7 @@ struct Config {
   std::size_t max_replay_bytes = 8 * 1024 * 1024;  // and this many bytes
   std::size_t max_history_reads = 4;           // resumes reading Redis at once, node-wide
   std::chrono::seconds idle_timeout{60};       // no traffic (pings unanswered) -> closed
+  std::chrono::seconds sse_heartbeat{15};      // a comment on a silent /sse stream
   std::chrono::seconds drain_timeout{5};       // SIGTERM: longest wait for clients to close
   std::string trending_channel = "news:trending";           // where the leader publishes lists
   std::chrono::milliseconds trending_interval{2000};        // rankings recomputed this often

@@ -149,11 +149,15 @@ std::uint64_t load(const std::atomic<std::uint64_t>& counter) {
 
 std::string render_prometheus(const Metrics& m) {
   PrometheusWriter w;
-  w.single("newspush_connections", "gauge", "WebSocket connections open now.",
+  w.single("newspush_connections", "gauge",
+           "Reader connections open now (WebSocket and Server-Sent Events).",
            m.connections_current.load());
-  w.single("newspush_connections_opened_total", "counter", "WebSocket connections accepted.",
+  w.single("newspush_sse_streams", "gauge", "Server-Sent Events streams (GET /sse) open now.",
+           m.sse_streams_current.load());
+  w.single("newspush_connections_opened_total", "counter",
+           "Reader connections accepted (WebSocket and Server-Sent Events).",
            load(m.connections_opened));
-  w.family("newspush_connections_closed_total", "counter", "WebSocket connections ended, by cause.");
+  w.family("newspush_connections_closed_total", "counter", "Reader connections ended, by cause.");
   for (std::size_t i = 0; i < m.connections_closed.size(); ++i)
     w.sample("newspush_connections_closed_total", load(m.connections_closed[i]),
              "reason=\"" + std::string(to_string(static_cast<CloseCause>(i))) + "\"");

@@ -94,6 +94,7 @@ struct Metrics {
 
   Counter connections_opened{0};
   std::atomic<std::int64_t> connections_current{0};
+  std::atomic<std::int64_t> sse_streams_current{0};  // of which GET /sse streams
   std::array<Counter, static_cast<std::size_t>(CloseCause::count_)> connections_closed{};
 
   Counter redis_messages{0};  // everything received on the articles channel

@@ -26,6 +26,7 @@ SessionSettings session_settings(const Config& config) {
   settings.max_categories = config.max_categories;
   settings.command_rate = config.command_rate;
   settings.idle_timeout = config.idle_timeout;
+  settings.sse_heartbeat = config.sse_heartbeat;
   settings.replay.max_events = config.max_replay_events;
   settings.replay.max_bytes = config.max_replay_bytes;
   protocol::WelcomeInfo info{"newspushd/" NEWSPUSH_VERSION, config.max_frame, config.max_categories};
@@ -266,7 +267,7 @@ void Server::reset_clients(const std::string& reason, const std::string& head) {
   // Sent to every connection, like breaking news: each may have missed events.
   auto event = std::make_shared<ArticleEvent>();
   event->breaking = true;
-  event->frame = protocol::reset_message(reason, head);
+  set_frames(*event, protocol::reset_message(reason, head), head);
   hub_.publish(std::move(event));
 }
 

@@ -25,6 +25,7 @@ struct SessionSettings {
   std::size_t max_categories = 0;
   unsigned command_rate = 20;  // per second, after a burst of twice that
   std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds sse_heartbeat{15};
   ReplayLimits replay;  // what one resume may cost
   SharedFrame welcome;  // the same welcome message for everyone, serialized once
 };

@@ -30,8 +30,10 @@ BuiltEvent build_retraction(std::string_view cursor_text, const protocol::Cursor
   event->category = category->get<std::string>();
   event->breaking = breaking != json.end() && breaking->is_boolean() && breaking->get<bool>();
   event->cursor = cursor;
-  event->frame = protocol::retract_event(cursor_text, id->get_ref<const std::string&>(),
-                                         event->category, event->breaking);
+  set_frames(*event,
+             protocol::retract_event(cursor_text, id->get_ref<const std::string&>(),
+                                     event->category, event->breaking),
+             cursor_text);
   return {std::move(event), protocol::ArticleError::none, {}};
 }
 
@@ -52,7 +54,7 @@ BuiltEvent build_live_article(std::string_view payload, std::size_t max_article)
   auto event = std::make_shared<ArticleEvent>();
   event->category = parsed.article.category;
   event->breaking = parsed.article.breaking;
-  event->frame = protocol::article_event(parsed.article);
+  set_frames(*event, protocol::article_event(parsed.article), {});
   return {std::move(event), protocol::ArticleError::none, {}};
 }
 
@@ -69,7 +71,8 @@ BuiltEvent build_history_event(std::string_view cursor_text, std::string_view ki
   event->category = parsed.article.category;
   event->breaking = parsed.article.breaking;
   event->cursor = std::move(cursor);
-  event->frame = protocol::article_event(parsed.article, cursor_text, kind == "update");
+  set_frames(*event, protocol::article_event(parsed.article, cursor_text, kind == "update"),
+             cursor_text);
   return {std::move(event), protocol::ArticleError::none, {}};
 }
 

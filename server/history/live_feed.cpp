@@ -9,7 +9,7 @@ constexpr auto kRetryDelay = std::chrono::milliseconds(250);
 // What an event held costs: its frame dominates; the rest is counted so that tiny events still
 // add up.
 std::size_t held_size(const ArticleEvent& event) {
-  return sizeof(ArticleEvent) + event.frame.size() + event.category.size();
+  return sizeof(ArticleEvent) + event.frame.size() + event.sse_frame.size() + event.category.size();
 }
 }  // namespace
 

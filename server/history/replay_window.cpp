@@ -5,7 +5,9 @@
 namespace newspush {
 
 namespace {
-std::size_t cost(const ArticleEvent& event) { return sizeof(ArticleEvent) + event.frame.size(); }
+std::size_t cost(const ArticleEvent& event) {
+  return sizeof(ArticleEvent) + event.frame.size() + event.sse_frame.size();
+}
 }  // namespace
 
 void ReplayWindow::append(const EventPtr& event) {

@@ -11,11 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/article.hpp"
+#include "protocol/sse.hpp"
 #include "server/history/recent_cache.hpp"
 #include "server/history/history.hpp"
 #include "server/log.hpp"
 #include "server/net/api.hpp"
 #include "server/net/proxy_header.hpp"
+#include "server/net/sse_session.hpp"
 #include "server/net/websocket_session.hpp"
 #include "protocol/trending.hpp"
 #include "server/trending/view_recorder.hpp"
@@ -160,6 +162,7 @@ void HttpSession::on_request() {
       return send_json(400, api::error_body({400, "bad_request", "an upgrade carries no body", {}}));
     return upgrade(parser_->release());
   }
+  if (path_of(request.target()) == "/sse" && serves_readers()) return stream_events(request);
   state_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
   if (path_of(request.target()).starts_with("/api/v1/")) {
     handle_api(request);
@@ -168,11 +171,12 @@ void HttpSession::on_request() {
   send(route(request));
 }
 
-void HttpSession::upgrade(Request request) {
+std::optional<Admission::ClientSlot> HttpSession::admit_reader(const Request& request) {
   if (!state_.origins.allows(request[http::field::origin])) {
     state_.metrics.count_refusal(Refusal::origin);
-    return send_json(403, api::error_body({403, "origin_not_allowed",
-                                           "this page's origin may not connect here", {}}));
+    send_json(403, api::error_body({403, "origin_not_allowed",
+                                    "this page's origin may not connect here", {}}));
+    return std::nullopt;
   }
   Refusal why{};
   auto client = state_.admission->admit_client(client_address(request),
@@ -188,11 +192,57 @@ void HttpSession::upgrade(Request request) {
         why == Refusal::per_ip
             ? api::Error{429, "too_many_connections", "this address holds all the connections it may", {}}
             : api::Error{429, "connecting_too_fast", "this address opens connections too fast", {}});
-    return send(std::move(response));
+    send(std::move(response));
   }
+  return client;
+}
+
+void HttpSession::upgrade(Request request) {
+  auto client = admit_reader(request);
+  if (!client) return;
   std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
                                      std::move(*client))
       ->run(std::move(request));
+}
+
+void HttpSession::stream_events(const Request& request) {
+  if (request.method() != http::verb::get) {
+    Response response;
+    response.result(http::status::method_not_allowed);
+    response.set(http::field::allow, "GET");
+    response.set(http::field::content_type, "application/json");
+    response.body() = api::error_body({405, "method_not_allowed", "use GET", {}});
+    return send(std::move(response));
+  }
+  if (body_left_unread_)
+    return send_json(400, api::error_body({400, "bad_request", "GET /sse carries no body", {}}));
+  std::string_view target = request.target();
+  std::string_view path = path_of(target);
+  std::string_view query =
+      path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+  auto parsed = protocol::parse_stream_query(query, state_.session.max_categories);
+  if (auto* error = std::get_if<protocol::CommandError>(&parsed)) {
+    state_.metrics.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return send_json(400, api::error_body({400, error->code, error->message, {}}));
+  }
+  auto& subscription = std::get<protocol::Subscribe>(parsed);
+  // EventSource sends the id of the last event it received when it reconnects: newer than the
+  // URL's ?since=, which stays what the page first asked for.
+  std::string_view last_event_id = request["Last-Event-ID"];
+  if (!last_event_id.empty()) {
+    if (!protocol::is_event_id(last_event_id))
+      return send_json(400, api::error_body({400, "bad_since", "Last-Event-ID is not a cursor", {}}));
+    subscription.since = std::string(last_event_id);
+  }
+  auto client = admit_reader(request);
+  if (!client) return;
+  std::string_view origin = request[http::field::origin];
+  // Cross-origin pages may read the stream: any page when no --allowed-origin is set, else the
+  // allowed ones (admit_reader refused the others), named back as CORS wants.
+  std::string_view allow_origin = !state_.origins.restricted() || origin.empty() ? "*" : origin;
+  std::make_shared<SseSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
+                               std::move(*client))
+      ->run(allow_origin, subscription);
 }
 
 bool HttpSession::is_trusted_proxy(const boost::asio::ip::address& peer) const {

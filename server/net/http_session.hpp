@@ -49,7 +49,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // (--proxy-protocol) or else put in X-Forwarded-For.
   boost::asio::ip::address client_address(const Request& request);
   bool is_trusted_proxy(const boost::asio::ip::address& peer) const;
+  // /ws and /sse: the origin and admission checks; refused readers are answered here.
+  std::optional<Admission::ClientSlot> admit_reader(const Request& request);
   void upgrade(Request request);
+  // GET /sse: the connection becomes a Server-Sent Events stream.
+  void stream_events(const Request& request);
   Response route(const Request& request) const;
   // /api/v1/...: answers asynchronously (the history lives in Redis).
   void handle_api(const Request& request);

@@ -44,7 +44,7 @@ void TrendingFeed::apply(std::string_view payload, bool from_channel) {
   }
   auto update = std::make_shared<TrendingUpdate>();
   update->category = std::move(parsed->category);
-  update->frame = std::move(parsed->frame);
+  update->set_frames(std::move(parsed->frame));
   deliver_(std::move(update));
 }
 

@@ -21,9 +21,11 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-RawTcp::RawTcp(std::uint16_t port, const std::string& source) {
+RawTcp::RawTcp(std::uint16_t port, const std::string& source, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (receive_buffer > 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   if (!source.empty()) {
     sockaddr_in local{};
     local.sin_family = AF_INET;

@@ -15,7 +15,9 @@ class RawTcp {
  public:
   // Throws std::runtime_error when the connection cannot be made. `source`: a loopback address
   // to connect from ("127.0.0.2"), to be another client than 127.0.0.1; empty: the default.
-  explicit RawTcp(std::uint16_t port, const std::string& source = {});
+  // `receive_buffer`: SO_RCVBUF before connecting (0: the system's), to play a reader that
+  // stops reading with little buffered in its kernel.
+  explicit RawTcp(std::uint16_t port, const std::string& source = {}, int receive_buffer = 0);
   ~RawTcp();
   RawTcp(const RawTcp&) = delete;
   RawTcp& operator=(const RawTcp&) = delete;
@@ -32,6 +34,10 @@ class RawTcp {
   bool wait_closed(std::chrono::milliseconds timeout = 10s);
   // Everything read so far.
   const std::string& received() const { return received_; }
+  // One read, appended to received(): >0 bytes, 0 when the server closed, -1 on error or timeout.
+  long read_more(std::chrono::milliseconds timeout) {
+    return read_some(std::chrono::steady_clock::now() + timeout);
+  }
 
  private:
   // One read with a deadline: >0 bytes appended, 0 on orderly close, -1 on error or timeout.

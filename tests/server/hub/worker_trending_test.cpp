@@ -16,7 +16,7 @@ struct RecordingConnection : Connection {
 };
 
 TrendingPtr list_of(std::string category) {
-  return std::make_shared<TrendingUpdate>(TrendingUpdate{category, "{}"});
+  return std::make_shared<TrendingUpdate>(TrendingUpdate{category, "{}", {}});
 }
 
 class WorkerTrending : public ::testing::Test {

@@ -45,7 +45,7 @@ TEST(SendQueue, ClearReleasesReferences) {
 
 // A trending list as the hub shares it: the key points into the frame's owner.
 SharedFrame keyed(const std::string& category, std::string text, std::string_view& key) {
-  auto owner = std::make_shared<TrendingUpdate>(TrendingUpdate{category, std::move(text)});
+  auto owner = std::make_shared<TrendingUpdate>(TrendingUpdate{category, std::move(text), {}});
   key = owner->category;
   return SharedFrame(owner, &owner->frame);
 }
