@@ -42,4 +42,4 @@ echo "=== client tests (node --test, real newspushd: $NEWSPUSHD_BIN) ==="
 run_suite web/client/test/*.test.mjs
 echo "=== browser tests (headless ${CHROMIUM_BIN:-/usr/bin/chromium}) ==="
 run_suite tests/browser/*.test.mjs
-echo "screenshots: $root/build/artifacts/front-page.png, front-page-phone.png"
+echo "screenshots: $root/build/artifacts/*.png"

@@ -211,7 +211,8 @@ void HttpSession::stream_events(const Request& request) {
     response.result(http::status::method_not_allowed);
     response.set(http::field::allow, "GET");
     response.set(http::field::content_type, "application/json");
-    response.body() = api::error_body({405, "method_not_allowed", "use GET", {}});
+    if (request.method() != http::verb::head)
+      response.body() = api::error_body({405, "method_not_allowed", "use GET", {}});
     return send(std::move(response));
   }
   if (body_left_unread_)

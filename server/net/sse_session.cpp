@@ -86,8 +86,10 @@ void SseSession::read_next() {
   socket_.async_read_some(asio::buffer(read_chunk_), [self = self_as<SseSession>()](
                                                          boost::system::error_code ec, std::size_t) {
     if (!ec) return self->read_next();
-    // The reader went away (or, once closing, acknowledged the end of the stream).
+    // The reader went away (or, once closing, acknowledged the end of the stream). Closing the
+    // socket now ends a write still pending and gives the descriptor back at once.
     self->finish(self->closing_ ? self->close_cause_ : CloseCause::client);
+    self->abort();
   });
 }
 

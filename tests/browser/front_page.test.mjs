@@ -5,38 +5,16 @@
 //      NEWSPUSH_BROWSER_DEV_STATIC=1 serves the page from a throwaway Node server instead (only to
 //      develop the page against a newspushd that cannot serve files yet).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { chromium } from "playwright-core";
 
 import { Newspushd, Redis, article, repoRoot, waitUntil } from "../../web/client/test/support.mjs";
+import { launch } from "./browser.mjs";
 
 const WAIT = { timeout: 10000 };
 const artifacts = path.join(repoRoot, "build", "artifacts");
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
-
-async function launch(t) {
-  const profile = mkdtempSync(path.join(os.tmpdir(), "newspush-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-    locale: "fr-FR",
-    timezoneId: "Europe/Paris",
-  });
-  t.after(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  return context;
-}
 
 // Development only: the page from disk, pointed at newspushd with ?server=.
 function devStaticServer(t) {
@@ -97,6 +75,8 @@ test("the front page: recent list, live articles, breaking banner, chips, outage
     assert.equal(await page.title(), "newspush — À la une");
     await page.waitForSelector('#status[data-state="open"], #status[data-state="resumed"]', WAIT);
     assert.match(await page.textContent("#status"), /connecté|repris/);
+    assert.equal(await page.getAttribute("#status", "data-transport"), "websocket");
+    assert.equal(await page.textContent("#transport"), "WebSocket");
     assert.equal(await page.locator(".chip").count(), 8);
     assert.match(await page.textContent("#trending-empty"), /apparaîtront/);
     const lib = await page.request.get(new URL("/client/newspush.js", pageUrl).href);

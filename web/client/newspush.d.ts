@@ -1,4 +1,5 @@
-// TypeScript declarations for newspush.js (the newspush browser and Node.js client).
+// TypeScript declarations for newspush.js (the newspush browser and Node.js client: WebSocket,
+// with a fallback to Server-Sent Events).
 
 /** An article as the newsroom published it; unknown fields pass through. */
 export interface Article {
@@ -60,17 +61,32 @@ export interface TrendingEvent {
   at?: number;
 }
 
-export type ConnectionState = "connecting" | "open" | "reconnecting" | "resumed" | "reset" | "closed";
+/** How a connection reaches the server: WebSocket (/ws) or Server-Sent Events (/sse, receive only). */
+export type Transport = "websocket" | "sse";
+
+/**
+ * "idle": on SSE with nothing to stream (no categories and no trending lists; a stream needs one):
+ * subscribe() or subscribeTrending() starts it.
+ */
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "resumed" | "reset" | "closed";
 
 export interface StatusEvent {
   state: ConnectionState;
+  /** connecting, open, reconnecting, closed, idle: the transport of the connection concerned. */
+  transport?: Transport;
   /** connecting: failed attempts so far; reconnecting: the attempt about to be made (1, 2, ...). */
   attempt?: number;
   /** reconnecting: milliseconds before the next attempt. */
   delay?: number;
-  /** reconnecting, closed: the WebSocket close code (1001 drain, 1006 lost, 1013 slow consumer...). */
+  /**
+   * reconnecting, closed: the WebSocket close code (1001 drain, 1006 lost, 1013 slow consumer...).
+   * Absent on SSE, which has none (see `reason`).
+   */
   code?: number;
-  /** reconnecting, closed: the server's reason code ("shutdown", "slow_consumer", ...); reset: why. */
+  /**
+   * reconnecting, closed: the server's reason code ("shutdown", "slow_consumer", "history_busy",
+   * "history_unavailable"; on SSE the code of its `close` event); reset: why.
+   */
   reason?: string;
   /** resumed: how many events the server replayed. */
   replayed?: number;
@@ -85,7 +101,9 @@ export interface ErrorEvent {
    * A server error code (bad_category, bad_trending, too_many_categories...; `server` is true), a close reason
    * ("too_many_errors", "policy_violation", "unsupported_data", "invalid_payload",
    * "message_too_big"; `closeCode` is set and the client has stopped), or a client-side code:
-   * "heartbeat_timeout", "connect_failed", "send_failed", "bad_server_message", "bad_url".
+   * "heartbeat_timeout", "connect_timeout", "connect_failed", "send_failed", "bad_server_message",
+   * "bad_url". On SSE the client itself reports "bad_category" / "bad_trending" (once per name) for
+   * a name it leaves out of the stream's URL, since the server would refuse the whole stream.
    */
   code: string;
   message?: string;
@@ -137,6 +155,17 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/** What the client needs of an EventSource class: the browser's (Node.js 18-20 have none). */
+export interface EventSourceLike {
+  readonly readyState: number;
+  close(): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: string; lastEventId?: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  addEventListener(type: string, listener: (event: { data: string; lastEventId?: string }) => void): void;
+}
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
 export interface ConnectOptions {
   /** Categories to subscribe to from the start (slugs or "*"). */
   categories?: string[];
@@ -147,8 +176,34 @@ export interface ConnectOptions {
   trending?: string[];
   /** Resume after this cursor (for example the `cursor` of GET /api/v1/articles). */
   since?: string | null;
+  /**
+   * The transports to use, in order of preference (default ["websocket", "sse"]). A connection
+   * that fails before the server says anything (WebSocket: no `welcome`; SSE: no first event)
+   * hands over to the next at once; the one that worked is kept for reconnects. Those this
+   * environment lacks are skipped (Node.js: no EventSource); none left throws a TypeError.
+   */
+  transports?: Transport[];
   /** The WebSocket class; required in Node.js 20 (`import { WebSocket } from "ws"`). */
   WebSocket?: WebSocketConstructor;
+  /** The EventSource class (default: the global one, which browsers have). */
+  EventSource?: EventSourceConstructor;
+  /**
+   * Where the SSE stream is: an http(s) URL or a path ("/sse"), several tried in turn, or a
+   * function of the connection number. Default: next to the WebSocket URL (ws://host/ws ->
+   * http://host/sse; a URL not ending in /ws -> /sse at its root). The client adds the query.
+   */
+  sseUrl?: UrlSource;
+  /**
+   * A connection the server has said nothing on within this (ms, default 10000; 0 disables) is
+   * dropped and counts as failed (e.g. a proxy that holds the upgrade or buffers the stream).
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Called by view() when the connection is SSE (which carries nothing to the server): report the
+   * view some other way, e.g. to your backend, which may post it to POST /api/v1/views with its
+   * key. Return false if it was not reported. Without it, view() does nothing on SSE.
+   */
+  viewFallback?: (articleId: string) => boolean | void;
   /** Backoff: the first cap (ms, default 500), doubled per failed attempt up to maxDelayMs (30000). */
   initialDelayMs?: number;
   maxDelayMs?: number;
@@ -168,25 +223,27 @@ export interface ConnectOptions {
   random?: () => number;
 }
 
-/** A URL ("ws://host/ws", "/ws" in a page), several tried in turn, or a function of the attempt. */
+/** A URL ("ws://host/ws", "/ws" in a page), several tried in turn (one per connection), or a function of the connection number. */
 export type UrlSource = string | string[] | ((connection: number) => string);
 
 export declare class NewsPushClient {
   constructor(url: UrlSource, options?: ConnectOptions);
-  /** "connecting", "open", "reconnecting" or "closed". */
+  /** "connecting", "open", "reconnecting" or "closed"; "idle" before the first connection, or on SSE with nothing to stream. */
   readonly state: "idle" | "connecting" | "open" | "reconnecting" | "closed";
+  /** The transport of the current (or last) connection; null before the first. */
+  readonly transport: Transport | null;
   /** The last cursor received, to store and pass as `since` later; null before any. */
   readonly cursor: string | null;
   /** The categories the app asked for, sorted. */
   readonly categories: string[];
   /** The trending lists the app asked for explicitly, sorted. */
   readonly trending: string[];
-  /** The current connection's welcome message, or null. */
+  /** The current connection's welcome message, or null (always on SSE, which has none). */
   readonly welcome: WelcomeEvent | null;
 
   on<K extends keyof EventMap>(name: K, listener: (event: EventMap[K]) => void): () => void;
   off<K extends keyof EventMap>(name: K, listener: (event: EventMap[K]) => void): this;
-  /** Adds categories; kept across reconnects. */
+  /** Adds categories; kept across reconnects. On SSE, re-opens the stream with the new set (resuming). */
   subscribe(categories: string | string[]): this;
   /** Removes categories. */
   unsubscribe(categories: string | string[]): this;
@@ -197,7 +254,8 @@ export declare class NewsPushClient {
   /**
    * Tells the server a reader opened this article (feeds trending). Fire and forget: no reply.
    * Sent at most once per id per client and never queued; false when not sent now (already
-   * reported, not connected, or not an id of 1..128 bytes).
+   * reported, not connected, or not an id of 1..128 bytes). On SSE it goes to `viewFallback`
+   * (true when that took it), and without one does nothing (false).
    */
   view(articleId: string): boolean;
   /** Closes for good (no reconnect); emits status "closed". */

@@ -1,4 +1,6 @@
-// newspush client: live articles from newspushd over WebSocket, for browsers and Node.js.
+// newspush client: live articles from newspushd over WebSocket, for browsers and Node.js, with a
+// fallback to Server-Sent Events (GET /sse) where WebSockets cannot get through (a proxy that
+// refuses upgrades).
 //
 // No dependencies, no build step: an ES module to import as is. It reconnects by itself (capped
 // exponential backoff with full jitter), resumes from the last cursor it saw, drops duplicates by
@@ -15,10 +17,16 @@
 
 const OPEN = 1;
 
+const TRANSPORTS = ["websocket", "sse"];
+
 const DEFAULTS = {
   categories: [],
   trending: [],
   since: null,
+  transports: TRANSPORTS,
+  sseUrl: null,
+  connectTimeoutMs: 10000,
+  viewFallback: null,
   initialDelayMs: 500,
   maxDelayMs: 30000,
   stableAfterMs: 10000,
@@ -33,6 +41,13 @@ const DEFAULTS = {
 // The server takes article ids of 1..128 bytes (UTF-8); anything else would cost an error.
 const MAX_ID_BYTES = 128;
 
+// What the server takes in /sse's query (and in a subscribe): a slug or "*". A name it would refuse
+// is left out of the stream's URL rather than having every connection answered 400.
+const SLUG = /^(?:[a-z0-9-]{1,32}|\*)$/;
+
+// The events of GET /sse: `event: <type>`, the data being the WebSocket message of that type.
+const SSE_EVENTS = ["subscribed", "article", "retract", "trending", "resumed", "reset", "close"];
+
 // Close codes after which reconnecting would only repeat the mistake: report and stop.
 const FATAL_CLOSE = {
   1003: "unsupported_data",
@@ -43,7 +58,8 @@ const FATAL_CLOSE = {
 
 /**
  * Opens a client. `url` is a ws(s):// URL, a path such as "/ws" (resolved against the page's
- * location in a browser), an array of URLs tried in turn, or a function (attempt) => URL.
+ * location in a browser), an array of URLs tried in turn, or a function (attempt) => URL. The SSE
+ * fallback's URL is derived from it (ws://host/ws -> http://host/sse) unless `sseUrl` is given.
  */
 export function connect(url, options = {}) {
   return new NewsPushClient(url, options);
@@ -54,9 +70,11 @@ export class NewsPushClient {
     this._url = url;
     this._opts = { ...DEFAULTS, ...options };
     this._WebSocket = options.WebSocket || globalThis.WebSocket;
-    if (typeof this._WebSocket !== "function") {
-      throw new TypeError("newspush: no WebSocket available; pass options.WebSocket (npm 'ws' in Node.js)");
-    }
+    this._EventSource = options.EventSource || globalThis.EventSource;
+    this._transports = pickTransports(this._opts.transports, {
+      websocket: typeof this._WebSocket === "function",
+      sse: typeof this._EventSource === "function",
+    });
     this._listeners = new Map();
     this._wanted = new Set();
     for (const c of normalize(this._opts.categories || [])) this._wanted.add(c);
@@ -65,6 +83,16 @@ export class NewsPushClient {
     this._cursor = this._opts.since || null;
     this._seen = new Set();
     this._ws = null;
+    this._es = null;              // the EventSource of the current SSE connection
+    this._transport = null;       // "websocket" or "sse": the current (or last) connection's
+    this._transportIndex = 0;     // in _transports: the one the next connection uses
+    this._roundFailures = 0;      // transports that failed to open in a row (one round: each once)
+    this._established = false;    // has the current connection heard from the server?
+    this._quiet = false;          // an SSE stream re-opened for a new set: no connecting/open status
+    this._restreamQueued = false;
+    this._sseBase = null;         // the /sse URL of the current connection, without the query
+    this._sseRefused = new Set(); // names left out of /sse's URL (reported once each)
+    this._connectTimer = null;
     this._state = "idle";
     this._attempt = 0;          // consecutive failed attempts, drives the backoff
     this._connections = 0;      // sockets opened so far
@@ -90,6 +118,8 @@ export class NewsPushClient {
         this._open();
       } else if (this._ws && this._ws.readyState === OPEN) {
         this._sendPing(); // the network changed: check this socket still works
+      } else if (this._es) {
+        this._restream(); // an SSE stream cannot be pinged: open a fresh one (resuming, quietly)
       }
     };
     if (typeof globalThis.addEventListener === "function") {
@@ -99,15 +129,20 @@ export class NewsPushClient {
     queueMicrotask(() => { if (!this._stopped) this._open(); });
   }
 
-  /** Current state: "connecting", "open", "reconnecting" or "closed". */
+  /**
+   * Current state: "connecting", "open", "reconnecting" or "closed"; "idle" when the client is on
+   * SSE and has nothing to stream (no categories, no trending lists: subscribe() starts it).
+   */
   get state() { return this._state; }
+  /** The transport of the current (or last) connection: "websocket", "sse", or null before any. */
+  get transport() { return this._transport; }
   /** The last cursor received (opaque string) or null. Store it to resume later with `since`. */
   get cursor() { return this._cursor; }
   /** The categories the app asked for. */
   get categories() { return [...this._wanted].sort(); }
   /** The trending lists the app asked for explicitly (slugs or "*"). */
   get trending() { return [...this._trending].sort(); }
-  /** The server's `welcome` message of the current connection, or null. */
+  /** The server's `welcome` message of the current connection, or null (always null on SSE). */
   get welcome() { return this._welcome; }
 
   on(name, fn) {
@@ -127,6 +162,7 @@ export class NewsPushClient {
     if (list.length === 0) return this;
     for (const c of list) this._wanted.add(c);
     if (this._isOpen()) this._sendSubscribe({ categories: list });
+    else this._sseSetChanged();
     return this;
   }
 
@@ -135,6 +171,7 @@ export class NewsPushClient {
     if (list.length === 0) return this;
     for (const c of list) this._wanted.delete(c);
     if (this._isOpen() && this._subscribedOnce) this._send({ op: "unsubscribe", categories: list });
+    else this._sseSetChanged();
     return this;
   }
 
@@ -147,6 +184,7 @@ export class NewsPushClient {
     if (list.length === 0) return this;
     for (const c of list) this._trending.add(c);
     if (this._isOpen()) this._sendSubscribe({ trending: list });
+    else this._sseSetChanged();
     return this;
   }
 
@@ -156,23 +194,43 @@ export class NewsPushClient {
     if (list.length === 0) return this;
     for (const c of list) this._trending.delete(c);
     if (this._isOpen() && this._subscribedOnce) this._send({ op: "unsubscribe", trending: list });
+    else this._sseSetChanged();
     return this;
   }
 
   /**
    * Reports that the reader opened an article (feeds trending). Fire and forget: the server never
    * answers. Sent at most once per id for the life of this client, never queued: returns true
-   * only when it went out now.
+   * only when it went out now. An SSE connection carries nothing to the server: there the view
+   * goes to `options.viewFallback(id)` if given (e.g. to the site's backend, which may post views
+   * to POST /api/v1/views with its key), else it is dropped (false).
    */
   view(id) {
     if (typeof id !== "string" || id === "" || utf8Length(id) > MAX_ID_BYTES) return false;
-    if (this._viewed.has(id) || !this._viewsSupported || !this._isOpen()) return false;
+    if (this._viewed.has(id)) return false;
+    if (this._transport === "sse") {
+      const fallback = this._opts.viewFallback;
+      if (typeof fallback !== "function") return false;
+      try {
+        if (fallback(id) === false) return false;
+      } catch (err) {
+        if (typeof console !== "undefined") console.error("newspush: viewFallback threw", err);
+        return false;
+      }
+      this._rememberView(id);
+      return true;
+    }
+    if (!this._viewsSupported || !this._isOpen()) return false;
     if (!this._send({ op: "view", article: id })) return false;
-    this._viewed.add(id);
-    if (this._viewed.size > this._opts.viewedSize) this._viewed.delete(this._viewed.values().next().value);
+    this._rememberView(id);
     // Only a server without views answers one (unknown_op); the first such answer settles it.
     this._pendingViewErrors++;
     return true;
+  }
+
+  _rememberView(id) {
+    this._viewed.add(id);
+    if (this._viewed.size > this._opts.viewedSize) this._viewed.delete(this._viewed.values().next().value);
   }
 
   close() {
@@ -188,6 +246,7 @@ export class NewsPushClient {
       detach(ws);
       try { ws.close(1000); } catch { /* already closing */ }
     }
+    this._closeEventSource();
     this._setStatus({ state: "closed", code: 1000 });
   }
 
@@ -197,26 +256,36 @@ export class NewsPushClient {
     this._retryTimer = null;
     if (this._stopped) return;
     const attempt = this._attempt;
+    const transport = this._transports[this._transportIndex];
     let url;
     try {
-      url = resolveUrl(pickUrl(this._url, this._connections));
+      const picked = pickUrl(this._url, this._connections);
+      url = transport === "sse" ? this._sseUrlFor(picked) : resolveUrl(picked);
     } catch (err) {
       this._fail("bad_url", String(err && err.message || err));
       return;
     }
-    this._connections++;
+    this._transport = transport;
+    this._established = false;
+    this._quiet = false;
     this._subscribedOnce = false;
     this._resuming = false;
     this._welcome = null;
     this._viewsSupported = true;
     this._pendingViewErrors = 0;
-    this._setStatus({ state: "connecting", attempt, url });
+    if (transport === "sse") {
+      this._sseBase = url;
+      this._openEventSource(attempt);
+      return;
+    }
+    this._connections++;
+    this._setStatus({ state: "connecting", attempt, url, transport });
     let ws;
     try {
       ws = new this._WebSocket(url);
     } catch (err) {
       this._emit("error", { code: "connect_failed", message: String(err && err.message || err) });
-      this._scheduleReconnect({});
+      this._connectionEnded({ transport }, false);
       return;
     }
     this._ws = ws;
@@ -224,13 +293,14 @@ export class NewsPushClient {
     ws.onmessage = (event) => this._handleMessage(ws, event.data);
     ws.onerror = () => { /* a close event always follows */ };
     ws.onclose = (event) => this._handleClose(ws, event.code, event.reason);
+    this._armConnectTimeout();
   }
 
   _handleOpen(ws) {
     if (ws !== this._ws) return;
     this._openedAt = Date.now();
     this._lastRx = this._openedAt;
-    this._setStatus({ state: "open" });
+    this._setStatus({ state: "open", transport: "websocket" });
     if (this._wanted.size > 0 || this._trending.size > 0) this._sendSubscribe({});
     // The server holds a new connection's breaking news until its first command (it may be about
     // to resume): with nothing to subscribe to, say something at once.
@@ -251,18 +321,73 @@ export class NewsPushClient {
         code: reasonCode || FATAL_CLOSE[code], closeCode: code,
         message: `server closed the connection with ${code}` + (reason ? ` (${reason})` : ""),
       });
-      this._setStatus({ state: "closed", code, reason: reasonCode || undefined });
+      this._setStatus({ state: "closed", code, reason: reasonCode || undefined, transport: "websocket" });
       return;
     }
+    this._connectionEnded({ code, reason: reasonCode || undefined, transport: "websocket" }, this._established);
+  }
+
+  // The connection is gone (or never opened). A transport that failed before the server said
+  // anything (WebSocket: no `welcome`; SSE: no first event) hands over to the next one in
+  // `transports`, at once while this round has one left untried; after a whole round of failures,
+  // or when an established connection is lost, the backoff decides when to try again (starting
+  // with the transport that worked last).
+  _connectionEnded(extra, established) {
+    this._clearTimers();
+    if (this._stopped) return;
+    if (!established) {
+      this._transportIndex = (this._transportIndex + 1) % this._transports.length;
+      this._roundFailures++;
+      if (this._roundFailures < this._transports.length) {
+        this._retryTimer = setTimeout(() => this._open(), 0);
+        return;
+      }
+    }
+    this._roundFailures = 0;
     if (!this._opts.reconnect) {
       this._stopped = true;
-      this._setStatus({ state: "closed", code, reason: reasonCode || undefined });
+      this._setStatus({ state: "closed", ...extra });
       return;
     }
     // A connection that lived a while resets the backoff: this is a new incident.
     if (this._openedAt && Date.now() - this._openedAt >= this._opts.stableAfterMs) this._attempt = 0;
     this._openedAt = 0;
-    this._scheduleReconnect({ code, reason: reasonCode || undefined });
+    this._scheduleReconnect(extra);
+  }
+
+  // The server spoke on this connection (`welcome`, or SSE's first event): the transport works.
+  _markEstablished() {
+    if (this._established) return;
+    this._established = true;
+    this._roundFailures = 0;
+    clearTimeout(this._connectTimer); this._connectTimer = null;
+  }
+
+  // A connection the server has not spoken on within connectTimeoutMs (a proxy that holds the
+  // upgrade, or buffers the stream) counts as a failed attempt.
+  _armConnectTimeout() {
+    clearTimeout(this._connectTimer);
+    this._connectTimer = null;
+    const ms = this._opts.connectTimeoutMs;
+    if (!(ms > 0)) return;
+    this._connectTimer = setTimeout(() => {
+      this._connectTimer = null;
+      if (this._established || this._stopped) return;
+      const transport = this._transport;
+      this._emit("error", { code: "connect_timeout", message: `${transport}: the server said nothing within ${ms} ms` });
+      if (transport === "sse") {
+        if (!this._es) return;
+        this._closeEventSource();
+        this._connectionEnded({ transport }, false);
+      } else {
+        const ws = this._ws;
+        if (!ws) return;
+        detach(ws);
+        this._ws = null;
+        try { ws.close(); } catch { /* still connecting */ }
+        this._connectionEnded({ code: 1006, transport }, false);
+      }
+    }, ms);
   }
 
   _scheduleReconnect(extra) {
@@ -273,9 +398,134 @@ export class NewsPushClient {
     this._retryTimer = setTimeout(() => this._open(), delay);
   }
 
+  // ---- Server-Sent Events (GET /sse): receive only; the set is in the URL ----
+
+  // The /sse URL (without query) for a connection to `picked`, one of the `url` option's URLs.
+  _sseUrlFor(picked) {
+    const explicit = this._opts.sseUrl;
+    if (explicit !== null && explicit !== undefined) return resolveHttpUrl(pickUrl(explicit, this._connections));
+    return sseUrlFrom(resolveUrl(picked));
+  }
+
+  // Names the server would refuse (it answers the whole stream 400) are left out, reported once.
+  _sseNames(set, code) {
+    const ok = [];
+    for (const name of [...set].sort()) {
+      if (SLUG.test(name)) { ok.push(name); continue; }
+      if (this._sseRefused.has(name)) continue;
+      this._sseRefused.add(name);
+      this._emit("error", { code, message: `"${name}" must match [a-z0-9-]{1,32} or be "*": left out of the SSE stream` });
+    }
+    return ok;
+  }
+
+  _openEventSource(attempt) {
+    const categories = this._sseNames(this._wanted, "bad_category");
+    const trending = this._sseNames(this._trending, "bad_trending");
+    if (categories.length === 0 && trending.length === 0) {
+      // A stream needs a category or a trending list: wait for subscribe() / subscribeTrending().
+      this._roundFailures = 0;
+      this._quiet = false;
+      this._setStatus({ state: "idle", transport: "sse" });
+      return;
+    }
+    const query = [];
+    if (categories.length > 0) query.push(`categories=${categories.join(",")}`);
+    if (trending.length > 0) query.push(`trending=${trending.join(",")}`);
+    if (this._cursor !== null) query.push(`since=${encodeQueryValue(this._cursor)}`);
+    const base = this._sseBase;
+    const url = base + (base.includes("?") ? "&" : "?") + query.join("&");
+    this._established = false;
+    this._resuming = this._cursor !== null;
+    this._connections++;
+    if (!this._quiet) this._setStatus({ state: "connecting", attempt, url, transport: "sse" });
+    let es;
+    try {
+      es = new this._EventSource(url);
+    } catch (err) {
+      this._emit("error", { code: "connect_failed", message: String(err && err.message || err) });
+      this._connectionEnded({ transport: "sse" }, false);
+      return;
+    }
+    this._es = es;
+    es.onopen = () => this._handleSseOpen(es);
+    es.onerror = () => this._handleSseError(es);
+    es.onmessage = (event) => this._handleSseEvent(es, event); // unnamed events: none today
+    for (const name of SSE_EVENTS) es.addEventListener(name, (event) => this._handleSseEvent(es, event));
+    this._armConnectTimeout();
+  }
+
+  _handleSseOpen(es) {
+    if (es !== this._es) return;
+    if (this._quiet) return;
+    this._openedAt = Date.now();
+    this._setStatus({ state: "open", transport: "sse" });
+  }
+
+  _handleSseEvent(es, event) {
+    if (es !== this._es) return;
+    this._lastRx = Date.now();
+    this._markEstablished();
+    if (typeof event.data !== "string") return;
+    this._handleLines(event.data, () => es === this._es);
+  }
+
+  // EventSource would retry by itself after a lost stream (every 3 s, the server's `retry`, with
+  // Last-Event-ID) but gives up for good on any non-200 answer: the client takes over in both
+  // cases, with its own backoff (jittered, capped) and `since` = its cursor.
+  _handleSseError(es) {
+    if (es !== this._es) return;
+    this._closeEventSource();
+    this._connectionEnded({ transport: "sse" }, this._established);
+  }
+
+  // `event: close` (shutdown, slow_consumer, history_busy, history_unavailable): the server ends
+  // the stream; come back with the backoff, as after WebSocket's 1001 and 1013.
+  _handleSseClose(msg) {
+    this._closeEventSource();
+    const reason = typeof msg.code === "string" && msg.code !== "" ? msg.code : undefined;
+    this._connectionEnded({ reason, transport: "sse" }, this._established);
+  }
+
+  _closeEventSource() {
+    const es = this._es;
+    this._es = null;
+    if (!es) return;
+    es.onopen = es.onerror = es.onmessage = noop;
+    try { es.close(); } catch { /* ignore */ }
+  }
+
+  // The app changed its set while on SSE: a new stream with the new set, resuming from the cursor
+  // (nothing lost in between). One per burst of changes. A client waiting to reconnect uses the
+  // new set when it does.
+  _sseSetChanged() {
+    if (this._stopped || this._transport !== "sse") return;
+    if (this._state === "idle") {
+      if (this._wanted.size > 0 || this._trending.size > 0) queueMicrotask(() => { if (this._state === "idle") this._open(); });
+      return;
+    }
+    if (!this._es || this._restreamQueued) return;
+    this._restreamQueued = true;
+    queueMicrotask(() => {
+      this._restreamQueued = false;
+      this._restream();
+    });
+  }
+
+  _restream() {
+    if (this._stopped || !this._es) return;
+    this._closeEventSource();
+    clearTimeout(this._connectTimer); this._connectTimer = null;
+    // Quiet unless the stream had not opened yet: the app sees `subscribed`, maybe a replay and
+    // `resumed`, not a reconnection.
+    this._quiet = this._state === "open";
+    this._openEventSource(this._attempt);
+  }
+
   _fail(code, message) {
     this._stopped = true;
     this._clearTimers();
+    this._closeEventSource();
     this._emit("error", { code, message });
     this._setStatus({ state: "closed" });
   }
@@ -325,6 +575,11 @@ export class NewsPushClient {
     if (this._deadlineTimer !== null) { clearTimeout(this._deadlineTimer); this._deadlineTimer = null; }
     const text = toText(data);
     if (text === null) return;
+    this._handleLines(text, () => ws === this._ws);
+  }
+
+  // One JSON message per line (a WebSocket frame may hold several; an SSE event holds one).
+  _handleLines(text, current) {
     for (const line of text.split("\n")) {
       if (line.trim() === "") continue;
       let msg;
@@ -334,7 +589,7 @@ export class NewsPushClient {
       }
       if (!msg || typeof msg !== "object") continue;
       this._dispatch(msg);
-      if (ws !== this._ws) return; // a listener closed the client
+      if (!current()) return; // a listener closed the client, or the stream ended
     }
   }
 
@@ -343,6 +598,7 @@ export class NewsPushClient {
     switch (msg.type) {
       case "welcome":
         this._welcome = msg;
+        this._markEstablished();
         this._emit("welcome", msg);
         break;
       case "subscribed":
@@ -398,6 +654,9 @@ export class NewsPushClient {
         }
         this._emit("error", { code: msg.code, message: msg.message, server: true });
         break;
+      case "close":
+        if (this._transport === "sse" && this._es) this._handleSseClose(msg);
+        break;
       default:
         break; // forward compatibility: ignore what we do not know
     }
@@ -450,13 +709,14 @@ export class NewsPushClient {
 
   _clearTimers() {
     clearTimeout(this._retryTimer); this._retryTimer = null;
+    clearTimeout(this._connectTimer); this._connectTimer = null;
     clearTimeout(this._heartbeatTimer); this._heartbeatTimer = null;
     clearTimeout(this._deadlineTimer); this._deadlineTimer = null;
   }
 
   _setStatus(status) {
     if (status.state === "connecting" || status.state === "open" || status.state === "reconnecting" ||
-        status.state === "closed") {
+        status.state === "closed" || status.state === "idle") {
       this._state = status.state;
     }
     this._emit("status", status);
@@ -488,6 +748,21 @@ function utf8Length(text) {
   return n;
 }
 
+// The transports asked for (default: WebSocket, then SSE), in order, less those this environment
+// lacks (Node.js has no EventSource); none left is an error that says what to pass.
+function pickTransports(asked, have) {
+  const list = Array.isArray(asked) ? asked : [asked];
+  if (list.length === 0 || list.some((t) => !TRANSPORTS.includes(t))) {
+    throw new TypeError(`newspush: transports must list "websocket" and/or "sse", got ${JSON.stringify(asked)}`);
+  }
+  const usable = [...new Set(list)].filter((t) => have[t]);
+  if (usable.length > 0) return usable;
+  const hints = [];
+  if (list.includes("websocket")) hints.push("no WebSocket available; pass options.WebSocket (npm 'ws' in Node.js)");
+  if (list.includes("sse")) hints.push("no EventSource available; pass options.EventSource");
+  throw new TypeError(`newspush: ${hints.join(", and ")}`);
+}
+
 function normalize(categories) {
   const list = Array.isArray(categories) ? categories : [categories];
   return [...new Set(list.filter((c) => typeof c === "string" && c !== ""))];
@@ -514,6 +789,32 @@ function resolveUrl(url) {
     return u.href;
   }
   throw new Error(`relative URL ${url} needs a page location`);
+}
+
+// "/sse" or an http(s):// URL (ws(s):// is turned into http(s)://).
+function resolveHttpUrl(url) {
+  if (typeof url !== "string" || url === "") throw new Error("no SSE URL");
+  if (/^https?:\/\//i.test(url)) return url;
+  if (/^wss?:\/\//i.test(url)) return url.replace(/^ws/i, "http");
+  const loc = globalThis.location;
+  if (loc && loc.href) return new URL(url, loc.href).href;
+  throw new Error(`relative URL ${url} needs a page location`);
+}
+
+// The server's /sse next to its /ws: ws://host/ws -> http://host/sse, wss://host/push/ws ->
+// https://host/push/sse; a path not ending in /ws gives /sse at the root. The query is kept.
+function sseUrlFrom(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+  u.pathname = /\/ws\/?$/.test(u.pathname) ? u.pathname.replace(/ws\/?$/, "sse") : "/sse";
+  u.hash = "";
+  return u.href;
+}
+
+// Percent-encodes what a query value needs, leaving ":" "@" "/" as they are (RFC 3986 allows them
+// there): today's cursors ("<epoch>:<stream id>") go out unchanged.
+function encodeQueryValue(text) {
+  return encodeURIComponent(text).replace(/%3A/gi, ":").replace(/%40/gi, "@").replace(/%2F/gi, "/");
 }
 
 function parseReason(reason) {

@@ -1,6 +1,8 @@
-// The newspush demo front page: recent articles over HTTP first, then live over WebSocket, and
-// the "Tendance" box (the overall most-read list, "*"): loaded over HTTP, then live. Opening an
-// article reports a view (client.view), which feeds those lists.
+// The newspush demo front page: recent articles over HTTP first, then live over WebSocket (or
+// Server-Sent Events where a proxy blocks WebSockets: the client falls back by itself), and the
+// "Tendance" box (the overall most-read list, "*"): loaded over HTTP, then live. Opening an
+// article reports a view (client.view), which feeds those lists (over WebSocket only: this demo
+// has no backend to take views from an SSE page).
 // Plain ES module, no build step. Served by newspushd at "/", the client library at /client/.
 import { connect } from "/client/newspush.js";
 
@@ -373,6 +375,9 @@ client.on("status", async (s) => {
     case "open":
       connections++;
       setStatus("open", "connecté");
+      // WebSocket, or Server-Sent Events where a proxy blocks WebSockets (the client falls back).
+      statusEl.dataset.transport = s.transport || "websocket";
+      $("transport").textContent = s.transport === "sse" ? "Server-Sent Events" : "WebSocket";
       break;
     case "reconnecting":
       setStatus("reconnecting", "reconnexion…");
