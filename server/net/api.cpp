@@ -10,6 +10,7 @@
 #include "protocol/article.hpp"
 #include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
+#include "protocol/url_query.hpp"
 
 namespace newspush::api {
 namespace {
@@ -28,16 +29,12 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 // Calls f(name, value) for each name=value of a query string; stops at the first error.
 template <typename F>
 std::optional<Error> for_each_param(std::string_view query, F&& f) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (auto error = f(name, value)) return error;
-  }
-  return std::nullopt;
+  std::optional<Error> error;
+  protocol::for_each_query_param(query, [&](std::string_view name, std::string_view value) {
+    error = f(name, value);
+    return error.has_value();
+  });
+  return error;
 }
 
 std::optional<Error> read_category(std::string_view value, std::string& out) {
