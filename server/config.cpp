@@ -5,6 +5,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "server/auth/restricted_categories.hpp"
+#include "server/auth/token_verifier.hpp"
 #include "server/net/origin_policy.hpp"
 
 namespace newspush {
@@ -91,6 +93,24 @@ std::string apply_list(std::vector<std::string>& out, const std::string& v, Chec
 std::string apply_publish_keys(Config& c, const std::string& v) {
   return apply_list(c.publish_keys, v, [](const std::string& key) {
     return key.size() < 16 ? std::string("each key needs at least 16 characters") : std::string();
+  });
+}
+
+std::string apply_restricted_categories(Config& c, const std::string& v) {
+  return apply_list(c.restricted_categories, v,
+                    [](const std::string& pattern) { return auth::CategoryPatterns().add(pattern); });
+}
+
+std::string apply_token_secret(Config& c, const std::string& v) {
+  if (v.size() < auth::kMinSecretBytes)
+    return "needs at least " + std::to_string(auth::kMinSecretBytes) + " bytes (HS256)";
+  c.token_secret = v;
+  return {};
+}
+
+std::string apply_token_public_keys(Config& c, const std::string& v) {
+  return apply_list(c.token_public_keys, v, [](const std::string& file) {
+    return file.empty() ? std::string("must name a PEM file") : std::string();
   });
 }
 
@@ -202,6 +222,28 @@ const Option kOptions[] = {
      "(https://*.example.org); repeat the flag, the variable takes a comma-separated list. Other "
      "origins get 403 at the handshake; requests without Origin (not from a browser) pass",
      "any", apply_allowed_origins},
+    {"--restricted-category", "NEWSPUSH_RESTRICTED_CATEGORIES", "PATTERN",
+     "a category only readers with a token allowing it receive: a slug or a prefix pattern "
+     "(premium-*); repeat the flag, the variable takes a comma-separated list",
+     "none", apply_restricted_categories},
+    {"--token-secret", "NEWSPUSH_TOKEN_SECRET", "SECRET",
+     "HS256 secret the site's backend signs reader tokens with (at least 32 bytes; prefer the "
+     "variable, which ps does not show)",
+     "none", apply_token_secret},
+    {"--token-public-key", "NEWSPUSH_TOKEN_PUBLIC_KEYS", "FILE",
+     "PEM public key (RSA for RS256, EC P-256 for ES256) reader tokens are signed for; its base "
+     "name without extension is the key id a token's kid names. Repeat for rotation",
+     "none", apply_token_public_keys},
+    {"--token-issuer", "NEWSPUSH_TOKEN_ISSUER", "ISS", "the iss reader tokens must carry",
+     "not checked",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::token_issuer, c, v); }},
+    {"--token-audience", "NEWSPUSH_TOKEN_AUDIENCE", "AUD",
+     "the aud reader tokens must carry (without it, tokens that name an audience are refused)",
+     "none",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::token_audience, c, v); }},
+    {"--token-expiry-lead", "NEWSPUSH_TOKEN_EXPIRY_LEAD", "SECONDS",
+     "send token_expiring this long before a reader's token expires", "60",
+     apply_seconds<&Config::token_expiry_lead>},
     {"--static-dir", "NEWSPUSH_STATIC_DIR", "DIR",
      "serve this directory at / (the demo page: web/static) and its ../client at /client/, "
      "read once at start-up (at most 1000 files, 32 MiB together)",
@@ -296,7 +338,8 @@ void apply(const Option& option, Config& config, const std::string& value, const
   if (auto error = option.apply(config, value); !error.empty()) {
     // A Redis URL may hold a password and a publish key is a secret: their values are not
     // repeated (parse_redis_url's errors never quote the URL either).
-    bool secret = option.apply == apply_redis || option.apply == apply_publish_keys;
+    bool secret = option.apply == apply_redis || option.apply == apply_publish_keys ||
+                  option.apply == apply_token_secret;
     throw ConfigError(source + ": invalid value" + (secret ? "" : " '" + value + "'") + ": " +
                       error);
   }

@@ -82,6 +82,8 @@ enum class TokenError {
                  // array of category patterns
 };
 
+static_assert(static_cast<int>(TokenError::bad_claims) == 11, "Metrics::kTokenOutcomes counts them");
+
 // Stable snake_case label for metrics and logs: "ok" for none, otherwise the enumerator's name.
 std::string_view to_string(TokenError error);
 

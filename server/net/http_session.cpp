@@ -12,6 +12,7 @@
 
 #include "protocol/article.hpp"
 #include "protocol/sse.hpp"
+#include "protocol/url_query.hpp"
 #include "server/history/recent_cache.hpp"
 #include "server/history/history.hpp"
 #include "server/log.hpp"
@@ -41,6 +42,21 @@ RateLimitedLog bad_proxy_headers{5, std::chrono::seconds(10)};
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
+}
+
+// ?token=... of /ws and /sse (a connection token); empty when absent or malformed, which makes
+// the connection anonymous, as without one.
+std::string url_token(std::string_view target) {
+  auto question = target.find('?');
+  if (question == std::string_view::npos) return {};
+  std::string token;
+  protocol::for_each_query_param(target.substr(question + 1), [&](std::string_view name,
+                                                                  std::string_view value) {
+    if (name != "token") return false;
+    token = protocol::percent_decode(value).value_or(std::string(value));
+    return true;
+  });
+  return token;
 }
 
 }  // namespace
@@ -200,9 +216,10 @@ std::optional<Admission::ClientSlot> HttpSession::admit_reader(const Request& re
 void HttpSession::upgrade(Request request) {
   auto client = admit_reader(request);
   if (!client) return;
+  std::string token = url_token(request.target());
   std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
                                      std::move(*client))
-      ->run(std::move(request));
+      ->run(std::move(request), std::move(token));
 }
 
 void HttpSession::stream_events(const Request& request) {
@@ -243,7 +260,7 @@ void HttpSession::stream_events(const Request& request) {
   std::string_view allow_origin = !state_.origins.restricted() || origin.empty() ? "*" : origin;
   std::make_shared<SseSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
                                std::move(*client))
-      ->run(allow_origin, subscription);
+      ->run(allow_origin, subscription, url_token(target));
 }
 
 bool HttpSession::is_trusted_proxy(const boost::asio::ip::address& peer) const {
