@@ -249,5 +249,25 @@ TEST_F(CliWatchToken, ATokenThatLapsesIsAnnouncedThenStopsThePremiumCategory) {
   EXPECT_THAT(mixed.output(), Not(HasSubstr("Logements vacants")));
 }
 
+// The demo feed's deck holds five premium-enquetes stories among its 45: one pass publishes each
+// once, and only a watch with a token gets them.
+TEST_F(CliWatchToken, TheDemoFeedPublishesFivePremiumStoriesPerDeck) {
+  start();
+  const std::string token = mint({"--category", "premium-*"});
+  ChildProcess subscriber(watch({"--token", token, kPremium}), {"NEWSPUSH_TOKEN="});
+  ASSERT_TRUE(subscriber.wait_for_line("subscribed to: premium-enquetes", 15s))
+      << subscriber.output();
+  CliResult feed =
+      run_cli({"demo-feed", "--redis", redis_.url(), "--count", "45", "--interval-ms", "0"});
+  ASSERT_EQ(feed.exit_code, 0) << feed.output;
+  // Then a marker: once it is printed, everything the feed published was.
+  publish(redis_, "marker", kPremium, "Fin de la tournée");
+  ASSERT_TRUE(subscriber.wait_for_line("Fin de la tournée", 15s)) << subscriber.output();
+  std::size_t premium_lines = 0;
+  for (const auto& line : subscriber.lines())
+    if (line.find("] premium-enquetes ") != std::string::npos) ++premium_lines;
+  EXPECT_EQ(premium_lines, 6u) << "five from the feed and the marker\n" << subscriber.output();
+}
+
 }  // namespace
 }  // namespace newspush::test
