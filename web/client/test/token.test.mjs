@@ -2,7 +2,7 @@
 // categories (--restricted-category premium-*, --token-secret): the token at connect, a getToken
 // that fails or hangs, a refused token, a refresh that fails once, a token that lapses (and 4001).
 // The refresh that carries a stream on without a gap is tested in Chromium on both transports
-// (tests/browser/token_refresh.test.mjs).
+// (tests/browser/client_tokens.test.mjs).
 //   node --test web/client/test/token.test.mjs     (NEWSPUSHD_BIN=... to pick the binary)
 import assert from "node:assert/strict";
 import { test } from "node:test";
