@@ -68,7 +68,8 @@ test("the front page: recent list, live articles, breaking banner, chips, outage
     assert.match(await page.textContent("#status"), /connecté|repris/);
     assert.equal(await page.getAttribute("#status", "data-transport"), "websocket");
     assert.equal(await page.textContent("#transport"), "WebSocket");
-    assert.equal(await page.locator(".chip").count(), 8);
+    assert.equal(await page.locator(".chip").count(), 9);
+    assert.equal(await page.getAttribute(".chip-premium", "data-premium"), "locked", "no token: enquêtes locked");
     assert.match(await page.textContent("#trending-empty"), /apparaîtront/);
     const lib = await page.request.get(new URL("/client/newspush.js", pageUrl).href);
     assert.equal(lib.status(), 200);
