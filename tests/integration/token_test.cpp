@@ -373,5 +373,27 @@ TEST_F(TokenTest, TwoNodesOnOneRedisAgree) {
     EXPECT_THAT(ids_of(anonymous->collect_articles(1)), ElementsAre("s1"));
 }
 
+TEST_F(TokenTest, AnAuthBeforeAResumeKeepsBreakingNewsInItsPlace) {
+  auto node = start_node();
+  std::string since = publish(redis_, make_article("s0", "sports"));
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_articles_total", 1));
+  auto client = WsClient::connect(node->port());
+  ASSERT_TRUE(client->next_event_of_type("welcome"));
+  // Breaking news for the new connection waits for its first command, which may be a resume.
+  publish(redis_, make_article("b1", "culture", /*breaking=*/true));
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_articles_total", 2));
+  client->send_text(json({{"op", "auth"}, {"token", hs256_token(claims(600))}}).dump());
+  client->send_text(json({{"op", "subscribe"}, {"categories", {"sports"}}, {"since", since}}).dump());
+  // b1 once, in its place in the replay, then live news.
+  std::vector<std::string> seen;
+  while (auto event = client->next_event(5s)) {
+    std::string type = (*event)["type"];
+    seen.push_back(type == "article" ? std::string((*event)["article"]["id"]) : type);
+    if (type == "resumed") publish(redis_, make_article("s1", "sports"));
+    if (seen.back() == "s1") break;
+  }
+  EXPECT_THAT(seen, ElementsAre("authenticated", "subscribed", "b1", "resumed", "s1"));
+}
+
 }  // namespace
 }  // namespace newspush::test
