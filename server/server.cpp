@@ -58,13 +58,15 @@ std::string node_id(const Config& config) {
          std::to_string(getpid()) + ":" + suffix;
 }
 
-trending::LeaderOptions leader_options(const Config& config) {
+trending::LeaderOptions leader_options(const Config& config,
+                                       const auth::RestrictedCategories* restricted) {
   trending::LeaderOptions options;
   options.node_id = node_id(config);
   options.channel = config.trending_channel;
   options.interval = config.trending_interval;
   options.half_life = config.trending_half_life;
   options.size = config.trending_size;
+  options.restricted = restricted;
   return options;
 }
 
@@ -123,7 +125,7 @@ Server::Server(const Config& config)
              unix_ms_now),
       trending_feed_(history_, state_.metrics,
                      [this](TrendingPtr list) { hub_.publish_trending(std::move(list)); }),
-      trending_leader_(control_.get_executor(), history_, state_.metrics, leader_options(config),
+      trending_leader_(control_.get_executor(), history_, state_.metrics, leader_options(config, &state_.restricted),
                        unix_ms_now),
       subscriber_(control_.get_executor(), subscriber_options(config),
                   {[this](std::string_view channel, std::string_view payload) {

@@ -74,15 +74,21 @@ bool PublishKeys::contains(std::string_view key) const {
   return match != 0;
 }
 
+std::optional<std::string_view> bearer_credentials(std::string_view header) {
+  const std::size_t space = header.find_first_of(" \t");
+  if (space == std::string_view::npos || !equals_ignoring_case(header.substr(0, space), "bearer"))
+    return std::nullopt;
+  std::string_view credentials = header.substr(space);
+  while (!credentials.empty() && is_space(credentials.front())) credentials.remove_prefix(1);
+  return credentials;
+}
+
 std::optional<Error> check_authorization(std::string_view header, const PublishKeys& keys) {
   if (keys.empty())
     return Error{403, "publishing_disabled", "no publish key is configured on this server", {}};
-  const std::size_t space = header.find_first_of(" \t");
-  if (space == std::string_view::npos || !equals_ignoring_case(header.substr(0, space), "bearer"))
-    return Error{401, "unauthorized", "expected Authorization: Bearer <key>", {}};
-  std::string_view key = header.substr(space);
-  while (!key.empty() && is_space(key.front())) key.remove_prefix(1);
-  if (!keys.contains(key)) return Error{403, "forbidden", "this key may not publish", {}};
+  auto key = bearer_credentials(header);
+  if (!key) return Error{401, "unauthorized", "expected Authorization: Bearer <key>", {}};
+  if (!keys.contains(*key)) return Error{403, "forbidden", "this key may not publish", {}};
   return std::nullopt;
 }
 

@@ -339,6 +339,9 @@ void PushSession::authorize(std::string_view token) {
                  CloseCause::too_many_errors);
     return;
   }
+  if (log_enabled(LogLevel::debug))
+    log_debug("token accepted for '" + verification.claims.subject + "' (key '" +
+              verification.claims.key_id + "')");
   grant_ = Grant{std::move(verification.claims.categories), verification.claims.expiry};
   reply(protocol::authenticated_message(
       std::chrono::duration_cast<std::chrono::seconds>(grant_->expiry.time_since_epoch()).count()));

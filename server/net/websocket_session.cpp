@@ -115,7 +115,9 @@ void WebSocketSession::handle_command(std::string_view text) {
   auto parsed = protocol::parse_command(text, state_.session.max_categories);
   auto* command = std::get_if<protocol::Command>(&parsed);
   auto* subscribe_command = command ? std::get_if<protocol::Subscribe>(command) : nullptr;
-  on_first_command(subscribe_command && subscribe_command->since);
+  // An auth comes before the subscribe it opens categories for: what waits goes on waiting.
+  if (!command || !std::holds_alternative<protocol::Auth>(*command))
+    on_first_command(subscribe_command && subscribe_command->since);
   if (auto* error = std::get_if<protocol::CommandError>(&parsed)) {
     reply_error(error->code, error->message);
     return;

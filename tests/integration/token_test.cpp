@@ -290,5 +290,110 @@ TEST_F(TokenTest, ResumesReplayRestrictedNewsOnlyToThoseAllowed) {
   EXPECT_EQ(all[0].json()["article"]["id"], "p1");
 }
 
+TEST_F(TokenTest, ArticleAndTrendingListsLeaveOutWhatTheReaderMayNotSee) {
+  const std::string key = "token-test-publish-key-0123456789";
+  auto node = start_node({"--trending-interval", "200ms", "--publish-key", key});
+  publish(redis_, make_article("p1", "premium-foot"));
+  publish(redis_, make_article("s1", "sports"));
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_articles_total", 2));
+  const std::pair<std::string, std::string> bearer{"Authorization", "Bearer " + hs256_token(claims(600))};
+  auto listed = [&](const std::string& target, std::vector<std::pair<std::string, std::string>> headers) {
+    auto response = http_request(node->port(), "GET", target, {}, std::move(headers));
+    EXPECT_TRUE(response) << target;
+    return response.value_or(HttpResponse{});
+  };
+  auto ids = [](const HttpResponse& response) {
+    std::vector<std::string> out;
+    EXPECT_EQ(response.status, 200) << response.body;
+    json list = json::parse(response.body);
+    for (const auto& event : list["events"]) out.push_back(event["article"]["id"]);
+    return out;
+  };
+  // Anonymous readers get the public articles; a token holder what its token allows too.
+  EXPECT_THAT(ids(listed("/api/v1/articles?category=*", {})), ElementsAre("s1"));
+  EXPECT_THAT(ids(listed("/api/v1/articles?category=*", {bearer})), ElementsAre("s1", "p1"));
+  EXPECT_EQ(listed("/api/v1/articles?category=premium-foot", {}).status, 403);
+  EXPECT_THAT(ids(listed("/api/v1/articles?category=premium-foot", {bearer})), ElementsAre("p1"));
+  auto refused = listed("/api/v1/articles?category=*", {{"Authorization", "Bearer " + hs256_token(claims(-1))}});
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_THAT(refused.body, ::testing::HasSubstr("expired"));
+
+  // p1 is read the most; the overall list, which everyone may read, still leaves it out.
+  json views = json::array();
+  for (int i = 0; i < 5; ++i) views.push_back({{"article", "p1"}});
+  views.push_back({{"article", "s1"}});
+  auto posted = http_request(node->port(), "POST", "/api/v1/views", views.dump(),
+                             {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200) << posted->body;
+  auto list_of = [&](const std::string& category, std::vector<std::pair<std::string, std::string>> headers) {
+    json list;
+    for (int i = 0; i < 200; ++i) {  // each answer is the node's newest list: until it has items
+      auto response = listed("/api/v1/trending?category=" + category, headers);
+      if (response.status != 200) return json{{"status", response.status}};
+      list = json::parse(response.body);
+      if (!list["items"].empty()) return list;
+      node->wait_metric_at_least("newspush_trending_lists_received_total",
+                                 node->metric("newspush_trending_lists_received_total") + 1, 2s);
+    }
+    return list;
+  };
+  auto overall = list_of("*", {});
+  ASSERT_FALSE(overall["items"].empty()) << overall.dump();
+  for (const auto& item : overall["items"]) EXPECT_NE(item["id"], "p1");
+  EXPECT_EQ(list_of("premium-foot", {})["status"], 403);
+  auto premium = list_of("premium-foot", {bearer});
+  ASSERT_FALSE(premium["items"].empty()) << premium.dump();
+  EXPECT_EQ(premium["items"][0]["id"], "p1");
+  // Over a connection: the premium list only to the token holder.
+  auto anonymous = reader(*node);
+  anonymous->send_text(R"({"op":"subscribe","trending":["premium-foot","*"]})");
+  EXPECT_EQ((*anonymous->next_event())["trending"], json({"*"}));
+  auto forbidden = anonymous->next_event_of_type("error");  // after the overall list itself
+  ASSERT_TRUE(forbidden);
+  EXPECT_EQ((*forbidden)["code"], "forbidden");
+  EXPECT_EQ((*forbidden)["category"], "premium-foot");
+}
+
+TEST_F(TokenTest, TwoNodesOnOneRedisAgree) {
+  auto a = start_node();
+  auto b = start_node();
+  std::string token = hs256_token(claims(600));
+  auto holder_a = reader(*a, token);
+  auto holder_b = reader(*b, token);
+  auto anonymous_a = reader(*a);
+  auto anonymous_b = reader(*b);
+  for (auto* client : {holder_a.get(), holder_b.get(), anonymous_a.get(), anonymous_b.get()})
+    ASSERT_TRUE(client->subscribe({"*"}));
+  publish(redis_, make_article("p1", "premium-foot", /*breaking=*/true));
+  publish(redis_, make_article("s1", "sports"));
+  for (auto* holder : {holder_a.get(), holder_b.get()})
+    EXPECT_THAT(ids_of(holder->collect_articles(2)), ElementsAre("p1", "s1"));
+  for (auto* anonymous : {anonymous_a.get(), anonymous_b.get()})
+    EXPECT_THAT(ids_of(anonymous->collect_articles(1)), ElementsAre("s1"));
+}
+
+TEST_F(TokenTest, AnAuthBeforeAResumeKeepsBreakingNewsInItsPlace) {
+  auto node = start_node();
+  std::string since = publish(redis_, make_article("s0", "sports"));
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_articles_total", 1));
+  auto client = WsClient::connect(node->port());
+  ASSERT_TRUE(client->next_event_of_type("welcome"));
+  // Breaking news for the new connection waits for its first command, which may be a resume.
+  publish(redis_, make_article("b1", "culture", /*breaking=*/true));
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_articles_total", 2));
+  client->send_text(json({{"op", "auth"}, {"token", hs256_token(claims(600))}}).dump());
+  client->send_text(json({{"op", "subscribe"}, {"categories", {"sports"}}, {"since", since}}).dump());
+  // b1 once, in its place in the replay, then live news.
+  std::vector<std::string> seen;
+  while (auto event = client->next_event(5s)) {
+    std::string type = (*event)["type"];
+    seen.push_back(type == "article" ? std::string((*event)["article"]["id"]) : type);
+    if (type == "resumed") publish(redis_, make_article("s1", "sports"));
+    if (seen.back() == "s1") break;
+  }
+  EXPECT_THAT(seen, ElementsAre("authenticated", "subscribed", "b1", "resumed", "s1"));
+}
+
 }  // namespace
 }  // namespace newspush::test
