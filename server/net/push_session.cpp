@@ -342,11 +342,14 @@ void PushSession::authorize(std::string_view token) {
   if (log_enabled(LogLevel::debug))
     log_debug("token accepted for '" + verification.claims.subject + "' (key '" +
               verification.claims.key_id + "')");
-  grant_ = Grant{std::move(verification.claims.categories), verification.claims.expiry};
+  // Re-sending the token that was just warned about must not be warned about again (a client
+  // that refreshes on each warning would loop).
+  bool reminded = grant_ && grant_->reminded && grant_->expiry == verification.claims.expiry;
+  grant_ = Grant{std::move(verification.claims.categories), verification.claims.expiry, reminded};
   reply(protocol::authenticated_message(
       std::chrono::duration_cast<std::chrono::seconds>(grant_->expiry.time_since_epoch()).count()));
   // A fresh token that allows less ends what it no longer allows, at once.
-  drop_unreadable_subscriptions();
+  drop_unreadable_subscriptions(/*lapsed=*/false);
   arm_token_timer();
 }
 
@@ -374,26 +377,32 @@ void PushSession::on_token_timer() {
   }
   metrics_.token_expiries.fetch_add(1, std::memory_order_relaxed);
   grant_.reset();
-  drop_unreadable_subscriptions();
+  drop_unreadable_subscriptions(/*lapsed=*/true);
 }
 
-void PushSession::drop_unreadable_subscriptions() {
+void PushSession::drop_unreadable_subscriptions(bool lapsed) {
   protocol::Unsubscribe dropped;
   for (const auto& category : worker_.index().categories_of(this))
     if (!may_read(category)) dropped.categories.push_back(category);
   for (const auto& category : worker_.trending_requests().keys_of(this))
     if (!may_read(category)) dropped.trending.push_back(category);
-  if (dropped.categories.empty() && dropped.trending.empty()) return;
+  const bool nothing_dropped = dropped.categories.empty() && dropped.trending.empty();
+  // A lapse is always told: a "*" subscriber loses the subscriber-only part of its news too.
+  if (nothing_dropped && !lapsed) return;
   reply(protocol::token_expired_message(dropped.categories, dropped.trending));
+  if (nothing_dropped) return;
   unsubscribe(dropped);
   if (worker_.index().categories_of(this).empty() && worker_.trending_requests().keys_of(this).empty())
     close_with(protocol::close_code::token_expired, "token_expired", CloseCause::token_expired);
 }
 
 SharedFrame PushSession::message_frame(std::string message, std::string_view id) const {
-  if (framing_ == Framing::sse)
+  if (framing_ == Framing::sse) {
+    // EventSource keeps the name "error" for its own connection errors: ours are "notice".
+    std::string_view type = protocol::message_type(message);
     return std::make_shared<const std::string>(
-        protocol::sse_event(protocol::message_type(message), id, message));
+        protocol::sse_event(type == "error" ? "notice" : type, id, message));
+  }
   return std::make_shared<const std::string>(std::move(message));
 }
 

@@ -91,8 +91,8 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
     return !event.restricted || may_read(event.category);
   }
   // Forgets the subscriptions to categories the connection may no longer read; tells the reader
-  // (token_expired) and, when nothing is left, closes (4001).
-  void drop_unreadable_subscriptions();
+  // (token_expired: always when the token `lapsed`) and, when nothing is left, closes (4001).
+  void drop_unreadable_subscriptions(bool lapsed);
   // Arms the reminder before the token's exp, then its end.
   void arm_token_timer();
   void on_token_timer();

@@ -3,7 +3,8 @@
 // that token_expiring comes twice within seconds; getToken signs each token in Node (exposed to
 // the page). A premium-* category is published into all along, across both refreshes and past
 // the first token's exp: every article arrives once, in order, with no token_expired. And on SSE,
-// the server's `event: error` (forbidden, invalid_token) taken as messages, not as a lost stream.
+// the server's errors (forbidden, invalid_token) come as `event: notice`, messages that leave the
+// stream up, never as EventSource's own `error`.
 //   node --test tests/browser/client_tokens.test.mjs     (NEWSPUSHD_BIN, CHROMIUM_BIN as usual)
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -123,7 +124,7 @@ for (const transport of ["websocket", "sse"]) {
   });
 }
 
-test("sse: forbidden and invalid_token arrive as events and the stream stays up (EventSource's onerror sees them too)", async (t) => {
+test("sse: forbidden and invalid_token arrive as notice events and the stream stays up (a bare EventSource's onerror never fires)", async (t) => {
   const redis = await Redis.start();
   t.after(() => redis.stop());
   const server = await Newspushd.start({
@@ -147,10 +148,13 @@ test("sse: forbidden and invalid_token arrive as events and the stream stays up 
       client.on(type, (p) => window.events.push({ type, p: JSON.parse(JSON.stringify(p)) }));
     }
     window.client = client;
-    // A bare EventSource on the same stream: what its onerror is handed.
+    // A bare EventSource on the same stream: the server's errors reach its "notice" listeners,
+    // and its onerror (a lost stream, for a page) stays silent.
     window.raw = [];
+    window.rawErrors = 0;
     const es = new EventSource(`/sse?categories=${category},sports`);
-    es.onerror = (e) => window.raw.push({ data: typeof e.data === "string" ? e.data : null, state: es.readyState });
+    es.addEventListener("notice", (e) => window.raw.push({ data: e.data, state: es.readyState }));
+    es.onerror = () => { window.rawErrors++; };
     window.es = es;
   }, { category: PREMIUM, forged });
   const events = (type) => page.evaluate((type) => window.events.filter((e) => e.type === type).map((e) => e.p), type);
@@ -168,10 +172,11 @@ test("sse: forbidden and invalid_token arrive as events and the stream stays up 
   assert.deepEqual((await events("article")).map((e) => e.article.id), [s1.id]);
   const statuses = (await events("status")).map((s) => s.state);
   assert.deepEqual(statuses, ["connecting", "open"], "no reconnect: the error events are messages");
-  // The server's `event: error` reaches a plain EventSource's onerror, with data, stream open.
+  // The server's notice reaches a plain EventSource's listener, stream open; onerror never fired.
   const raw = await page.evaluate(() => window.raw);
   assert.equal(JSON.parse(raw[0].data).code, "forbidden");
   assert.equal(raw[0].state, 1, "OPEN");
+  assert.equal(await page.evaluate(() => window.rawErrors), 0);
   assert.deepEqual(pageErrors, []);
   await page.evaluate(() => { window.client.close(); window.es.close(); });
 });

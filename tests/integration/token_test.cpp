@@ -395,5 +395,42 @@ TEST_F(TokenTest, AnAuthBeforeAResumeKeepsBreakingNewsInItsPlace) {
   EXPECT_THAT(seen, ElementsAre("authenticated", "subscribed", "b1", "resumed", "s1"));
 }
 
+TEST_F(TokenTest, AStarSubscriberIsToldOfTheLapseAndOneExpIsWarnedOnce) {
+  auto node = start_node();  // warns 60 s ahead: at once for this token
+  json short_lived = claims(0);
+  short_lived["exp"] = now_seconds() + 3;
+  std::string token = hs256_token(short_lived);
+  auto client = reader(*node, token);
+  ASSERT_TRUE(client->subscribe({"*"}));
+  auto warning = client->next_event_of_type("token_expiring");
+  ASSERT_TRUE(warning);
+  // The same token again: accepted, not warned about a second time.
+  client->send_text(json({{"op", "auth"}, {"token", token}}).dump());
+  EXPECT_EQ((*client->next_event())["type"], "authenticated");
+  auto next = client->next_event(10s);
+  ASSERT_TRUE(next);
+  EXPECT_EQ((*next)["code"], "token_expired") << next->dump();
+  EXPECT_EQ((*next)["categories"], json::array());
+  // Public news goes on.
+  publish(redis_, make_article("p1", "premium-foot"));
+  publish(redis_, make_article("s1", "sports"));
+  EXPECT_THAT(ids_of(client->collect_articles(1)), ElementsAre("s1"));
+  EXPECT_FALSE(client->closed());
+}
+
+TEST_F(TokenTest, OverSseTheServersErrorsAreNoticeEventsNotEventSourceErrors) {
+  auto node = start_node();
+  SseClient stream(node->port(), "/sse?categories=sports,premium-foot&token=" +
+                                     hs256_token(claims(-1)));
+  auto refused = stream.next_of_type("notice");
+  ASSERT_TRUE(refused) << stream.raw();
+  EXPECT_EQ(refused->json()["code"], "invalid_token");
+  EXPECT_EQ(refused->json()["reason"], "expired");
+  auto forbidden = stream.next_of_type("notice");
+  ASSERT_TRUE(forbidden) << stream.raw();
+  EXPECT_EQ(forbidden->json()["code"], "forbidden");
+  EXPECT_THAT(stream.raw(), Not(::testing::HasSubstr("event: error")));
+}
+
 }  // namespace
 }  // namespace newspush::test

@@ -59,10 +59,10 @@ const MAX_ID_BYTES = 128;
 // is left out of the stream's URL rather than having every connection answered 400.
 const SLUG = /^(?:[a-z0-9-]{1,32}|\*)$/;
 
-// The events of GET /sse: `event: <type>`, the data being the WebSocket message of that type.
-// "error" is apart: EventSource fires its own `error` events (no data) on a lost stream.
+// The events of GET /sse: `event: <type>`, the data being the WebSocket message of that type;
+// the server's errors come as "notice" (EventSource fires its own `error` events on a lost stream).
 const SSE_EVENTS = ["subscribed", "article", "retract", "trending", "resumed", "reset", "close",
-  "authenticated", "token_expiring"];
+  "authenticated", "token_expiring", "notice"];
 
 // Close codes after which reconnecting would only repeat the mistake: report and stop.
 const FATAL_CLOSE = {
@@ -528,12 +528,11 @@ export class NewsPushClient {
     }
     this._es = es;
     es.onopen = () => this._handleSseOpen(es);
-    // The server's `event: error` (a token refused, a category forbidden) reaches onerror too, as
-    // a MessageEvent with data: that one is a message, not a lost stream.
+    // The server's errors (a token refused, a category forbidden) come as `event: notice`; only a
+    // data-less `error` is EventSource's own: a lost stream.
     es.onerror = (event) => { if (!isMessageEvent(event)) this._handleSseError(es); };
     es.onmessage = (event) => this._handleSseEvent(es, event); // unnamed events: none today
     for (const name of SSE_EVENTS) es.addEventListener(name, (event) => this._handleSseEvent(es, event));
-    es.addEventListener("error", (event) => { if (isMessageEvent(event)) this._handleSseEvent(es, event); });
     this._armConnectTimeout();
   }
 
