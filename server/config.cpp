@@ -65,6 +65,9 @@ std::string apply_redis(Config& c, const std::string& v) {
   std::string error;
   auto endpoint = parse_redis_url(v, &error);
   if (!endpoint) return error;
+  // --redis-sentinel and --redis-master may come before --redis.
+  endpoint->sentinels = std::move(c.redis.sentinels);
+  endpoint->sentinel_master = std::move(c.redis.sentinel_master);
   c.redis = *endpoint;
   return {};
 }
@@ -88,6 +91,23 @@ std::string apply_list(std::vector<std::string>& out, const std::string& v, Chec
     if (comma == std::string::npos) return {};
     start = comma + 1;
   }
+}
+
+std::string apply_redis_sentinels(Config& c, const std::string& v) {
+  std::vector<std::string> entries;
+  return apply_list(entries, v, [&c](const std::string& entry) {
+    std::string error;
+    auto sentinel = parse_host_port(entry, &error);
+    if (!sentinel) return error;
+    c.redis.sentinels.push_back(*sentinel);
+    return std::string();
+  });
+}
+
+std::string apply_redis_master(Config& c, const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  c.redis.sentinel_master = v;
+  return {};
 }
 
 std::string apply_publish_keys(Config& c, const std::string& v) {
@@ -195,6 +215,16 @@ const Option kOptions[] = {
      "in USER and PASSWORD. The password is never logged nor shown (***); keep it out of ps "
      "with the variable rather than the flag",
      "redis://127.0.0.1:6379", apply_redis},
+    {"--redis-sentinel", "NEWSPUSH_REDIS_SENTINELS", "HOST:PORT",
+     "find the Redis primary through these Sentinels (repeat the flag, or commas): before every "
+     "connect they are asked in turn, each within 2 s, for the primary of --redis-master; "
+     "--redis then gives only the user, password and db (sent to the data nodes; the sentinels "
+     "get no AUTH). A connection lost, a replica (ROLE) or a READONLY reply asks them again",
+     "none: --redis's host", apply_redis_sentinels},
+    {"--redis-master", "NEWSPUSH_REDIS_MASTER", "NAME",
+     "the name the Sentinels monitor the primary under (sentinel monitor NAME ...); required "
+     "with --redis-sentinel",
+     "none", apply_redis_master},
     {"--redis-timeout", "NEWSPUSH_REDIS_TIMEOUT", "DURATION",
      "a Redis command unanswered this long means Redis hangs: the connection is dropped, its "
      "requests fail (503) and it reconnects",
@@ -392,6 +422,10 @@ ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup&
     }
     apply(*match, config, value, name);
   }
+  if (config.redis.sentinels.empty() != config.redis.sentinel_master.empty())
+    throw ConfigError(config.redis.sentinels.empty()
+                          ? "--redis-master: needs --redis-sentinel, the sentinels to ask"
+                          : "--redis-sentinel: needs --redis-master, the name of the primary");
   // Believing a PROXY header from anyone would let any client pick its own address.
   if (config.proxy_protocol && config.trusted_proxies.empty())
     throw ConfigError("--proxy-protocol: needs --trusted-proxy, the balancer's address: only its "

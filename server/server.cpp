@@ -303,7 +303,9 @@ void Server::on_redis_state(redis::SubscriberState s) {
   bool up = s == redis::SubscriberState::subscribed;
   metrics.redis_up.store(up ? 1 : 0);
   state_.redis_ready.store(up);
-  std::string where = to_url(config_.redis);
+  std::string where = describe(config_.redis);
+  if (!config_.redis.sentinels.empty() && s == redis::SubscriberState::subscribed)
+    where = "primary " + subscriber_.address() + " (" + where + ")";
   switch (s) {
     case redis::SubscriberState::subscribed:
       log_info("redis subscribed to " + config_.channel + ", " + config_.events_channel + " and " +

@@ -134,6 +134,7 @@ bool RedisServer::start_on_current_port() {
   } else {
     argv.insert(argv.end(), {"--appendonly", "no"});
   }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   process_.reset();
   process_ = std::make_unique<ChildProcess>(argv);
   auto deadline = std::chrono::steady_clock::now() + start_timeout;

@@ -24,6 +24,8 @@ struct RedisServerOptions {
   std::string requirepass{};
   std::string acl_user{};
   std::string acl_password{};
+  // Appended to redis-server's arguments, e.g. {"--replicaof", "127.0.0.1", "6379"}.
+  std::vector<std::string> extra_args{};
 };
 
 // A reply without hiredis types, for assertions.
