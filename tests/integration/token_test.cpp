@@ -432,5 +432,30 @@ TEST_F(TokenTest, OverSseTheServersErrorsAreNoticeEventsNotEventSourceErrors) {
   EXPECT_THAT(stream.raw(), Not(::testing::HasSubstr("event: error")));
 }
 
+TEST_F(TokenTest, IssuerAndAudienceAreCheckedWhenConfigured) {
+  auto node = start_node({"--token-issuer", "https://www.exemple.fr", "--token-audience", "newspush"});
+  json good = claims(600);
+  good["iss"] = "https://www.exemple.fr";
+  good["aud"] = json::array({"newspush", "comments"});
+  json wrong_iss = good;
+  wrong_iss["iss"] = "https://evil.example";
+  json wrong_aud = good;
+  wrong_aud["aud"] = "comments";
+  json no_iss = good;
+  no_iss.erase("iss");
+  auto answer_to = [&](const json& payload) {
+    auto client = reader(*node);
+    client->send_text(json({{"op", "auth"}, {"token", hs256_token(payload)}}).dump());
+    auto answer = client->next_event();
+    return answer ? (*answer)["type"] == "authenticated" ? std::string("ok")
+                                                        : (*answer).value("reason", "?")
+                  : std::string("none");
+  };
+  EXPECT_EQ(answer_to(good), "ok");
+  EXPECT_EQ(answer_to(wrong_iss), "bad_issuer");
+  EXPECT_EQ(answer_to(no_iss), "bad_issuer");
+  EXPECT_EQ(answer_to(wrong_aud), "bad_audience");
+}
+
 }  // namespace
 }  // namespace newspush::test
