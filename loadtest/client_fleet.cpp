@@ -1,7 +1,9 @@
-// The only translation unit that instantiates Beast: one Client class per WebSocket connection.
+// The only translation unit that instantiates Beast: one Client class per connection, WebSocket
+// or Server-Sent Events.
 #include "loadtest/client_fleet.hpp"
 
 #include "loadtest/frame_reader.hpp"
+#include "loadtest/sse_reader.hpp"
 
 #include <netinet/in.h>
 
@@ -11,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -62,6 +65,19 @@ std::int64_t steady_now_ns() {
 }
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxResponseHead = 16 * 1024;
+
+// The string value of "key" in a one-line JSON object we produced or the server did (no escapes
+// expected in it); empty when absent.
+std::string_view json_string_field(std::string_view json, std::string_view key) {
+  const std::string quoted = "\"" + std::string(key) + "\":\"";
+  const auto at = json.find(quoted);
+  if (at == std::string_view::npos) return {};
+  const auto begin = at + quoted.size();
+  const auto end = json.find('"', begin);
+  if (end == std::string_view::npos) return {};
+  return json.substr(begin, end - begin);
+}
 
 std::string label_of(const error_code& ec, const websocket::close_reason& reason) {
   if (ec == websocket::error::closed) return std::to_string(reason.code);
@@ -119,6 +135,21 @@ class Client : public std::enable_shared_from_this<Client> {
       }
       return;
     }
+    if (fleet_.settings.sse) {
+      std::string categories;
+      for (unsigned stream : streams_) {
+        if (stream == kBreakingStream) continue;  // breaking articles come to every stream
+        if (!categories.empty()) categories += ',';
+        categories += kCategories[stream];
+      }
+      const auto& target = fleet_.settings.target;
+      sse_request_ = "GET " + target + (target.find('?') == std::string::npos ? "?" : "&") +
+                     "categories=" + categories + " HTTP/1.1\r\nHost: " + fleet_.settings.host +
+                     ":" + std::to_string(fleet_.settings.port) +
+                     "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
+                     "User-Agent: newspush-loadtest\r\n\r\n";
+      return;
+    }
     handshake_target_ = fleet_.settings.target;
     subscribe_command_ = "{\"op\":\"subscribe\",\"categories\":[";
     for (unsigned stream : streams_) {
@@ -132,9 +163,16 @@ class Client : public std::enable_shared_from_this<Client> {
   void connect() {
     ++fleet_.attempts;
     attempt_started_ = Clock::now();
-    ws_.emplace(context_);
+    if (fleet_.settings.sse) {
+      ws_.reset();
+      http_.emplace(context_);
+      head_done_ = false;
+      sse_.restart();
+    } else {
+      ws_.emplace(context_);
+    }
     buffer_.clear();
-    auto& socket = beast::get_lowest_layer(*ws_).socket();
+    auto& socket = stream().socket();
     error_code ec;
     socket.open(tcp::v4(), ec);
     if (!ec) {
@@ -147,20 +185,24 @@ class Client : public std::enable_shared_from_this<Client> {
       socket.bind(tcp::endpoint(source_.address(), 0), ec);
     }
     if (ec) return on_failure("connect: " + ec.message());
-    beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(10));
-    beast::get_lowest_layer(*ws_).async_connect(
-        fleet_.server, beast::bind_front_handler(&Client::on_connect, shared_from_this()));
+    // SSE: the same deadline covers the connect, the request and the response head.
+    stream().expires_after(std::chrono::seconds(10));
+    stream().async_connect(fleet_.server,
+                           beast::bind_front_handler(&Client::on_connect, shared_from_this()));
   }
 
   void resume_reading() {
     asio::post(context_, [self = shared_from_this()] {
       self->paused_ = false;
-      if (!self->ws_) return;
+      if (!self->ws_ && !self->http_) return;
+      auto& socket = self->stream().socket();
       error_code ignored;  // a normal window again, so the backlog drains quickly
-      beast::get_lowest_layer(*self->ws_)
-          .socket()
-          .set_option(asio::socket_base::receive_buffer_size(1 << 20), ignored);
-      if (!self->reading_ && self->ws_ && self->ws_->is_open()) self->read();
+      socket.set_option(asio::socket_base::receive_buffer_size(1 << 20), ignored);
+      if (self->reading_ || !socket.is_open()) return;
+      if (self->fleet_.settings.sse)
+        self->sse_read();
+      else
+        self->read();
     });
   }
 
@@ -172,8 +214,16 @@ class Client : public std::enable_shared_from_this<Client> {
   const std::string& end_label() const { return end_label_; }
 
  private:
+  // The TCP stream under either transport.
+  beast::tcp_stream& stream() { return ws_ ? beast::get_lowest_layer(*ws_) : *http_; }
+
   void on_connect(error_code ec) {
     if (ec) return on_failure("connect: " + ec.message());
+    if (fleet_.settings.sse) {
+      asio::async_write(*http_, asio::buffer(sse_request_),
+                        beast::bind_front_handler(&Client::on_request_sent, shared_from_this()));
+      return;
+    }
     beast::get_lowest_layer(*ws_).expires_never();
     ws_->set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
                                                     websocket::stream_base::none(), false});
@@ -210,6 +260,7 @@ class Client : public std::enable_shared_from_this<Client> {
     reading_ = false;
     if (ec) return on_end(label_of(ec, {}));
     buffer_.commit(bytes);
+    const std::int64_t now_ns = steady_now_ns();  // one read, one receive time for its frames
     auto data = buffer_.data();
     auto* begin = static_cast<char*>(data.data());
     std::size_t used = 0;
@@ -228,11 +279,11 @@ class Client : public std::enable_shared_from_this<Client> {
       if (frame->opcode > 2) continue;  // pong, reserved
       if (frame->opcode != 0) message_.clear();
       if (frame->fin && message_.empty()) {
-        handle_frame(frame->payload);  // the usual case: a whole message, no copy
+        handle_frame(frame->payload, now_ns);  // the usual case: a whole message, no copy
       } else {
         message_.append(frame->payload);
         if (frame->fin) {
-          handle_frame(message_);
+          handle_frame(message_, now_ns);
           message_.clear();
         }
       }
@@ -251,8 +302,77 @@ class Client : public std::enable_shared_from_this<Client> {
     ws_->async_pong(data, [self = shared_from_this()](error_code) { self->pong_in_flight_ = false; });
   }
 
-  void handle_frame(std::string_view frame) {
+  // SSE: the request is out; the head is read under the same deadline (Beast's tcp_stream), the
+  // body from the socket directly, as WebSocket frames are.
+  void on_request_sent(error_code ec, std::size_t) {
+    if (ec) return on_failure("request: " + label_of(ec, {}));
+    sse_read();
+  }
+
+  void sse_read() {
+    reading_ = true;
+    auto handler = beast::bind_front_handler(&Client::on_sse_read, shared_from_this());
+    if (head_done_)
+      http_->socket().async_read_some(buffer_.prepare(kReadChunk), std::move(handler));
+    else
+      http_->async_read_some(buffer_.prepare(kReadChunk), std::move(handler));
+  }
+
+  void on_sse_read(error_code ec, std::size_t bytes) {
+    reading_ = false;
+    if (ec) return on_end(label_of(ec, {}));
+    buffer_.commit(bytes);
     const std::int64_t now_ns = steady_now_ns();
+    std::string_view body(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (!head_done_) {
+      const auto head = parse_response_head(body);
+      if (head.state == HttpResponseHead::State::incomplete && body.size() <= kMaxResponseHead)
+        return sse_read();
+      std::string refused;
+      if (head.state != HttpResponseHead::State::complete) {
+        refused = "sse: bad response head";
+      } else if (head.status != 200) {
+        refused = "http " + std::to_string(head.status);  // the refusal's code, when it came along
+        if (const auto code = json_string_field(body.substr(head.size), "error"); !code.empty())
+          refused += " " + std::string(code);
+      } else if (!head.event_stream) {
+        refused = "sse: not text/event-stream";
+      } else if (head.chunked) {
+        refused = "sse: chunked body (not expected: the stream ends with the connection)";
+      }
+      if (!refused.empty()) {
+        close_socket();
+        return on_failure(refused);
+      }
+      head_done_ = true;
+      http_->expires_never();
+      body.remove_prefix(head.size);
+    }
+    std::string closed_with;  // the close event's code: the server ends the stream after it
+    const bool readable = sse_.feed(body, [&](const SseEvent& event) {
+      if (!closed_with.empty()) return;
+      if (event.type == "close") {
+        closed_with = json_string_field(event.data, "code");
+        if (closed_with.empty()) closed_with = "close";
+        return;
+      }
+      // subscribed, article and the rest: the data is the WebSocket message (one JSON line).
+      handle_frame(event.data, now_ns);
+    });
+    buffer_.consume(buffer_.size());
+    if (!readable || !closed_with.empty()) {
+      close_socket();
+      return on_end(readable ? closed_with : "sse: line too long");
+    }
+    if (!paused_) sse_read();
+  }
+
+  void close_socket() {
+    error_code ignored;
+    stream().socket().close(ignored);
+  }
+
+  void handle_frame(std::string_view frame, std::int64_t now_ns) {
     IntervalTotals local;
     ++local.frames;
     local.bytes += frame.size();
@@ -355,6 +475,10 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string handshake_target_;
   std::string subscribe_command_;
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
+  std::optional<beast::tcp_stream> http_;  // SSE
+  std::string sse_request_;
+  SseParser sse_;
+  bool head_done_ = false;
   beast::flat_buffer buffer_;
   std::string message_;  // a fragmented message being put together
   bool pong_in_flight_ = false;

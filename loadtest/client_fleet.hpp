@@ -21,6 +21,10 @@ struct FleetSettings {
   // Nchan: no subscribe command; each client opens target + "<cat1>,<cat2>,breaking", counts as
   // subscribed once the handshake is done, and every frame is one raw article.
   bool nchan = false;
+  // Server-Sent Events: each client sends GET target?categories=<cat1>,<cat2> on a plain
+  // connection, counts as subscribed at the "subscribed" event and reads "article" events
+  // (their data is the WebSocket message). A "close" event ends the client with its code.
+  bool sse = false;
   unsigned connections = 100;
   unsigned source_addresses = 4;  // 127.0.0.1 .. 127.0.0.K
   unsigned categories_per_client = 2;
@@ -63,7 +67,8 @@ struct FleetSummary {
   std::uint64_t out_of_order = 0;
   unsigned clients_with_loss = 0;
   std::uint64_t slow_received = 0;  // articles the slow clients got before they were cut off
-  std::map<std::string, std::uint64_t> close_labels;       // reading clients: "1001", "eof", ...
+  // reading clients: "1001", "eof", ... (SSE: the close event's code, "shutdown", ...)
+  std::map<std::string, std::uint64_t> close_labels;
   std::map<std::string, std::uint64_t> slow_close_labels;  // slow clients, "open" if never closed
   std::map<std::string, std::uint64_t> connect_errors;
   LatencyHistogram connect_latency;  // start of connect -> subscription confirmed

@@ -17,7 +17,7 @@ using nlohmann::json;
 std::string percent(double value) { return value < 0 ? "-" : fmt("%.0f%%", value); }
 
 struct Run {
-  std::string label;  // the target, e.g. "newspushd" or "nchan"
+  std::string label;  // the target, e.g. "newspushd", "newspushd/sse" or "nchan"
   json result;
   const json* best = nullptr;          // highest passing step
   const json* first_failed = nullptr;  // the step that stopped the ramp, if any
@@ -74,6 +74,8 @@ bool print_comparison(const std::vector<std::string>& json_paths, std::ostream& 
       return false;
     }
     run.label = run.result["options"].value("target", std::string("newspushd"));
+    if (run.result["options"].value("transport", std::string("websocket")) == "sse")
+      run.label += "/sse";
     runs.push_back(std::move(run));
   }
   // Pointers into the results only once the vector no longer moves.

@@ -53,6 +53,12 @@ Target parse_target(std::string_view text) {
   throw OptionsError("--target: expected newspushd or nchan, got '" + std::string(text) + "'");
 }
 
+Transport parse_transport(std::string_view text) {
+  if (text == "websocket") return Transport::websocket;
+  if (text == "sse") return Transport::sse;
+  throw OptionsError("--transport: expected websocket or sse, got '" + std::string(text) + "'");
+}
+
 const std::vector<Flag>& flags() {
   using O = Options;
   static const std::vector<Flag> table = {
@@ -60,15 +66,19 @@ const std::vector<Flag>& flags() {
        [](O& o, std::string_view v) { o.mode = parse_mode(v); }},
       {"--target", "SERVER", "newspushd | nchan (nginx + Nchan, the peer) [newspushd]",
        [](O& o, std::string_view v) { o.target = parse_target(v); }},
+      {"--transport", "KIND",
+       "websocket | sse (GET /sse?categories=... streams; newspushd only) [websocket]",
+       [](O& o, std::string_view v) { o.transport = parse_transport(v); }},
       {"--url", "URL",
-       "newspushd endpoint; nchan: subscriber prefix ws://H:P/sub/ [ws://127.0.0.1:8080/ws]",
+       "newspushd endpoint [ws://127.0.0.1:8080/ws; sse: http://127.0.0.1:8080/sse];\n"
+       "                          nchan: subscriber prefix ws://H:P/sub/",
        text(&O::url)},
       {"--publish-url", "URL", "nchan: publisher prefix [http://H:P/pub/ of --url]",
        text(&O::publish_url)},
       {"--redis", "URL", "Redis the articles are published on [redis://127.0.0.1:6379]",
        text(&O::redis)},
       {"--channel", "NAME", "Redis channel [news:articles]", text(&O::channel)},
-      {"--connections", "N", "WebSocket connections to open [100]",
+      {"--connections", "N", "connections to open [100]",
        number(&O::connections, "--connections", 1u, 1'000'000u)},
       {"--source-addresses", "K", "bind clients to 127.0.0.1 .. 127.0.0.K [4]",
        number(&O::source_addresses, "--source-addresses", 1u, 254u)},
@@ -132,6 +142,10 @@ const char* to_string(Mode mode) {
 
 const char* to_string(Target target) { return target == Target::nchan ? "nchan" : "newspushd"; }
 
+const char* to_string(Transport transport) {
+  return transport == Transport::sse ? "sse" : "websocket";
+}
+
 Options parse_options(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
@@ -162,15 +176,22 @@ Options parse_options(int argc, char** argv) {
       (options.mode == Mode::slow || options.mode == Mode::reconnect)) {
     throw OptionsError("--target nchan supports --mode fixed, ramp and idle");
   }
+  if (options.target == Target::nchan && options.transport == Transport::sse) {
+    throw OptionsError("--transport sse measures newspushd only (Nchan is read over WebSocket)");
+  }
+  if (options.url.empty()) {
+    options.url = options.transport == Transport::sse ? "http://127.0.0.1:8080/sse"
+                                                      : "ws://127.0.0.1:8080/ws";
+  }
   return options;
 }
 
 std::string help_text() {
   std::string text =
       "Usage: newspush-loadtest [OPTIONS]\n"
-      "Opens WebSocket connections to newspushd (or Nchan, --target nchan), publishes articles on\n"
-      "Redis (Nchan: HTTP POST) and measures end-to-end latency, deliveries/s, losses and (with\n"
-      "--server-pid) the server's CPU and RSS.\n"
+      "Opens WebSocket connections (or SSE streams, --transport sse) to newspushd (or Nchan,\n"
+      "--target nchan), publishes articles on Redis (Nchan: HTTP POST) and measures end-to-end\n"
+      "latency, deliveries/s, losses and (with --server-pid) the server's CPU and RSS.\n"
       "Every mode stops by itself. Exits 1 when an article was lost, duplicated or reordered.\n\n"
       "Options:\n";
   for (const auto& flag : flags()) {

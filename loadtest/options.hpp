@@ -12,11 +12,17 @@ enum class Mode { fixed, ramp, idle, slow, reconnect };
 // What is measured: newspushd (subscribe command, Redis PUBLISH) or Nchan, the peer (categories in
 // the WebSocket path, HTTP POST to its publisher location).
 enum class Target { newspushd, nchan };
+// How each client of newspushd reads: a WebSocket (subscribe command) or a Server-Sent Events
+// stream (GET /sse?categories=..., text/event-stream). Nchan is measured over WebSocket only.
+enum class Transport { websocket, sse };
 
 struct Options {
   Mode mode = Mode::fixed;
   Target target = Target::newspushd;
-  std::string url = "ws://127.0.0.1:8080/ws";  // nchan: the subscriber prefix, ws://HOST:PORT/sub/
+  Transport transport = Transport::websocket;
+  // Empty until parsed: then ws://127.0.0.1:8080/ws, or http://127.0.0.1:8080/sse for SSE.
+  // nchan: the subscriber prefix, ws://HOST:PORT/sub/.
+  std::string url;
   std::string publish_url;                     // nchan: http://HOST:PORT/pub/ (default: from url)
   std::string redis = "redis://127.0.0.1:6379";
   std::string channel = "news:articles";
@@ -52,5 +58,11 @@ Options parse_options(int argc, char** argv);  // throws OptionsError
 std::string help_text();
 const char* to_string(Mode mode);
 const char* to_string(Target target);
+const char* to_string(Transport transport);
+// How newspushd ends a client that stopped reading: close code 1013, or "event: close" with the
+// code slow_consumer on SSE.
+inline const char* slow_close_label(Transport transport) {
+  return transport == Transport::sse ? "slow_consumer" : "1013";
+}
 
 }  // namespace newspush::loadtest

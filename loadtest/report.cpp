@@ -39,7 +39,9 @@ Rows summary_rows(const RunRecord& r) {
        o.target == Target::nchan
            ? std::string("nchan: subscribers on ") + o.url + "<categories>, POST to " +
                  o.publish_url + "<category>"
-           : std::string("newspushd: ") + o.url + ", PUBLISH " + o.channel + " on " + o.redis},
+           : std::string("newspushd over ") +
+                 (o.transport == Transport::sse ? "SSE" : "WebSocket") + ": " + o.url +
+                 ", PUBLISH " + o.channel + " on " + o.redis},
       {"open files limit",
        std::to_string(r.file_limit.soft) + " (hard " + std::to_string(r.file_limit.hard) + ")"},
       {"machine load average", r.load_average_before + " before, " + r.load_average_after +
@@ -73,7 +75,8 @@ Rows summary_rows(const RunRecord& r) {
     rows.push_back({"slow clients", std::to_string(f.slow_clients) + ", " +
                                         std::to_string(f.slow_received) +
                                         " articles received, backlog included"});
-    rows.push_back({"slow clients ended", labels(f.slow_close_labels) + " (1013 expected)"});
+    rows.push_back({"slow clients ended", labels(f.slow_close_labels) + " (" +
+                                              slow_close_label(o.transport) + " expected)"});
   }
   if (o.mode == Mode::idle && r.server_bytes_per_connection >= 0) {
     rows.push_back({"server RSS", fmt("%.1f", r.server_rss_before_mb) + " MB -> " +
@@ -264,6 +267,7 @@ std::string to_json(const RunRecord& r) {
       {"options",
        {{"mode", to_string(o.mode)},
         {"target", to_string(o.target)},
+        {"transport", to_string(o.transport)},
         {"url", o.url},
         {"publish_url", o.publish_url},
         {"redis", o.redis},

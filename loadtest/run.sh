@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# run.sh [--scenario NAME] [--target newspushd|nchan] [--build-dir DIR] [-- LOADTEST_ARGS...]
+# run.sh [--scenario NAME] [--target newspushd|nchan] [--transport websocket|sse] [--build-dir DIR]
+#        [-- LOADTEST_ARGS...]
 # Scenarios: smoke s2 breaking idle slow ramp reconnect; nchan (s2 against Nchan); compare (the S2
 # ramp against newspushd, then against Nchan, printed side by side); scaleout (the S2 ramp against
 # one newspushd with 2 threads, then two newspushd processes sharing the port with --reuse-port;
-# nothing pinned, total server CPU from /proc).
+# nothing pinned, total server CPU from /proc); transports (the S2 ramp against newspushd over
+# WebSocket, then over SSE, a fresh newspushd each, side by side). --transport sse: newspushd's
+# clients read GET /sse event streams instead of WebSockets (Nchan's always use WebSocket).
 # Builds (scripts/build.sh release, unless --build-dir points at an existing build), starts a private
 # redis-server and the target on free loopback ports (the server pinned to CPU 0, Redis and the load
 # generator to CPU 1), runs the scenario and writes loadtest/results/<scenario>-<date>.{json,html}.
@@ -15,15 +18,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 scenario=smoke
 target=newspushd
+transport=websocket
 build_dir=""
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
     --target) target="$2"; shift 2 ;;
+    --transport) transport="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +49,7 @@ case "$scenario" in
   ramp) args=("${s2_ramp[@]}") ;;
   compare) args=("${s2_ramp[@]}") ;;
   scaleout) args=("${s2_ramp[@]}") ;;
+  transports) args=("${s2_ramp[@]}") ;;
   reconnect) args=(--mode reconnect --connections 2000 --rate 50 --duration 10 --kill-after 3)
              server_args+=(--drain-timeout 1) ;;
   *) echo "run.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
@@ -57,9 +63,18 @@ case "$target" in
     esac ;;
   *) echo "run.sh: unknown target '$target' (newspushd or nchan)" >&2; exit 2 ;;
 esac
+case "$transport" in
+  websocket) ;;
+  sse)
+    if [ "$target" = nchan ] || [ "$scenario" = nchan ]; then
+      echo "run.sh: --transport sse measures newspushd (Nchan is read over WebSocket)" >&2; exit 2
+    fi ;;
+  *) echo "run.sh: unknown transport '$transport' (websocket or sse)" >&2; exit 2 ;;
+esac
 # The servers this invocation measures, in order.
 if [ "$scenario" = compare ]; then targets=(newspushd nchan); else targets=("$target"); fi
 if [ "$scenario" = scaleout ]; then targets=(newspushd-2threads newspushd-2processes); fi
+if [ "$scenario" = transports ]; then targets=(newspushd-websocket newspushd-sse); fi
 # Where the server runs and where Redis and the generator run.
 server_cpus=0
 generator_cpus=1
@@ -72,7 +87,7 @@ fi
 loadtest="$build_dir/loadtest/newspush-loadtest"
 newspushd="$build_dir/server/newspushd"
 [ -x "$loadtest" ] || { echo "run.sh: $loadtest is missing" >&2; exit 1; }
-if [[ " ${targets[*]} " == *" newspushd "* ]] && [ ! -x "$newspushd" ]; then
+if [[ " ${targets[*]} " == *" newspushd"* ]] && [ ! -x "$newspushd" ]; then
   echo "run.sh: $newspushd is missing" >&2; exit 1
 fi
 nginx="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -135,7 +150,12 @@ start_newspushd() {
   done
   for _ in $(seq 100); do
     if curl -fs "http://127.0.0.1:$server_port/readyz" >/dev/null 2>&1; then
-      target_args=(--target newspushd --url "ws://127.0.0.1:$server_port/ws" --redis "$redis_url")
+      if [ "$run_transport" = sse ]; then
+        target_args=(--target newspushd --transport sse --url "http://127.0.0.1:$server_port/sse")
+      else
+        target_args=(--target newspushd --url "ws://127.0.0.1:$server_port/ws")
+      fi
+      target_args+=(--redis "$redis_url")
       echo "redis $redis_url (cpu $generator_cpus), newspushd pid $server_pid on" \
         "127.0.0.1:$server_port (cpu $server_cpus)" >&2
       return
@@ -191,6 +211,7 @@ cpu_ticks() {
 }
 
 for t in "${targets[@]}"; do
+  run_transport="$transport"  # newspushd's clients; Nchan's read WebSockets
   case "$t" in
     nchan) start_nchan ;;
     newspushd-2threads) server_args=(--threads 2); start_newspushd 0 ;;
@@ -200,6 +221,8 @@ for t in "${targets[@]}"; do
       start_newspushd "$server_port"
       server_pids=("$first_pid" "$server_pid")
       server_pid=$first_pid ;;
+    newspushd-websocket) run_transport=websocket; start_newspushd 0 ;;
+    newspushd-sse) run_transport=sse; start_newspushd 0 ;;
     *) start_newspushd 0 ;;
   esac
   ticks_before="$(cpu_ticks "${server_pids[@]}")"
@@ -215,8 +238,9 @@ for t in "${targets[@]}"; do
     pids+=($!)
   fi
   out="$here/results/$scenario-$stamp"
-  [ "$scenario" = compare ] || [ "$scenario" = scaleout ] && out="$out-$t"
+  case "$scenario" in compare|scaleout|transports) out="$out-$t" ;; esac
   [ "$scenario" != nchan ] && [ "$scenario" != compare ] && [ "$t" = nchan ] && out="$out-nchan"
+  [ "$scenario" != transports ] && [ "$t" != nchan ] && [ "$transport" = sse ] && out="$out-sse"
   run_status=0
   # In the background so that a signal to run.sh stops it at once (and cleanup ends the generator).
   taskset -c "$generator_cpus" "$loadtest" "${target_args[@]}" --server-pid "$server_pid" --json "$out.json" \
@@ -243,7 +267,8 @@ for t in "${targets[@]}"; do
   fi
 done
 
-if { [ "$scenario" = compare ] || [ "$scenario" = scaleout ]; } && [ ${#jsons[@]} -ge 2 ]; then
+if { [ "$scenario" = compare ] || [ "$scenario" = scaleout ] || [ "$scenario" = transports ]; } &&
+  [ ${#jsons[@]} -ge 2 ]; then
   compare_args=()
   for json in "${jsons[@]}"; do compare_args+=(--compare "$json"); done
   "$loadtest" "${compare_args[@]}" | tee "$here/results/$scenario-$stamp.txt"

@@ -30,8 +30,14 @@ using Streams = std::array<std::uint64_t, kStreams>;
 FleetSettings fleet_settings(const Options& options) {
   FleetSettings settings;
   std::string_view url = options.url;
-  if (!url.starts_with("ws://")) throw std::runtime_error("--url must start with ws://");
-  url.remove_prefix(5);
+  // The scheme only separates the authority from the path: --transport decides how clients read.
+  if (url.starts_with("ws://")) {
+    url.remove_prefix(5);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    throw std::runtime_error("--url must start with ws:// or http://");
+  }
   const auto slash = url.find('/');
   settings.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
   const auto authority = url.substr(0, slash);
@@ -40,6 +46,7 @@ FleetSettings fleet_settings(const Options& options) {
   settings.host = std::string(authority.substr(0, colon));
   settings.port = static_cast<std::uint16_t>(std::stoi(std::string(authority.substr(colon + 1))));
   settings.nchan = options.target == Target::nchan;
+  settings.sse = options.transport == Transport::sse;
   if (settings.nchan && !settings.target.ends_with('/')) settings.target += '/';
   settings.connections = options.connections;
   settings.source_addresses = options.source_addresses;
@@ -333,7 +340,8 @@ class ScenarioRunner {
   void run_slow() {
     phase_ = "slow";
     record_.steps.push_back(run_step(options_.rate, options_.duration));
-    // Slow clients read again, so the way the server ended them (1013 expected) becomes visible.
+    // Slow clients read again, so the way the server ended them (1013 or slow_consumer expected)
+    // becomes visible.
     phase_ = "slow-drain";
     fleet_.resume_slow_readers();
     const auto slow_clients =
@@ -411,8 +419,9 @@ class ScenarioRunner {
       problems.push_back("reading clients were closed");
     }
     if (options_.mode == Mode::slow && record_.fleet.slow_clients > 0 &&
-        record_.fleet.slow_close_labels.count("1013") == 0) {
-      problems.push_back("no slow client was closed with 1013");
+        record_.fleet.slow_close_labels.count(slow_close_label(options_.transport)) == 0) {
+      problems.push_back(std::string("no slow client was closed with ") +
+                         slow_close_label(options_.transport));
     }
     if (options_.mode == Mode::ramp && record_.best_step < 0)
       problems.push_back("no ramp step passed");

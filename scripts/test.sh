@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, and runs every test: the C++ unit and
 # integration tests on the release build, the JavaScript client's tests and the demo page's tests
-# in headless Chromium, a few-second load-test smoke run, then the unit tests built with
-# AddressSanitizer + UndefinedBehaviorSanitizer and the integration tests against an ASan + UBSan
-# newspushd and a ThreadSanitizer one, and last a bounded libFuzzer run of every parser
+# in headless Chromium, two few-second load-test smoke runs (WebSocket, then SSE), then the unit
+# tests built with AddressSanitizer + UndefinedBehaviorSanitizer and the integration tests against
+# an ASan + UBSan newspushd and a ThreadSanitizer one, and last a bounded libFuzzer run of every parser
 # (scripts/fuzz.sh). Each test starts and stops the redis-server and newspushd processes it needs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +21,7 @@ echo "=== client and browser tests ==="
 NEWSPUSHD_BIN="$root/build/release/server/newspushd" "$root/scripts/browser-test.sh"
 echo "=== load test smoke ==="
 "$root/loadtest/run.sh" --scenario smoke --build-dir "$root/build/release"
+"$root/loadtest/run.sh" --scenario smoke --transport sse --build-dir "$root/build/release"
 # The sanitizers: unit tests built with ASan + UBSan, then the release build's integration tests
 # against an ASan + UBSan newspushd, then against a ThreadSanitizer one.
 "$root/scripts/sanitizer-test.sh" asan
