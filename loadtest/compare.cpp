@@ -74,9 +74,17 @@ bool print_comparison(const std::vector<std::string>& json_paths, std::ostream& 
       return false;
     }
     run.label = run.result["options"].value("target", std::string("newspushd"));
-    if (run.result["options"].value("transport", std::string("websocket")) == "sse")
-      run.label += "/sse";
     runs.push_back(std::move(run));
+  }
+  // newspushd over both transports side by side: say which is which.
+  const auto transport = [](const Run& run) {
+    return run.result["options"].value("transport", std::string("websocket"));
+  };
+  if (std::any_of(runs.begin(), runs.end(),
+                  [&](const Run& run) { return transport(run) == "sse"; })) {
+    for (auto& run : runs) {
+      if (run.label == "newspushd") run.label += transport(run) == "sse" ? "/sse" : "/ws";
+    }
   }
   // Pointers into the results only once the vector no longer moves.
   for (auto& run : runs) {
