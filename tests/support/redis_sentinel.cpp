@@ -14,46 +14,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::filesystem::path make_temp_dir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "newspush-sentinel-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr)
-    throw std::system_error(errno, std::generic_category(), "mkdtemp");
-  return pattern;
-}
-
-RedisValue convert(const redisReply* reply) {
-  RedisValue value;
-  switch (reply->type) {
-    case REDIS_REPLY_INTEGER:
-      value.type = RedisValue::Type::integer;
-      value.integer = reply->integer;
-      break;
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      value.type = reply->type == REDIS_REPLY_STRING   ? RedisValue::Type::string
-                   : reply->type == REDIS_REPLY_STATUS ? RedisValue::Type::status
-                                                       : RedisValue::Type::error;
-      value.text.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      value.type = RedisValue::Type::array;
-      for (std::size_t i = 0; i < reply->elements; ++i)
-        value.elements.push_back(convert(reply->element[i]));
-      break;
-    default:
-      break;
-  }
-  return value;
-}
-
 }  // namespace
 
 RedisSentinel::RedisSentinel(RedisSentinelOptions options) : RedisSentinel(options, true) {}
 
 RedisSentinel::RedisSentinel(RedisSentinelOptions options, bool start_now)
-    : options_(std::move(options)), dir_(make_temp_dir()) {
+    : options_(std::move(options)), dir_(make_temp_dir("newspush-sentinel")) {
   port_ = options_.port != 0 ? options_.port : RedisServer::pick_free_port();
   if (start_now) {
     try {
@@ -134,7 +100,7 @@ RedisValue RedisSentinel::command(const std::vector<std::string>& argv) {
     redisFree(c);
     throw std::runtime_error("sentinel command failed: " + error);
   }
-  RedisValue value = convert(reply);
+  RedisValue value = to_redis_value(reply);
   freeReplyObject(reply);
   redisFree(c);
   return value;
