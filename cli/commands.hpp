@@ -19,6 +19,7 @@ int run_watch(std::span<char* const> args);
 int run_demo_feed(std::span<char* const> args);
 int run_publish(std::span<char* const> args);
 int run_retract(std::span<char* const> args);
+int run_token(std::span<char* const> args);
 
 // Walks a subcommand's arguments; accepts "--flag value" and "--flag=value".
 class ArgReader {

@@ -20,7 +20,7 @@ constexpr const char* kHelp =
     " - command line for the newspush news push service\n"
     "\n"
     "Usage:\n"
-    "  newspush watch [--url URL] [--count N] [--raw] [CATEGORY...]\n"
+    "  newspush watch [--url URL] [--count N] [--raw] [--token TOKEN] [CATEGORY...]\n"
     "      Connect to newspushd, subscribe and print each article as it is pushed.\n"
     "  newspush publish [--redis URL] [--history-key KEY]\n"
     "                   (--file PATH | --json STRING | --id ID --category SLUG --title TITLE\n"
@@ -31,6 +31,9 @@ constexpr const char* kHelp =
     "  newspush retract [--redis URL] [--history-key KEY] ID\n"
     "      Withdraw a published article; subscribers get a retract event. Prints\n"
     "      'retracted CURSOR'.\n"
+    "  newspush token [--secret SECRET] [--category PATTERN]... [--ttl SECONDS] [--sub READER]\n"
+    "      Print a reader's connection token (JWT, HS256) for subscriber-only categories,\n"
+    "      signed with newspushd's --token-secret (default $NEWSPUSH_TOKEN_SECRET).\n"
     "  newspush demo-feed [--redis URL] [--channel NAME] [--interval-ms MS] [--count N]\n"
     "                     [--views-url URL [--key KEY] [--views-per-second N]]\n"
     "      Publish sample articles on Redis pub/sub, as a newsroom would; with --views-url,\n"
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
   using namespace newspush::cli;
   const std::span<char* const> all(argv, static_cast<std::size_t>(argc));
   try {
-    if (all.size() < 2) throw UsageError("missing command (watch, publish, retract, demo-feed)");
+    if (all.size() < 2)
+      throw UsageError("missing command (watch, publish, retract, demo-feed, token)");
     const std::string_view command = all[1];
     const auto rest = all.subspan(2);
     if (command == "--help" || command == "-h" || command == "help") {
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
     if (command == "demo-feed") return run_demo_feed(rest);
     if (command == "publish") return run_publish(rest);
     if (command == "retract") return run_retract(rest);
+    if (command == "token") return run_token(rest);
     throw UsageError("unknown command '" + std::string(command) + "'");
   } catch (const UsageError& error) {
     std::cerr << "newspush: " << error.what() << " (see newspush --help)\n";

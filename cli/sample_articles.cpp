@@ -183,6 +183,31 @@ std::span<const SampleArticle> sample_articles() {
        "Chaque samedi, des bénévoles redonnent vie aux machines et les confient à des "
        "associations.",
        {"réparation", "numérique"}},
+      // premium-enquetes: long-form investigations; subscriber-only in the demo (scripts/demo.sh
+      // runs newspushd with --restricted-category premium-*)
+      {"premium-enquetes",
+       "Enquête : où sont passés les 4 millions du contrat des eaux de Saint-Aurèle ?",
+       "Factures gonflées, avenants signés en urgence : nous avons épluché dix ans de comptes "
+       "du syndicat intercommunal.",
+       {"enquête", "saint-aurèle"}},
+      {"premium-enquetes",
+       "Révélations : la carrière du Haut-Pays exploitée sans autorisation depuis trois ans",
+       "Courriers internes et relevés de poussières à l'appui, des riverains dénoncent le "
+       "silence de la préfecture.",
+       {"enquête", "environnement"}},
+      {"premium-enquetes",
+       "Logements vacants de Montclar-sur-Lys : le grand silence des propriétaires",
+       "Un immeuble sur sept est vide en centre-ville ; nous avons retrouvé qui les possède.",
+       {"enquête", "logement"}},
+      {"premium-enquetes",
+       "Les coulisses du rachat de la coopérative laitière, document exclusif",
+       "Un rapport confidentiel révèle les conditions posées par le repreneur aux éleveurs.",
+       {"enquête", "agriculture"}},
+      {"premium-enquetes",
+       "Transports scolaires : les retards cachés derrière les statistiques officielles",
+       "Six mois de relevés sur les lignes de Val-de-Brume contredisent le bilan du "
+       "département.",
+       {"enquête", "val-de-brume"}},
   };
   return articles;
 }

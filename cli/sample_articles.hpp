@@ -14,7 +14,7 @@ struct SampleArticle {
 };
 
 // Five per category: politique, societe, economie, sports, culture, international, sante,
-// technologie.
+// technologie, and premium-enquetes (the demo's subscriber-only category).
 std::span<const SampleArticle> sample_articles();
 
 }  // namespace newspush::cli

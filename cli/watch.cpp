@@ -8,7 +8,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <cctype>
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -42,9 +45,15 @@ constexpr const char* kWatchHelp =
     "  --raw        print every server message as its raw JSON line instead\n"
     "  --trending   also ask for the overall trending list; print each trending list\n"
     "               received (overall and the subscribed categories') as it changes\n"
+    "  --token TOKEN  a connection token (JWT) for subscriber-only categories, sent on the\n"
+    "               connection's URL (default: the NEWSPUSH_TOKEN environment variable,\n"
+    "               better there than on the command line; `newspush token` signs one)\n"
     "\n"
     "Exits 1 when the connection fails or the server closes it (the close code and\n"
-    "reason are printed), 0 on Ctrl-C or after --count articles.\n";
+    "reason are printed; 4001 when the token expired and nothing public was\n"
+    "subscribed), when the server refuses the token or every category asked for, 0 on\n"
+    "Ctrl-C or after --count articles. A token is not refreshed: when the server says it\n"
+    "expires soon, a line says so; at its expiry the subscriber-only categories stop.\n";
 
 struct WsUrl {
   std::string host;
@@ -88,8 +97,47 @@ struct WatchOptions {
   std::optional<std::uint64_t> count;
   bool raw = false;
   bool trending = false;
+  std::string token;  // empty: anonymous
   std::vector<std::string> categories;
 };
+
+// Percent-encodes a query value (a JWT needs none, but a token is the user's input).
+std::string query_escape(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    }
+  }
+  return out;
+}
+
+// "HH:MM:SS" local time of a token's exp (seconds since 1970), "?" when it is not a number.
+std::string clock_at(const nlohmann::json& seconds) {
+  if (!seconds.is_number_integer()) return "?";
+  const std::time_t at = seconds.get<std::int64_t>();
+  std::tm local{};
+  localtime_r(&at, &local);
+  char text[16];
+  std::strftime(text, sizeof text, "%H:%M:%S", &local);
+  return text;
+}
+
+std::string joined(const nlohmann::json& list) {
+  std::string text;
+  if (!list.is_array()) return text;
+  for (const auto& entry : list) {
+    if (!text.empty()) text += ", ";
+    text += entry.is_string() ? entry.get<std::string>() : entry.dump();
+  }
+  return text;
+}
 
 // One connection, driven by callbacks on a single-threaded io_context.
 class Watcher {
@@ -134,7 +182,13 @@ class Watcher {
     const std::string host = url_.host.find(':') != std::string::npos
                                  ? "[" + url_.host + "]:" + url_.port
                                  : url_.host + ":" + url_.port;
-    ws_.async_handshake(response_, host, url_.target,
+    // The token on the URL: newspushd checks it as the connection opens, before the subscribe.
+    std::string target = url_.target;
+    if (!options_.token.empty()) {
+      target += target.find('?') == std::string::npos ? "?" : "&";
+      target += "token=" + query_escape(options_.token);
+    }
+    ws_.async_handshake(response_, host, target,
                         beast::bind_front_handler(&Watcher::on_handshake, this));
   }
 
@@ -215,6 +269,38 @@ class Watcher {
           }
         }
         std::cerr << "subscribed to: " << terminal_safe(list) << "\n";
+      }
+    } else if (type == "authenticated") {
+      if (!options_.raw) {
+        std::cerr << "token accepted, valid until "
+                  << clock_at(message.value("exp", nlohmann::json())) << "\n";
+      }
+    } else if (type == "token_expiring") {
+      if (!options_.raw) {
+        std::cerr
+            << "the token expires at " << clock_at(message.value("exp", nlohmann::json()))
+            << ": its subscriber-only categories stop then (run again with a fresh --token)\n";
+      }
+    } else if (type == "error" && message.value("code", "") == "invalid_token") {
+      std::cerr << "newspush: the server refused the token: "
+                << terminal_safe(message.value("reason", "?")) << "\n";
+      close_with(1);
+    } else if (type == "error" && message.value("code", "") == "forbidden") {
+      const std::string category = terminal_safe(message.value("category", "?"));
+      const bool list = message.value("trending", false);
+      if (!subscribed_) {
+        std::cerr << "newspush: the server refused the subscription: " << category
+                  << (list ? "'s trending list" : "")
+                  << " is for subscribers only (--token, or NEWSPUSH_TOKEN)\n";
+        close_with(1);
+      } else if (!options_.raw) {
+        std::cerr << "forbidden: " << category << (list ? "'s trending list" : "")
+                  << " is for subscribers only (--token, or NEWSPUSH_TOKEN)\n";
+      }
+    } else if (type == "error" && message.value("code", "") == "token_expired") {
+      if (!options_.raw) {
+        std::cerr << "token expired: stopped "
+                  << terminal_safe(joined(message.value("categories", nlohmann::json()))) << "\n";
       }
     } else if (type == "error") {
       const std::string text = terminal_safe(message.value("code", "error") + ": " +
@@ -327,6 +413,9 @@ int run_watch(std::span<char* const> args) {
       options.raw = true;
     } else if (reader.flag("--trending")) {
       options.trending = true;
+    } else if (reader.option("--token", &value)) {
+      if (value.empty()) throw UsageError("watch: --token must not be empty");
+      options.token = value;
     } else if (reader.current().starts_with("-") && reader.current() != "-") {
       throw UsageError("watch: unknown option '" + std::string(reader.current()) + "'");
     } else {
@@ -334,6 +423,12 @@ int run_watch(std::span<char* const> args) {
     }
   }
   if (options.categories.empty()) options.categories.emplace_back("*");
+  if (options.token.empty()) {
+    const char* from_env = std::getenv("NEWSPUSH_TOKEN");
+    if (from_env && *from_env) options.token = from_env;
+  }
+  // newspushd refuses longer ones unread.
+  if (options.token.size() > 8192) throw UsageError("watch: the token is over 8192 bytes");
   WsUrl url = parse_ws_url(options.url);
 
   asio::io_context ioc;

@@ -136,4 +136,42 @@ std::string to_url(const RedisEndpoint& endpoint) {
   return url;
 }
 
+std::string describe(const RedisEndpoint& endpoint) {
+  if (endpoint.sentinels.empty()) return to_url(endpoint);
+  std::string text = "master " + endpoint.sentinel_master + " via sentinels ";
+  for (std::size_t i = 0; i < endpoint.sentinels.size(); ++i) {
+    const auto& sentinel = endpoint.sentinels[i];
+    if (i > 0) text += ",";
+    bool ipv6 = sentinel.host.find(':') != std::string::npos;
+    text +=
+        (ipv6 ? "[" + sentinel.host + "]" : sentinel.host) + ":" + std::to_string(sentinel.port);
+  }
+  if (!endpoint.password.empty())
+    text += " (user " + (endpoint.username.empty() ? std::string("default") : endpoint.username) +
+            ", password ***)";
+  if (endpoint.db != 0) text += " db " + std::to_string(endpoint.db);
+  return text;
+}
+
+std::optional<RedisEndpoint::HostPort> parse_host_port(std::string_view text, std::string* error) {
+  auto fail = [&](std::string message) -> std::optional<RedisEndpoint::HostPort> {
+    if (error) *error = std::move(message);
+    return std::nullopt;
+  };
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return fail("expected HOST:PORT");
+  std::string_view host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return fail("expected [IPv6]:PORT");
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return fail("an IPv6 host goes in brackets: [::1]:26379");
+  }
+  RedisEndpoint::HostPort result;
+  result.host = std::string(host);
+  if (!parse_number<std::uint16_t>(text.substr(colon + 1), 1, 65535, result.port))
+    return fail("port must be a number from 1 to 65535");
+  return result;
+}
+
 }  // namespace newspush

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace newspush {
 
@@ -16,6 +17,14 @@ struct RedisEndpoint {
   // username empty, AUTH PASSWORD (the default user, requirepass). Both percent-decoded.
   std::string username{};
   std::string password{};
+  // Sentinel mode when not empty: host and port above are not used; before every connect the
+  // sentinels are asked in turn for the current primary of sentinel_master. They get no AUTH.
+  struct HostPort {
+    std::string host;
+    std::uint16_t port = 26379;
+  };
+  std::vector<HostPort> sentinels{};
+  std::string sentinel_master{};
 };
 
 // Accepts redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], HOST may be [IPv6]; USER and PASSWORD may
@@ -24,5 +33,9 @@ struct RedisEndpoint {
 std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* error);
 // For logs and messages: the password is always rendered as ***.
 std::string to_url(const RedisEndpoint& endpoint);
+// For logs: to_url, or in sentinel mode "master NAME via sentinels H:P,H:P" (with user and db).
+std::string describe(const RedisEndpoint& endpoint);
+// "HOST:PORT" ([IPv6]:PORT), the port required; nullopt with *error set otherwise.
+std::optional<RedisEndpoint::HostPort> parse_host_port(std::string_view text, std::string* error);
 
 }  // namespace newspush

@@ -17,7 +17,8 @@ namespace {
 
 const std::set<std::string> kCodes = {
     "invalid_json", "not_object",          "missing_op", "unknown_op",   "bad_categories",
-    "bad_category", "too_many_categories", "bad_since",  "bad_trending", "bad_article"};
+    "bad_category", "too_many_categories", "bad_since",  "bad_trending", "bad_article",
+    "bad_token"};
 
 void check_list(const std::vector<std::string>& list, std::size_t max) {
   FUZZ_CHECK(list.size() <= max);

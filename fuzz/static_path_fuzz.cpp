@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fuzz/fuzz_check.hpp"
+#include "protocol/url_query.hpp"
 #include "server/net/static_files.hpp"
 
 using namespace newspush;
@@ -63,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
 
   (void)StaticFiles::etag_matches(if_none_match, "\"1a-5f3c\"");
-  if (auto decoded = StaticFiles::percent_decode(target))
+  if (auto decoded = protocol::percent_decode(target))
     FUZZ_CHECK(decoded->size() <= target.size());
 
   auto response = g_site->lookup(method, target, if_none_match);

@@ -93,6 +93,16 @@ CommandParseResult parse_command(std::string_view text, std::size_t max_categori
   const auto& name = op->get_ref<const std::string&>();
 
   if (name == "ping") return Command{Ping{}};
+  if (name == "auth") {
+    auto token = command.find("token");
+    if (token == command.end() || !token->is_string() ||
+        token->get_ref<const std::string&>().empty() ||
+        token->get_ref<const std::string&>().size() > kMaxTokenLength) {
+      return fail("bad_token", "\"token\" must be a string of 1 to " +
+                                   std::to_string(kMaxTokenLength) + " bytes");
+    }
+    return Command{Auth{token->get<std::string>()}};
+  }
   if (name == "view") {
     auto article = command.find("article");
     if (article == command.end() || !article->is_string() ||
@@ -126,7 +136,7 @@ CommandParseResult parse_command(std::string_view text, std::size_t max_categori
   }
   return fail("unknown_op",
               "unknown op " + quote_truncated(name) +
-                             " (expected subscribe, unsubscribe, view or ping)");
+                             " (expected subscribe, unsubscribe, view, auth or ping)");
 }
 
 }  // namespace newspush::protocol

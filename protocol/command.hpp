@@ -28,12 +28,20 @@ struct View {
   std::string article;  // 1..kMaxIdLength bytes
 };
 
-using Command = std::variant<Subscribe, Unsubscribe, Ping, View>;
+// A connection token (JWT) for the restricted categories, or a fresh one before the current
+// one expires.
+inline constexpr std::size_t kMaxTokenLength = 8 * 1024;
+struct Auth {
+  std::string token;  // 1..kMaxTokenLength bytes, checked by the server
+};
+
+using Command = std::variant<Subscribe, Unsubscribe, Ping, View, Auth>;
 
 // code is one of: "invalid_json", "not_object", "missing_op", "unknown_op",
 // "bad_categories" (missing/not an array/empty), "bad_category" (an entry not a slug),
 // "too_many_categories", "bad_since", "bad_trending" ("trending" not an array, or an entry not a
-// slug nor "*"), "bad_article" (a view's "article" not a string of 1..128 bytes).
+// slug nor "*"), "bad_article" (a view's "article" not a string of 1..128 bytes), "bad_token"
+// (an auth's "token" not a string of 1..kMaxTokenLength bytes).
 struct CommandError {
   std::string code;
   std::string message;

@@ -95,4 +95,35 @@ std::string close_message(std::string_view code) {
   return serialize({{"type", "close"}, {"code", code}});
 }
 
+std::string authenticated_message(std::int64_t expires) {
+  return serialize({{"type", "authenticated"}, {"exp", expires}});
+}
+
+std::string token_expiring_message(std::int64_t expires) {
+  return serialize({{"type", "token_expiring"}, {"exp", expires}});
+}
+
+std::string forbidden_message(std::string_view category, bool trending) {
+  Json message = {{"type", "error"}, {"code", "forbidden"}, {"category", category}};
+  if (trending) message["trending"] = true;
+  message["message"] = "a subscriber-only category: this connection's token does not allow it";
+  return serialize(message);
+}
+
+std::string invalid_token_message(std::string_view reason) {
+  return serialize({{"type", "error"},
+                    {"code", "invalid_token"},
+                    {"reason", reason},
+                    {"message", "the token was refused; the connection carries on without it"}});
+}
+
+std::string token_expired_message(const std::vector<std::string>& categories,
+                                  const std::vector<std::string>& trending) {
+  return serialize({{"type", "error"},
+                    {"code", "token_expired"},
+                    {"categories", categories},
+                    {"trending", trending},
+                    {"message", "the token expired: its subscriber-only subscriptions stopped"}});
+}
+
 }  // namespace newspush::protocol

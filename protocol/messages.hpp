@@ -1,6 +1,7 @@
 #pragma once
 // Server -> client messages. Each returns one compact JSON object with no raw newline, so a
 // server frame can hold several of them separated by "\n".
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,21 @@ std::string resumed_message(std::size_t replayed, std::string_view cursor);
 // The history cannot continue from the client's cursor: {"type":"reset","reason":...,"cursor":...}
 std::string reset_message(std::string_view reason, std::string_view cursor);
 
+// Subscriber-only categories (connection tokens).
+// {"type":"authenticated","exp":<unix s>}: the token of an auth command (or ?token=) was accepted.
+std::string authenticated_message(std::int64_t expires);
+// {"type":"token_expiring","exp":<unix s>}: send a fresh token with an auth command before then.
+std::string token_expiring_message(std::int64_t expires);
+// {"type":"error","code":"forbidden","category":...}: a restricted category this connection's
+// token does not allow (the rest of the command applied).
+std::string forbidden_message(std::string_view category, bool trending);
+// {"type":"error","code":"invalid_token","reason":...}: the token was refused.
+std::string invalid_token_message(std::string_view reason);
+// {"type":"error","code":"token_expired","categories":[...],"trending":[...]}: the token lapsed;
+// these restricted subscriptions stopped.
+std::string token_expired_message(const std::vector<std::string>& categories,
+                                  const std::vector<std::string>& trending);
+
 // WebSocket close codes used by newspushd (RFC 6455 section 7.4.1).
 namespace close_code {
 inline constexpr int going_away = 1001;        // server shutting down
@@ -47,6 +63,7 @@ inline constexpr int invalid_payload = 1007;   // invalid UTF-8 in a text frame
 inline constexpr int policy_violation = 1008;  // too many errors
 inline constexpr int message_too_big = 1009;   // frame over the limit
 inline constexpr int try_again_later = 1013;   // slow consumer
+inline constexpr int token_expired = 4001;     // only restricted subscriptions, token lapsed
 }  // namespace close_code
 
 // The last message of a Server-Sent Events stream the server ends: {"type":"close","code":...},

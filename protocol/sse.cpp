@@ -4,38 +4,16 @@
 #include <optional>
 
 #include "protocol/category.hpp"
+#include "protocol/url_query.hpp"
 
 namespace newspush::protocol {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Query strings encode a space as '+'; a bad escape is kept as it is, and then fails validation.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 std::optional<CommandError> read_list(std::string_view encoded, const char* bad_entry,
                                       std::size_t max_categories, std::vector<std::string>& out) {
-  std::string list = percent_decoded(encoded);
-  std::string_view rest = list;
+  auto list = percent_decode(encoded, /*plus_is_space=*/true);
+  if (!list) return CommandError{bad_entry, "malformed %-escape in a category list"};
+  std::string_view rest = *list;
   while (!rest.empty()) {
     auto comma = rest.find(',');
     std::string_view name = rest.substr(0, comma);
@@ -65,28 +43,22 @@ bool is_event_id(std::string_view id) {
 std::variant<Subscribe, CommandError> parse_stream_query(std::string_view query,
                                                          std::size_t max_categories) {
   Subscribe subscribe;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  std::optional<CommandError> error;
+  for_each_query_param(query, [&](std::string_view name, std::string_view value) {
     if (name == "categories") {
-      if (auto error = read_list(value, "bad_category", max_categories, subscribe.categories))
-        return *error;
+      error = read_list(value, "bad_category", max_categories, subscribe.categories);
     } else if (name == "trending") {
-      if (auto error = read_list(value, "bad_trending", max_categories, subscribe.trending))
-        return *error;
+      error = read_list(value, "bad_trending", max_categories, subscribe.trending);
     } else if (name == "since") {
-      std::string since = percent_decoded(value);
-      if (!is_event_id(since))
-        return CommandError{"bad_since", "since must be a cursor of 1 to " +
-                                             std::to_string(kMaxSinceLength) +
-                                             " bytes, without control characters"};
-      subscribe.since = std::move(since);
+      auto since = percent_decode(value, /*plus_is_space=*/true);
+      if (since && is_event_id(*since)) subscribe.since = std::move(*since);
+      else error = CommandError{"bad_since", "since must be a cursor of 1 to " +
+                                                 std::to_string(kMaxSinceLength) +
+                                                 " bytes, without control characters"};
     }
-  }
+    return error.has_value();
+  });
+  if (error) return *error;
   if (subscribe.categories.empty() && subscribe.trending.empty())
     return CommandError{"bad_categories",
                         "name at least one category (?categories=sports,politique or *) or a "

@@ -3,7 +3,8 @@
 # Installs what is missing, builds, then runs a complete local newspush: a private redis-server
 # on a free loopback port (unless --redis points at an existing one), newspushd serving the demo
 # front page, and a demo newsroom feed publishing sample articles and reader views (for the
-# trending lists). Ctrl-C stops everything.
+# trending lists). The "enquêtes" category (premium-enquetes) is subscriber-only: the script signs
+# a reader's token and prints a second address of the page that carries it. Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_url=""
@@ -12,7 +13,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --redis) redis_url="$2"; shift 2 ;;
     --listen) listen="$2"; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,16 +44,25 @@ if [ -z "$redis_url" ]; then
 fi
 
 publish_key="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# Subscriber-only categories: premium-* needs a connection token signed with this run's secret
+# (HS256, 64 hex characters). Handed over in the environment, where `ps` does not show it.
+token_secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # A trending half-life of minutes, not the default hours: in a demo that lasts a few minutes the
 # first stories would otherwise keep the top of the lists for the whole session.
-"$bin/server/newspushd" --listen "$listen" --redis "$redis_url" --static-dir "$root/web/static" \
-  --publish-key "$publish_key" --trending-half-life 2m &
+NEWSPUSH_TOKEN_SECRET="$token_secret" \
+  "$bin/server/newspushd" --listen "$listen" --redis "$redis_url" --static-dir "$root/web/static" \
+  --publish-key "$publish_key" --trending-half-life 2m --restricted-category 'premium-*' &
 pids+=($!)
 for _ in $(seq 100); do
   curl -fs "http://$listen/readyz" >/dev/null 2>&1 && break
   kill -0 "${pids[-1]}" 2>/dev/null || { echo "demo.sh: newspushd exited" >&2; exit 1; }
   sleep 0.1
 done
+
+# The demo reader's token, as a site's backend would sign it after its paywall checks: every
+# premium-* category, for 12 hours (the page cannot renew it: past that, reload with a new run).
+demo_token="$(NEWSPUSH_TOKEN_SECRET="$token_secret" "$bin/cli/newspush" token \
+  --category 'premium-*' --ttl 43200 --sub demo-reader)"
 
 # It also plays the readers: views of its recent articles, POSTed with this run's key.
 "$bin/cli/newspush" demo-feed --redis "$redis_url" --interval-ms 1500 \
@@ -64,8 +74,14 @@ cat <<TXT
 newspush is running.
   Front page:  http://$listen/          (open it in a browser: articles arrive live)
   WebSocket:   ws://$listen/ws          health: http://$listen/healthz   metrics: http://$listen/metrics
+The "enquêtes" category (premium-enquetes) is for subscribers: locked on the page above. The same
+page as a subscriber, with a reader's token signed for this run (valid 12 hours; what follows the
+'#' is not sent with the page's request: the page gives it to newspushd when it connects):
+  http://$listen/#token=$demo_token
 Watch in a terminal:
   $bin/cli/newspush watch --url ws://$listen/ws sports politique     # or no category for all
+  NEWSPUSH_TOKEN=$demo_token \\
+    $bin/cli/newspush watch --url ws://$listen/ws premium-enquetes   # as the subscriber
 Publish your own (HTTP API, key of this demo run):
   curl -X POST -H 'Authorization: Bearer $publish_key' http://$listen/api/v1/articles \\
        -d '{"id":"a1","category":"sports","title":"But à la 90e !","breaking":true}'

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
+  # JWT signatures for connection tokens (server/auth); 1.10 checks neither exp nor nbf.
+  libjwt-dev
   redis-server redis-tools curl
   # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer),
   # and systemd-analyze to check deploy/newspushd.service (tests/deploy).

@@ -5,6 +5,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "server/auth/restricted_categories.hpp"
+#include "server/auth/token_verifier.hpp"
 #include "server/net/origin_policy.hpp"
 
 namespace newspush {
@@ -63,6 +65,9 @@ std::string apply_redis(Config& c, const std::string& v) {
   std::string error;
   auto endpoint = parse_redis_url(v, &error);
   if (!endpoint) return error;
+  // --redis-sentinel and --redis-master may come before --redis.
+  endpoint->sentinels = std::move(c.redis.sentinels);
+  endpoint->sentinel_master = std::move(c.redis.sentinel_master);
   c.redis = *endpoint;
   return {};
 }
@@ -88,9 +93,44 @@ std::string apply_list(std::vector<std::string>& out, const std::string& v, Chec
   }
 }
 
+std::string apply_redis_sentinels(Config& c, const std::string& v) {
+  std::vector<std::string> entries;
+  return apply_list(entries, v, [&c](const std::string& entry) {
+    std::string error;
+    auto sentinel = parse_host_port(entry, &error);
+    if (!sentinel) return error;
+    c.redis.sentinels.push_back(*sentinel);
+    return std::string();
+  });
+}
+
+std::string apply_redis_master(Config& c, const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  c.redis.sentinel_master = v;
+  return {};
+}
+
 std::string apply_publish_keys(Config& c, const std::string& v) {
   return apply_list(c.publish_keys, v, [](const std::string& key) {
     return key.size() < 16 ? std::string("each key needs at least 16 characters") : std::string();
+  });
+}
+
+std::string apply_restricted_categories(Config& c, const std::string& v) {
+  return apply_list(c.restricted_categories, v,
+                    [](const std::string& pattern) { return auth::CategoryPatterns().add(pattern); });
+}
+
+std::string apply_token_secret(Config& c, const std::string& v) {
+  if (v.size() < auth::kMinSecretBytes)
+    return "needs at least " + std::to_string(auth::kMinSecretBytes) + " bytes (HS256)";
+  c.token_secret = v;
+  return {};
+}
+
+std::string apply_token_public_keys(Config& c, const std::string& v) {
+  return apply_list(c.token_public_keys, v, [](const std::string& file) {
+    return file.empty() ? std::string("must name a PEM file") : std::string();
   });
 }
 
@@ -175,6 +215,16 @@ const Option kOptions[] = {
      "in USER and PASSWORD. The password is never logged nor shown (***); keep it out of ps "
      "with the variable rather than the flag",
      "redis://127.0.0.1:6379", apply_redis},
+    {"--redis-sentinel", "NEWSPUSH_REDIS_SENTINELS", "HOST:PORT",
+     "find the Redis primary through these Sentinels (repeat the flag, or commas): before every "
+     "connect they are asked in turn, each within 2 s, for the primary of --redis-master; "
+     "--redis then gives only the user, password and db (sent to the data nodes; the sentinels "
+     "get no AUTH). A connection lost, a replica (ROLE) or a READONLY reply asks them again",
+     "none: --redis's host", apply_redis_sentinels},
+    {"--redis-master", "NEWSPUSH_REDIS_MASTER", "NAME",
+     "the name the Sentinels monitor the primary under (sentinel monitor NAME ...); required "
+     "with --redis-sentinel",
+     "none", apply_redis_master},
     {"--redis-timeout", "NEWSPUSH_REDIS_TIMEOUT", "DURATION",
      "a Redis command unanswered this long means Redis hangs: the connection is dropped, its "
      "requests fail (503) and it reconnects",
@@ -202,6 +252,28 @@ const Option kOptions[] = {
      "(https://*.example.org); repeat the flag, the variable takes a comma-separated list. Other "
      "origins get 403 at the handshake; requests without Origin (not from a browser) pass",
      "any", apply_allowed_origins},
+    {"--restricted-category", "NEWSPUSH_RESTRICTED_CATEGORIES", "PATTERN",
+     "a category only readers with a token allowing it receive: a slug or a prefix pattern "
+     "(premium-*); repeat the flag, the variable takes a comma-separated list",
+     "none", apply_restricted_categories},
+    {"--token-secret", "NEWSPUSH_TOKEN_SECRET", "SECRET",
+     "HS256 secret the site's backend signs reader tokens with (at least 32 bytes; prefer the "
+     "variable, which ps does not show)",
+     "none", apply_token_secret},
+    {"--token-public-key", "NEWSPUSH_TOKEN_PUBLIC_KEYS", "FILE",
+     "PEM public key (RSA for RS256, EC P-256 for ES256) reader tokens are signed for; its base "
+     "name without extension is the key id a token's kid names. Repeat for rotation",
+     "none", apply_token_public_keys},
+    {"--token-issuer", "NEWSPUSH_TOKEN_ISSUER", "ISS", "the iss reader tokens must carry",
+     "not checked",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::token_issuer, c, v); }},
+    {"--token-audience", "NEWSPUSH_TOKEN_AUDIENCE", "AUD",
+     "the aud reader tokens must carry (without it, tokens that name an audience are refused)",
+     "none",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::token_audience, c, v); }},
+    {"--token-expiry-lead", "NEWSPUSH_TOKEN_EXPIRY_LEAD", "SECONDS",
+     "send token_expiring this long before a reader's token expires", "60",
+     apply_seconds<&Config::token_expiry_lead>},
     {"--static-dir", "NEWSPUSH_STATIC_DIR", "DIR",
      "serve this directory at / (the demo page: web/static) and its ../client at /client/, "
      "read once at start-up (at most 1000 files, 32 MiB together)",
@@ -296,7 +368,8 @@ void apply(const Option& option, Config& config, const std::string& value, const
   if (auto error = option.apply(config, value); !error.empty()) {
     // A Redis URL may hold a password and a publish key is a secret: their values are not
     // repeated (parse_redis_url's errors never quote the URL either).
-    bool secret = option.apply == apply_redis || option.apply == apply_publish_keys;
+    bool secret = option.apply == apply_redis || option.apply == apply_publish_keys ||
+                  option.apply == apply_token_secret;
     throw ConfigError(source + ": invalid value" + (secret ? "" : " '" + value + "'") + ": " +
                       error);
   }
@@ -349,6 +422,10 @@ ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup&
     }
     apply(*match, config, value, name);
   }
+  if (config.redis.sentinels.empty() != config.redis.sentinel_master.empty())
+    throw ConfigError(config.redis.sentinels.empty()
+                          ? "--redis-master: needs --redis-sentinel, the sentinels to ask"
+                          : "--redis-sentinel: needs --redis-master, the name of the primary");
   // Believing a PROXY header from anyone would let any client pick its own address.
   if (config.proxy_protocol && config.trusted_proxies.empty())
     throw ConfigError("--proxy-protocol: needs --trusted-proxy, the balancer's address: only its "

@@ -31,6 +31,13 @@ struct Config {
   std::chrono::seconds history_max_age{86400};  // and for how long
   std::vector<std::string> publish_keys;        // Bearer keys of the publish API; none: 403
   std::vector<std::string> allowed_origins;     // pages that may open /ws; none: any
+  // Subscriber-only categories and the connection tokens (JWT) that open them.
+  std::vector<std::string> restricted_categories;  // patterns: "live-blog", "premium-*"
+  std::string token_secret;                        // HS256; empty: none
+  std::vector<std::string> token_public_keys;      // PEM files, RS256 and ES256 (kid: base name)
+  std::string token_issuer;                        // required `iss`; empty: not checked
+  std::string token_audience;                      // required `aud`; empty: tokens with one refused
+  std::chrono::seconds token_expiry_lead{60};      // token_expiring this long before `exp`
   std::string static_dir;                       // demo page served at /; empty: none
   unsigned threads = 0;                        // 0 = one per hardware thread
   std::size_t max_send_queue = 1024 * 1024;    // bytes queued per connection before 1013

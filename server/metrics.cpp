@@ -1,6 +1,7 @@
 #include "server/metrics.hpp"
 
 #include "protocol/category.hpp"
+#include "server/auth/token_verifier.hpp"
 #include "server/history/known_categories.hpp"
 
 #include <algorithm>
@@ -19,6 +20,7 @@ std::string_view to_string(CloseCause cause) {
     case CloseCause::timeout: return "timeout";
     case CloseCause::history_unavailable: return "history_unavailable";
     case CloseCause::history_busy: return "history_busy";
+    case CloseCause::token_expired: return "token_expired";
     case CloseCause::count_: break;
   }
   return "unknown";
@@ -214,6 +216,13 @@ std::string render_prometheus(const Metrics& m) {
   for (std::size_t i = 0; i < m.refused.size(); ++i)
     w.sample("newspush_connections_refused_total", load(m.refused[i]),
              "reason=\"" + std::string(to_string(static_cast<Refusal>(i))) + "\"");
+  w.family("newspush_tokens_total", "counter",
+           "Connection tokens presented (?token= or the auth command), by outcome.");
+  for (std::size_t i = 0; i < m.token_results.size(); ++i)
+    w.sample("newspush_tokens_total", load(m.token_results[i]),
+             "result=\"" + std::string(auth::to_string(static_cast<auth::TokenError>(i))) + "\"");
+  w.single("newspush_token_expiries_total", "counter",
+           "Tokens that lapsed on an open connection without a fresh one.", load(m.token_expiries));
   w.family("newspush_views_total", "counter", "Reader views received, by what became of them.");
   for (std::size_t i = 0; i < m.views.size(); ++i)
     w.sample("newspush_views_total", load(m.views[i]),

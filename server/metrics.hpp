@@ -25,6 +25,7 @@ enum class CloseCause {
   timeout,          // idle or handshake timeout
   history_unavailable,  // a resume could not read the history (1013): come back later
   history_busy,         // every history read slot was taken by other resumes (1013)
+  token_expired,        // its token lapsed and it had only subscriber-only subscriptions (4001)
   count_
 };
 std::string_view to_string(CloseCause cause);
@@ -127,6 +128,11 @@ struct Metrics {
   void count_refusal(Refusal refusal) {
     refused[static_cast<std::size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
   }
+
+  // Connection tokens presented (?token= or the auth command), by outcome: auth::TokenError.
+  static constexpr std::size_t kTokenOutcomes = 12;
+  std::array<Counter, kTokenOutcomes> token_results{};
+  Counter token_expiries{0};  // grants that lapsed on a connection without a fresh token
 
   std::array<Counter, static_cast<std::size_t>(ViewResult::count_)> views{};
   std::atomic<int> trending_leader{0};    // 1 while this node computes the rankings

@@ -58,17 +58,19 @@ std::string node_id(const Config& config) {
          std::to_string(getpid()) + ":" + suffix;
 }
 
-trending::LeaderOptions leader_options(const Config& config) {
+trending::LeaderOptions leader_options(const Config& config,
+                                       const auth::RestrictedCategories* restricted) {
   trending::LeaderOptions options;
   options.node_id = node_id(config);
   options.channel = config.trending_channel;
   options.interval = config.trending_interval;
   options.half_life = config.trending_half_life;
   options.size = config.trending_size;
+  options.restricted = restricted;
   return options;
 }
 
-HistoryOptions history_options(const Config& config) {
+HistoryOptions history_options(const Config& config, const auth::RestrictedCategories* restricted) {
   HistoryOptions options;
   options.endpoint = config.redis;
   options.log_key = config.history_key;
@@ -76,6 +78,7 @@ HistoryOptions history_options(const Config& config) {
   options.max_length = config.history_max_length;
   options.max_age = config.history_max_age;
   options.max_article = config.max_article;
+  options.restricted = restricted;
   options.reply_timeout = config.redis_timeout;
   return options;
 }
@@ -97,7 +100,7 @@ asio::ip::tcp::endpoint listen_endpoint(const Config& config) {
 Server::Server(const Config& config)
     : config_(config),
       hub_(effective_threads(config), state_.metrics),
-      history_(control_.get_executor(), history_options(config),
+      history_(control_.get_executor(), history_options(config, &state_.restricted),
                [this](bool ready) { on_history_ready(ready); }),
       live_feed_(control_.get_executor(),
                  [this](const std::string& cursor, History::ReadCallback callback) {
@@ -122,7 +125,7 @@ Server::Server(const Config& config)
              unix_ms_now),
       trending_feed_(history_, state_.metrics,
                      [this](TrendingPtr list) { hub_.publish_trending(std::move(list)); }),
-      trending_leader_(control_.get_executor(), history_, state_.metrics, leader_options(config),
+      trending_leader_(control_.get_executor(), history_, state_.metrics, leader_options(config, &state_.restricted),
                        unix_ms_now),
       subscriber_(control_.get_executor(), subscriber_options(config),
                   {[this](std::string_view channel, std::string_view payload) {
@@ -141,6 +144,17 @@ Server::Server(const Config& config)
   state_.views = &views_;
   state_.publish_keys = api::PublishKeys(config.publish_keys);
   for (const auto& origin : config.allowed_origins) state_.origins.add(origin);  // checked by config
+  for (const auto& pattern : config.restricted_categories) state_.restricted.add(pattern);  // likewise
+  if (!config.token_secret.empty() || !config.token_public_keys.empty()) {
+    auth::TokenVerifierConfig tokens{config.token_secret, {}, config.token_issuer, config.token_audience};
+    for (const auto& file : config.token_public_keys) tokens.public_key_files.emplace_back(file);
+    try {
+      state_.tokens = std::make_unique<auth::TokenVerifier>(tokens);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(e.what());
+    }
+  }
+  state_.token_expiry_lead = config.token_expiry_lead;
   for (const auto& proxy : config.trusted_proxies)
     state_.trusted_proxies.push_back(asio::ip::make_address(proxy));  // checked by config
   state_.proxy_protocol = config.proxy_protocol;
@@ -211,9 +225,9 @@ void Server::on_message(std::string_view channel, std::string_view payload) {
       return;
     }
     built = build_history_event(notification->cursor, notification->kind, notification->body,
-                                config_.max_article);
+                                config_.max_article, &state_.restricted);
   } else {
-    built = build_live_article(payload, config_.max_article);
+    built = build_live_article(payload, config_.max_article, &state_.restricted);
   }
   if (!built.event) {
     count_invalid(built.error, built.detail);
@@ -289,7 +303,9 @@ void Server::on_redis_state(redis::SubscriberState s) {
   bool up = s == redis::SubscriberState::subscribed;
   metrics.redis_up.store(up ? 1 : 0);
   state_.redis_ready.store(up);
-  std::string where = to_url(config_.redis);
+  std::string where = describe(config_.redis);
+  if (!config_.redis.sentinels.empty() && s == redis::SubscriberState::subscribed)
+    where = "primary " + subscriber_.address() + " (" + where + ")";
   switch (s) {
     case redis::SubscriberState::subscribed:
       log_info("redis subscribed to " + config_.channel + ", " + config_.events_channel + " and " +

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "server/auth/restricted_categories.hpp"
+#include "server/auth/token_verifier.hpp"
 #include "server/history/known_categories.hpp"
 #include "server/history/read_slots.hpp"
 #include "server/history/replay_window.hpp"
@@ -47,6 +49,9 @@ struct ServerState {
   trending::ViewRecorder* views = nullptr;  // likewise
   api::PublishKeys publish_keys;  // hashed once here, compared per request
   OriginPolicy origins;           // read-only after start-up
+  auth::RestrictedCategories restricted;         // read-only after start-up
+  std::unique_ptr<auth::TokenVerifier> tokens;   // thread-safe; null: no key, every token refused
+  std::chrono::seconds token_expiry_lead{60};
   bool separate_admin_port = false;  // --admin-listen: operator endpoints only there
   std::unique_ptr<Admission> admission;                      // thread-safe
   std::vector<boost::asio::ip::address> trusted_proxies;     // read-only after start-up

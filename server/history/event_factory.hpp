@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "protocol/article.hpp"
+#include "server/auth/restricted_categories.hpp"
 #include "server/hub/event.hpp"
 
 namespace newspush {
@@ -24,10 +25,13 @@ struct BuiltEvent {
   std::string detail;
 };
 
+// `restricted` (optional) marks the events of subscriber-only categories, once per event.
 // An article from a bare PUBLISH: no cursor.
-BuiltEvent build_live_article(std::string_view payload, std::size_t max_article);
+BuiltEvent build_live_article(std::string_view payload, std::size_t max_article,
+                              const auth::RestrictedCategories* restricted = nullptr);
 // An event of the shared history.
 BuiltEvent build_history_event(std::string_view cursor, std::string_view kind,
-                               std::string_view body, std::size_t max_article);
+                               std::string_view body, std::size_t max_article,
+                               const auth::RestrictedCategories* restricted = nullptr);
 
 }  // namespace newspush

@@ -62,7 +62,7 @@ void History::append_events(HistoryRead& result, const std::vector<Reply>& eleme
                             std::size_t first) {
   for (std::size_t i = first; i + kFieldsPerEntry <= elements.size(); i += kFieldsPerEntry) {
     auto built = build_history_event(elements[i].text, elements[i + 1].text, elements[i + 4].text,
-                                     options_.max_article);
+                                     options_.max_article, options_.restricted);
     if (built.event) {
       result.bytes += built.event->frame.size();
       result.events.push_back(std::move(built.event));

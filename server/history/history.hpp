@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "server/auth/restricted_categories.hpp"
 #include "server/history/replay_window.hpp"
 #include "server/hub/event.hpp"
 #include "server/redis/redis_command_client.hpp"
@@ -23,6 +24,7 @@ struct HistoryOptions {
   std::size_t max_length = 10000;
   std::chrono::seconds max_age{86400};
   std::size_t max_article = 256 * 1024;
+  const auth::RestrictedCategories* restricted = nullptr;  // marks subscriber-only events
   std::chrono::milliseconds reply_timeout{10000};  // a command unanswered this long: reconnect
 };
 

@@ -16,6 +16,7 @@ using SharedFrame = std::shared_ptr<const std::string>;
 struct ArticleEvent {
   std::string category;
   bool breaking = false;
+  bool restricted = false;  // a subscriber-only category: only readers whose token allows it
   std::optional<protocol::Cursor> cursor;  // none for articles sent with a bare PUBLISH
   std::string frame;                       // the serialized server message, shared by all
   std::string sse_frame;                   // the same, as a Server-Sent Event (GET /sse)

@@ -10,6 +10,7 @@
 #include "protocol/article.hpp"
 #include "protocol/bounded_json.hpp"
 #include "protocol/category.hpp"
+#include "protocol/url_query.hpp"
 
 namespace newspush::api {
 namespace {
@@ -28,16 +29,12 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 // Calls f(name, value) for each name=value of a query string; stops at the first error.
 template <typename F>
 std::optional<Error> for_each_param(std::string_view query, F&& f) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (auto error = f(name, value)) return error;
-  }
-  return std::nullopt;
+  std::optional<Error> error;
+  protocol::for_each_query_param(query, [&](std::string_view name, std::string_view value) {
+    error = f(name, value);
+    return error.has_value();
+  });
+  return error;
 }
 
 std::optional<Error> read_category(std::string_view value, std::string& out) {
@@ -77,15 +74,21 @@ bool PublishKeys::contains(std::string_view key) const {
   return match != 0;
 }
 
+std::optional<std::string_view> bearer_credentials(std::string_view header) {
+  const std::size_t space = header.find_first_of(" \t");
+  if (space == std::string_view::npos || !equals_ignoring_case(header.substr(0, space), "bearer"))
+    return std::nullopt;
+  std::string_view credentials = header.substr(space);
+  while (!credentials.empty() && is_space(credentials.front())) credentials.remove_prefix(1);
+  return credentials;
+}
+
 std::optional<Error> check_authorization(std::string_view header, const PublishKeys& keys) {
   if (keys.empty())
     return Error{403, "publishing_disabled", "no publish key is configured on this server", {}};
-  const std::size_t space = header.find_first_of(" \t");
-  if (space == std::string_view::npos || !equals_ignoring_case(header.substr(0, space), "bearer"))
-    return Error{401, "unauthorized", "expected Authorization: Bearer <key>", {}};
-  std::string_view key = header.substr(space);
-  while (!key.empty() && is_space(key.front())) key.remove_prefix(1);
-  if (!keys.contains(key)) return Error{403, "forbidden", "this key may not publish", {}};
+  auto key = bearer_credentials(header);
+  if (!key) return Error{401, "unauthorized", "expected Authorization: Bearer <key>", {}};
+  if (!keys.contains(*key)) return Error{403, "forbidden", "this key may not publish", {}};
   return std::nullopt;
 }
 

@@ -35,6 +35,10 @@ class PublishKeys {
   std::vector<Digest> digests_;
 };
 
+// What follows "Bearer" (any case, then spaces or tabs) in an Authorization header; nullopt for
+// another scheme or none.
+std::optional<std::string_view> bearer_credentials(std::string_view header);
+
 // "Authorization: Bearer <key>", the scheme in any case (RFC 7235), spaces before the key allowed.
 // No header or another scheme: 401. No configured key: every request is refused (403), never open
 // by default. A key that is not configured: 403.

@@ -12,6 +12,7 @@
 
 #include "protocol/article.hpp"
 #include "protocol/sse.hpp"
+#include "protocol/url_query.hpp"
 #include "server/history/recent_cache.hpp"
 #include "server/history/history.hpp"
 #include "server/log.hpp"
@@ -41,6 +42,21 @@ RateLimitedLog bad_proxy_headers{5, std::chrono::seconds(10)};
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
+}
+
+// ?token=... of /ws and /sse (a connection token); empty when absent or malformed, which makes
+// the connection anonymous, as without one.
+std::string url_token(std::string_view target) {
+  auto question = target.find('?');
+  if (question == std::string_view::npos) return {};
+  std::string token;
+  protocol::for_each_query_param(target.substr(question + 1), [&](std::string_view name,
+                                                                  std::string_view value) {
+    if (name != "token") return false;
+    token = protocol::percent_decode(value).value_or(std::string(value));
+    return true;
+  });
+  return token;
 }
 
 }  // namespace
@@ -200,9 +216,10 @@ std::optional<Admission::ClientSlot> HttpSession::admit_reader(const Request& re
 void HttpSession::upgrade(Request request) {
   auto client = admit_reader(request);
   if (!client) return;
+  std::string token = url_token(request.target());
   std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
                                      std::move(*client))
-      ->run(std::move(request));
+      ->run(std::move(request), std::move(token));
 }
 
 void HttpSession::stream_events(const Request& request) {
@@ -243,7 +260,7 @@ void HttpSession::stream_events(const Request& request) {
   std::string_view allow_origin = !state_.origins.restricted() || origin.empty() ? "*" : origin;
   std::make_shared<SseSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
                                std::move(*client))
-      ->run(allow_origin, subscription);
+      ->run(allow_origin, subscription, url_token(target));
 }
 
 bool HttpSession::is_trusted_proxy(const boost::asio::ip::address& peer) const {
@@ -330,12 +347,12 @@ void HttpSession::handle_api(const Request& request) {
     return fail({404, "not_found", "served on the public port, not the admin port", {}});
   if (!reads && !serves_operators())
     return fail({404, "not_found", "no such endpoint on the public port (see --admin-listen)", {}});
-  if (path == articles && request.method() == http::verb::get) return list_recent(query);
+  if (path == articles && request.method() == http::verb::get) return list_recent(request, query);
   if (path == "/api/v1/stats" && request.method() == http::verb::get)
     return send_json(200, render_stats_json(state_.metrics));
   if (path == "/api/v1/trending") {
     if (request.method() != http::verb::get) return fail({405, "method_not_allowed", "use GET", {}});
-    return show_trending(query);
+    return show_trending(request, query);
   }
   if (path == "/api/v1/views") {
     if (request.method() != http::verb::post) return fail({405, "method_not_allowed", "use POST", {}});
@@ -388,10 +405,39 @@ void HttpSession::retract_article(std::string id) {
       });
 }
 
-void HttpSession::list_recent(std::string_view query) {
+std::optional<auth::CategoryPatterns> HttpSession::reader_rights(const Request& request) {
+  std::string_view authorization = request[http::field::authorization];
+  if (authorization.empty() || !state_.restricted.any()) return auth::CategoryPatterns{};
+  auto token = api::bearer_credentials(authorization);
+  auth::TokenVerification verification;
+  if (!token) {
+    verification.error = auth::TokenError::malformed;
+  } else if (!state_.tokens) {
+    verification.error = auth::TokenError::alg_not_allowed;
+  } else {
+    verification = state_.tokens->verify(*token, std::chrono::system_clock::now());
+  }
+  state_.metrics.token_results[static_cast<std::size_t>(verification.error)].fetch_add(
+      1, std::memory_order_relaxed);
+  if (verification.ok()) return std::move(verification.claims.categories);
+  send_json(401, api::error_body({401, "invalid_token",
+                                  "the Bearer token was refused: " +
+                                      std::string(auth::to_string(verification.error)),
+                                  {}}));
+  return std::nullopt;
+}
+
+void HttpSession::list_recent(const Request& request, std::string_view query) {
   api::RecentQuery recent;
   if (auto error = api::parse_recent_query(query, recent))
     return send_json(error->status, api::error_body(*error));
+  auto rights = reader_rights(request);
+  if (!rights) return;
+  if (!state_.restricted.allows(recent.category, *rights))
+    return send_json(403, api::error_body({403, "forbidden",
+                                           "a subscriber-only category: send a token that allows "
+                                           "it as Authorization: Bearer",
+                                           {}}));
   if (!state_.recent) return send_json(503, api::error_body({503, "unavailable", "history unavailable", {}}));
   if (recent.category != protocol::kAllCategories &&
       state_.known_categories.certainly_unknown(recent.category) && !worker_.head().empty()) {
@@ -400,24 +446,36 @@ void HttpSession::list_recent(std::string_view query) {
   }
   state_.recent->get(
       recent.category, recent.limit, stream_.get_executor(),
-      [self = shared_from_this(), limit = recent.limit](RecentCache::Answer read) {
+      [self = shared_from_this(), limit = recent.limit,
+       rights = std::move(*rights)](RecentCache::Answer read) {
         if (!read->ok)
           return self->send_json(503, api::error_body({503, "unavailable", read->error, {}}));
-        // The events are already serialized server messages: splice them in.
+        // The events are already serialized server messages: splice them in. The overall list
+        // leaves out the subscriber-only events this reader may not see.
         std::string body = R"({"cursor":)" + nlohmann::json(read->head).dump() + R"(,"events":[)";
-        for (std::size_t i = 0; i < read->events.size() && i < limit; ++i) {
-          if (i) body += ',';
-          body += read->events[i]->frame;
+        std::size_t listed = 0;
+        for (std::size_t i = 0; i < read->events.size() && listed < limit; ++i) {
+          const auto& event = *read->events[i];
+          if (event.restricted && !rights.matches(event.category)) continue;
+          if (listed++) body += ',';
+          body += event.frame;
         }
         body += "]}";
         self->send_json(200, std::move(body));
       });
 }
 
-void HttpSession::show_trending(std::string_view query) {
+void HttpSession::show_trending(const Request& request, std::string_view query) {
   std::string category;
   if (auto error = api::parse_trending_query(query, category))
     return send_json(error->status, api::error_body(*error));
+  auto rights = reader_rights(request);
+  if (!rights) return;
+  if (!state_.restricted.allows(category, *rights))
+    return send_json(403, api::error_body({403, "forbidden",
+                                           "a subscriber-only category: send a token that allows "
+                                           "it as Authorization: Bearer",
+                                           {}}));
   // The worker's copy is what its WebSocket clients were sent last.
   if (auto list = worker_.trending(category)) return send_json(200, list->frame);
   send_json(200, protocol::trending_message({category, {}, std::nullopt}));

@@ -59,8 +59,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void handle_api(const Request& request);
   void publish_article(const Request& request);
   void retract_article(std::string id);
-  void list_recent(std::string_view query);
-  void show_trending(std::string_view query);
+  // GET's reader: anonymous without Authorization, else the categories its Bearer connection
+  // token allows; nullopt after answering 401 for a refused token.
+  std::optional<auth::CategoryPatterns> reader_rights(const Request& request);
+  void list_recent(const Request& request, std::string_view query);
+  void show_trending(const Request& request, std::string_view query);
   void record_views(const Request& request);
   void send(Response response);
   void send_json(int status, std::string body);

@@ -38,6 +38,7 @@ PushSession::PushSession(Worker& worker, ServerState& state, Framing framing,
       metrics_(state.metrics),
       framing_(framing),
       queue_(state.session.max_send_queue),
+      token_timer_(worker.context().get_executor()),
       errors_(kErrorBudget, kErrorRefill),
       connection_slot_(std::move(connection_slot)),
       client_slot_(std::move(client_slot)),
@@ -69,7 +70,29 @@ void PushSession::on_first_command(bool resumes) {
   if (resume_ == Resume::before_first_command && !resumes) release_held();
 }
 
-void PushSession::subscribe(const protocol::Subscribe& command) {
+void PushSession::subscribe(const protocol::Subscribe& requested) {
+  if (!state_.restricted.any()) return apply_subscribe(requested);
+  protocol::Subscribe command = requested;
+  std::vector<std::pair<std::string, bool>> forbidden;  // category, is a trending list
+  auto keep_readable = [&](std::vector<std::string>& list, bool trending) {
+    std::erase_if(list, [&](const std::string& category) {
+      if (may_read(category)) return false;
+      forbidden.emplace_back(category, trending);
+      return true;
+    });
+  };
+  keep_readable(command.categories, false);
+  keep_readable(command.trending, true);
+  if (!command.categories.empty() || !command.trending.empty()) apply_subscribe(command);
+  if (forbidden.empty()) return;
+  // One mistake, however many names it held: the budget counts commands.
+  metrics_.client_errors.fetch_add(1, std::memory_order_relaxed);
+  for (const auto& [category, trending] : forbidden) reply(protocol::forbidden_message(category, trending));
+  if (!errors_.spend(ErrorBudget::Clock::now()))
+    close_with(protocol::close_code::policy_violation, "too_many_errors", CloseCause::too_many_errors);
+}
+
+void PushSession::apply_subscribe(const protocol::Subscribe& command) {
   auto& index = worker_.index();
   auto current = index.categories_of(this);
   if (command.since && (resumed_ || !current.empty() ||
@@ -139,6 +162,7 @@ void PushSession::change_trending_lists(Change&& change) {
 
 void PushSession::deliver_trending(const TrendingPtr& list) {
   if (closing_ || !registered_) return;
+  if (state_.restricted.any() && !may_read(list->category)) return;
   // Rankings are not part of the article order: they skip any replay in progress.
   const std::string* frame = framing_ == Framing::sse ? &list->sse_frame : &list->frame;
   if (queue_.push_latest(list->category, SharedFrame(list, frame)))
@@ -167,6 +191,7 @@ void PushSession::resume_from(const std::string& since) {
 }
 
 bool PushSession::wants(const ArticleEvent& event, const std::vector<std::string>& categories) const {
+  if (!may_read(event)) return false;
   return event.breaking ||
          std::binary_search(categories.begin(), categories.end(), protocol::kAllCategories) ||
          std::binary_search(categories.begin(), categories.end(), event.category);
@@ -289,10 +314,95 @@ void PushSession::pump_backlog() {
   }
 }
 
+bool PushSession::may_read(std::string_view category) const {
+  if (!state_.restricted.restricted(category)) return true;
+  return grant_ && std::chrono::system_clock::now() < grant_->expiry &&
+         grant_->categories.matches(category);
+}
+
+void PushSession::authorize(std::string_view token) {
+  auth::TokenVerification verification;
+  if (state_.tokens) {
+    verification = state_.tokens->verify(token, std::chrono::system_clock::now());
+  } else {
+    verification.error = auth::TokenError::alg_not_allowed;
+    verification.detail = "this server has no token key (--token-secret, --token-public-key)";
+  }
+  metrics_.token_results[static_cast<std::size_t>(verification.error)].fetch_add(
+      1, std::memory_order_relaxed);
+  if (!verification.ok()) {
+    log_debug("refused a connection token: " + verification.detail);
+    metrics_.client_errors.fetch_add(1, std::memory_order_relaxed);
+    reply(protocol::invalid_token_message(auth::to_string(verification.error)));
+    if (!errors_.spend(ErrorBudget::Clock::now()))
+      close_with(protocol::close_code::policy_violation, "too_many_errors",
+                 CloseCause::too_many_errors);
+    return;
+  }
+  if (log_enabled(LogLevel::debug))
+    log_debug("token accepted for '" + verification.claims.subject + "' (key '" +
+              verification.claims.key_id + "')");
+  // Re-sending the token that was just warned about must not be warned about again (a client
+  // that refreshes on each warning would loop).
+  bool reminded = grant_ && grant_->reminded && grant_->expiry == verification.claims.expiry;
+  grant_ = Grant{std::move(verification.claims.categories), verification.claims.expiry, reminded};
+  reply(protocol::authenticated_message(
+      std::chrono::duration_cast<std::chrono::seconds>(grant_->expiry.time_since_epoch()).count()));
+  // A fresh token that allows less ends what it no longer allows, at once.
+  drop_unreadable_subscriptions(/*lapsed=*/false);
+  arm_token_timer();
+}
+
+void PushSession::arm_token_timer() {
+  if (!grant_ || closing_) return;
+  auto at = grant_->reminded ? grant_->expiry : grant_->expiry - state_.token_expiry_lead;
+  token_timer_.expires_after(std::max(at - std::chrono::system_clock::now(),
+                                      std::chrono::system_clock::duration::zero()));
+  token_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closing_ || self->finished_) return;
+    self->on_token_timer();
+  });
+}
+
+void PushSession::on_token_timer() {
+  if (!grant_) return;
+  auto now = std::chrono::system_clock::now();
+  if (now < grant_->expiry) {
+    grant_->reminded = true;
+    reply(protocol::token_expiring_message(
+        std::chrono::duration_cast<std::chrono::seconds>(grant_->expiry.time_since_epoch()).count()));
+    arm_token_timer();
+    return;
+  }
+  metrics_.token_expiries.fetch_add(1, std::memory_order_relaxed);
+  grant_.reset();
+  drop_unreadable_subscriptions(/*lapsed=*/true);
+}
+
+void PushSession::drop_unreadable_subscriptions(bool lapsed) {
+  protocol::Unsubscribe dropped;
+  for (const auto& category : worker_.index().categories_of(this))
+    if (!may_read(category)) dropped.categories.push_back(category);
+  for (const auto& category : worker_.trending_requests().keys_of(this))
+    if (!may_read(category)) dropped.trending.push_back(category);
+  const bool nothing_dropped = dropped.categories.empty() && dropped.trending.empty();
+  // A lapse is always told: a "*" subscriber loses the subscriber-only part of its news too.
+  if (nothing_dropped && !lapsed) return;
+  reply(protocol::token_expired_message(dropped.categories, dropped.trending));
+  if (nothing_dropped) return;
+  unsubscribe(dropped);
+  if (worker_.index().categories_of(this).empty() && worker_.trending_requests().keys_of(this).empty())
+    close_with(protocol::close_code::token_expired, "token_expired", CloseCause::token_expired);
+}
+
 SharedFrame PushSession::message_frame(std::string message, std::string_view id) const {
-  if (framing_ == Framing::sse)
+  if (framing_ == Framing::sse) {
+    // EventSource keeps the name "error" for its own connection errors: ours are "notice".
+    std::string_view type = protocol::message_type(message);
     return std::make_shared<const std::string>(
-        protocol::sse_event(protocol::message_type(message), id, message));
+        protocol::sse_event(type == "error" ? "notice" : type, id, message));
+  }
   return std::make_shared<const std::string>(std::move(message));
 }
 
@@ -309,6 +419,9 @@ void PushSession::reply_error(std::string_view code, std::string_view message) {
 
 void PushSession::deliver(const EventPtr& event) {
   if (closing_ || !registered_) return;
+  // A subscriber-only event reaches "*" subscribers and, breaking, everyone: only those allowed
+  // take it. Checked when it is handed over, so never after the token's exp.
+  if (!may_read(*event)) return;
   if (resume_ != Resume::none) {
     hold(event);
     return;
@@ -415,6 +528,7 @@ void PushSession::finish(CloseCause cause) {
   backlog_.clear();
   held_.clear();
   close_deadline_.cancel();
+  token_timer_.cancel();
   if (!registered_) return;
   for (const auto& category : worker_.index().categories_of(this))
     worker_.subscriptions().add(category, -1);

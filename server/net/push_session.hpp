@@ -58,8 +58,13 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
   // command may be a resume, whose replay must come before them.
   void hold_until_first_command();
   void on_first_command(bool resumes);
+  // Subscriber-only categories the connection's token does not allow are refused one by one
+  // (error forbidden); the rest of the command applies.
   void subscribe(const protocol::Subscribe& command);
   void unsubscribe(const protocol::Unsubscribe& command);
+  // A connection token (?token= or the auth command): once verified, the subscriber-only
+  // categories it allows are open until its exp. A refused one changes nothing.
+  void authorize(std::string_view token);
   void reply(std::string message, std::string_view id = {});
   void reply_error(std::string_view code, std::string_view message);
   void enqueue(const SharedFrame& frame);
@@ -80,9 +85,21 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
   bool finished_ = false;
 
  private:
+  // Public, or allowed by a token that has not expired.
+  bool may_read(std::string_view category) const;
+  bool may_read(const ArticleEvent& event) const {
+    return !event.restricted || may_read(event.category);
+  }
+  // Forgets the subscriptions to categories the connection may no longer read; tells the reader
+  // (token_expired: always when the token `lapsed`) and, when nothing is left, closes (4001).
+  void drop_unreadable_subscriptions(bool lapsed);
+  // Arms the reminder before the token's exp, then its end.
+  void arm_token_timer();
+  void on_token_timer();
   const std::string& frame_of(const ArticleEvent& event) const {
     return framing_ == Framing::sse ? event.sse_frame : event.frame;
   }
+  void apply_subscribe(const protocol::Subscribe& command);
   void resume_from(const std::string& since);
   // Served from the node's window: at once, on this thread.
   bool resume_from_window(const std::string& since);
@@ -126,6 +143,15 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
   FrameFifo backlog_;                    // replayed events, then markers, then held live events
   std::size_t live_backlog_bytes_ = 0;   // bounded like the send queue
   std::optional<protocol::Cursor> replayed_up_to_;  // until the live stream passes it
+
+  // What the connection's token allows (none: public categories only).
+  struct Grant {
+    auth::CategoryPatterns categories;
+    std::chrono::system_clock::time_point expiry;
+    bool reminded = false;  // token_expiring sent
+  };
+  std::optional<Grant> grant_;
+  boost::asio::steady_timer token_timer_;
 
   ErrorBudget errors_;
   Admission::ConnectionSlot connection_slot_;  // given back when the session ends

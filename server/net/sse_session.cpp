@@ -60,7 +60,8 @@ SseSession::~SseSession() {
   if (counted_) metrics_.sse_streams_current.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void SseSession::run(std::string_view allow_origin, const protocol::Subscribe& subscription) {
+void SseSession::run(std::string_view allow_origin, const protocol::Subscribe& subscription,
+                     std::string_view token) {
   // A reader whose machine vanished never acknowledges the heartbeats: the kernel gives up on
   // the connection after the idle timeout, as a WebSocket's unanswered pings would.
   using user_timeout = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_USER_TIMEOUT>;
@@ -72,6 +73,7 @@ void SseSession::run(std::string_view allow_origin, const protocol::Subscribe& s
   metrics_.sse_streams_current.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
   enqueue(std::make_shared<const std::string>(response_head(allow_origin)));
+  if (!token.empty()) authorize(token);
   subscribe(subscription);
   if (state_.draining.load()) {
     // Accepted in the instant between drain start and the listener closing.

@@ -20,8 +20,10 @@ class SseSession : public PushSession {
   ~SseSession() override;
 
   // Answers the request: `allow_origin` is the Access-Control-Allow-Origin to send (empty:
-  // none), `subscription` what the query (and Last-Event-ID) asked for, already validated.
-  void run(std::string_view allow_origin, const protocol::Subscribe& subscription);
+  // none), `subscription` what the query (and Last-Event-ID) asked for, already validated,
+  // `token` the query's ?token= (empty: none).
+  void run(std::string_view allow_origin, const protocol::Subscribe& subscription,
+           std::string_view token);
 
   void shut_down() override;
 

@@ -1,5 +1,7 @@
 #include "server/net/static_files.hpp"
 
+#include "protocol/url_query.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -22,13 +24,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::string to_hex(std::uint64_t v) {
@@ -144,24 +139,6 @@ std::string StaticFiles::content_type_for(const fs::path& file) {
   return "application/octet-stream";
 }
 
-std::optional<std::string> StaticFiles::percent_decode(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] != '%') {
-      out.push_back(path[i]);
-      continue;
-    }
-    if (i + 2 >= path.size()) return std::nullopt;
-    int hi = hex_value(path[i + 1]);
-    int lo = hex_value(path[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
 bool StaticFiles::etag_matches(std::string_view if_none_match, std::string_view etag) {
   if (etag.empty()) return false;
   if_none_match = trim(if_none_match);
@@ -190,7 +167,7 @@ std::optional<StaticResponse> StaticFiles::lookup(std::string_view method, std::
 
   // Anything that could be read as a way out of the root is a bad request, decoded or not.
   if (raw.find('\\') != std::string_view::npos) return plain(400, "bad path\n");
-  std::optional<std::string> decoded = percent_decode(raw);
+  std::optional<std::string> decoded = protocol::percent_decode(raw);
   if (!decoded) return plain(400, "bad path\n");
   std::string rel = std::move(*decoded);
   for (unsigned char c : rel) {

@@ -71,8 +71,6 @@ class StaticFiles {
 
   // Exposed for tests. Content type for a file name, by extension (application/octet-stream else).
   static std::string content_type_for(const std::filesystem::path& file);
-  // Percent-decodes a path; nullopt for a malformed escape.
-  static std::optional<std::string> percent_decode(std::string_view path);
   // Whether If-None-Match (a list, "*", weak or strong tags) matches `etag`.
   static bool etag_matches(std::string_view if_none_match, std::string_view etag);
 

@@ -41,7 +41,8 @@ WebSocketSession::WebSocketSession(asio::ip::tcp::socket&& socket, Worker& worke
                 std::chrono::duration_cast<ErrorBudget::Clock::duration>(std::chrono::seconds(1)) /
                     state.session.command_rate) {}
 
-void WebSocketSession::run(Request request) {
+void WebSocketSession::run(Request request, std::string token) {
+  url_token_ = std::move(token);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(30);
   timeouts.idle_timeout = state_.session.idle_timeout;
@@ -66,6 +67,10 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   start();
   hold_until_first_command();
   enqueue(state_.session.welcome);
+  if (!url_token_.empty()) {
+    authorize(url_token_);
+    url_token_ = std::string();
+  }
   if (state_.draining.load()) {
     // Accepted in the instant between drain start and the listener closing.
     shut_down();
@@ -110,7 +115,9 @@ void WebSocketSession::handle_command(std::string_view text) {
   auto parsed = protocol::parse_command(text, state_.session.max_categories);
   auto* command = std::get_if<protocol::Command>(&parsed);
   auto* subscribe_command = command ? std::get_if<protocol::Subscribe>(command) : nullptr;
-  on_first_command(subscribe_command && subscribe_command->since);
+  // An auth comes before the subscribe it opens categories for: what waits goes on waiting.
+  if (!command || !std::holds_alternative<protocol::Auth>(*command))
+    on_first_command(subscribe_command && subscribe_command->since);
   if (auto* error = std::get_if<protocol::CommandError>(&parsed)) {
     reply_error(error->code, error->message);
     return;
@@ -121,6 +128,7 @@ void WebSocketSession::handle_command(std::string_view text) {
         if constexpr (std::is_same_v<T, protocol::Subscribe>) subscribe(command);
         else if constexpr (std::is_same_v<T, protocol::Unsubscribe>) unsubscribe(command);
         else if constexpr (std::is_same_v<T, protocol::View>) view(command);
+        else if constexpr (std::is_same_v<T, protocol::Auth>) authorize(command.token);
         else reply(protocol::pong_message());
       },
       *command);

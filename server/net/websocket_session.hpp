@@ -23,8 +23,8 @@ class WebSocketSession : public PushSession {
   WebSocketSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
                    Admission::ConnectionSlot connection_slot, Admission::ClientSlot client_slot);
 
-  // Completes the upgrade the HTTP session read.
-  void run(Request request);
+  // Completes the upgrade the HTTP session read; `token`: the URL's ?token=, if any.
+  void run(Request request, std::string token);
 
   void shut_down() override;
 
@@ -47,6 +47,7 @@ class WebSocketSession : public PushSession {
   std::vector<boost::asio::const_buffer> gather_;  // the batch's buffers, "\n" between frames
   ErrorBudget commands_;  // the same kind of bucket as errors: commands per second, with a burst
   std::unique_ptr<trending::ViewLimiter> views_;  // from the first view on
+  std::string url_token_;  // verified once the connection is open
 };
 
 }  // namespace newspush

@@ -2,6 +2,7 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <cstdlib>
 #include <map>
 #include <utility>
 
@@ -132,9 +133,106 @@ void AsyncRedisConnection::connect(const RedisEndpoint& endpoint, std::chrono::m
   addresses_.clear();
   next_address_ = 0;
   last_connect_error_.clear();
+  current_address_.clear();
+  timeout_ = timeout;
+  if (!endpoint.sentinels.empty()) {
+    next_sentinel_ = 0;
+    sentinel_errors_.clear();
+    return ask_next_sentinel();
+  }
+  connect_primary();
+}
 
+std::string AsyncRedisConnection::address() const {
+  if (current_address_.empty()) return {};
+  bool ipv6 = current_address_.find(':') != std::string::npos;
+  return (ipv6 ? "[" + current_address_ + "]" : current_address_) + ":" +
+         std::to_string(endpoint_.port);
+}
+
+// One sentinel at a time, in the configured order, each under its own deadline: one that is
+// down or hangs costs at most `timeout`, and the first that answers wins.
+void AsyncRedisConnection::ask_next_sentinel() {
+  if (next_sentinel_ >= endpoint_.sentinels.size())
+    return fail("no sentinel gave the primary of '" + endpoint_.sentinel_master + "' (" +
+                sentinel_errors_ + ")");
+  const auto& sentinel = endpoint_.sentinels[next_sentinel_++];
+  const std::uint64_t step = ++sentinel_step_;
+  RedisEndpoint target;  // no AUTH, no SELECT: sentinels are asked as the default user
+  target.host = sentinel.host;
+  target.port = sentinel.port;
+  if (sentinel_) sentinel_->close();
+  sentinel_ = AsyncRedisConnection::create(executor_);
+  connect_timer_.expires_after(timeout_);
+  connect_timer_.async_wait([weak = weak_from_this(), step](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    self->sentinel_failed(step, "timed out");
+  });
+  auto weak = weak_from_this();
+  sentinel_->connect(
+      target, timeout_,
+      {.on_connected =
+           [weak, step] {
+             auto self = weak.lock();
+             if (!self || self->sentinel_step_ != step || !self->sentinel_) return;
+             bool sent = self->sentinel_->command(
+                 {"SENTINEL", "get-master-addr-by-name", self->endpoint_.sentinel_master},
+                 [weak, step](redisReply* reply) {
+                   if (auto self = weak.lock()) self->on_sentinel_answer(step, reply);
+                 });
+             if (!sent) self->sentinel_failed(step, "cannot send SENTINEL");
+           },
+       .on_closed =
+           [weak, step](const std::string& error) {
+             if (auto self = weak.lock()) self->sentinel_failed(step, error);
+           }});
+}
+
+void AsyncRedisConnection::on_sentinel_answer(std::uint64_t step, redisReply* reply) {
+  if (sentinel_step_ != step || state_ != State::connecting || !sentinel_) return;
+  if (reply == nullptr) return sentinel_failed(step, "connection lost");
+  if (reply->type == REDIS_REPLY_ERROR)
+    return sentinel_failed(step, std::string(reply->str, reply->len));
+  if (reply->type == REDIS_REPLY_NIL)
+    return sentinel_failed(step, "does not know master '" + endpoint_.sentinel_master + "'");
+  std::uint16_t port = 0;
+  bool valid = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+               reply->element[0]->type == REDIS_REPLY_STRING &&
+               reply->element[1]->type == REDIS_REPLY_STRING && reply->element[0]->len > 0;
+  if (valid) {
+    std::string port_text(reply->element[1]->str, reply->element[1]->len);
+    unsigned long value = std::strtoul(port_text.c_str(), nullptr, 10);
+    valid = value > 0 && value <= 65535;
+    port = static_cast<std::uint16_t>(value);
+  }
+  if (!valid) return sentinel_failed(step, "unexpected answer to get-master-addr-by-name");
+  endpoint_.host.assign(reply->element[0]->str, reply->element[0]->len);
+  endpoint_.port = port;
+  ++sentinel_step_;
+  connect_timer_.cancel();
+  // Inside the sentinel connection's reply callback: close() is safe there, and the primary's
+  // context is a different one.
+  sentinel_->close();
+  sentinel_.reset();
+  connect_primary();
+}
+
+void AsyncRedisConnection::sentinel_failed(std::uint64_t step, std::string error) {
+  if (sentinel_step_ != step || state_ != State::connecting) return;
+  const auto& sentinel = endpoint_.sentinels[next_sentinel_ - 1];
+  if (!sentinel_errors_.empty()) sentinel_errors_ += "; ";
+  sentinel_errors_ += sentinel.host + ":" + std::to_string(sentinel.port) + ": " + error;
+  ++sentinel_step_;
+  connect_timer_.cancel();
+  if (sentinel_) sentinel_->close();
+  sentinel_.reset();
+  ask_next_sentinel();
+}
+
+void AsyncRedisConnection::connect_primary() {
   // hiredis 0.14 has no connect timeout of its own.
-  connect_timer_.expires_after(timeout);
+  connect_timer_.expires_after(timeout_);
   connect_timer_.async_wait(
       [weak = weak_from_this(), generation = generation_](boost::system::error_code ec) {
         auto self = weak.lock();
@@ -147,14 +245,14 @@ void AsyncRedisConnection::connect(const RedisEndpoint& endpoint, std::chrono::m
   // hiredis would resolve a name with a blocking getaddrinfo on this (the control) thread, on
   // every reconnect. It only ever gets a numeric address, which its getaddrinfo merely parses.
   error_code ec;
-  asio::ip::address literal = asio::ip::make_address(endpoint.host, ec);
+  asio::ip::address literal = asio::ip::make_address(endpoint_.host, ec);
   if (!ec) {
     addresses_.push_back(literal.to_string());
     return connect_next_address();
   }
   resolving_ = true;
   resolver_.async_resolve(
-      endpoint.host, std::to_string(endpoint.port), asio::ip::tcp::resolver::numeric_service,
+      endpoint_.host, std::to_string(endpoint_.port), asio::ip::tcp::resolver::numeric_service,
       [weak = weak_from_this(), generation = generation_](
           const error_code& ec, const asio::ip::tcp::resolver::results_type& results) {
         auto self = weak.lock();
@@ -261,6 +359,9 @@ void AsyncRedisConnection::on_tcp_connected() {
       handshake.push_back({"AUTH", endpoint_.username, endpoint_.password});
   }
   if (endpoint_.db != 0) handshake.push_back({"SELECT", std::to_string(endpoint_.db)});
+  // The sentinels' answer may be stale (a failover under way, or a demoted primary back as a
+  // replica): a connection to anything but the primary is dropped and the sentinels asked again.
+  if (!endpoint_.sentinels.empty()) handshake.push_back({"ROLE"});
   if (handshake.empty()) return mark_connected();
   // Queued first (pipelined), so every later command runs authenticated, in the selected
   // database. Only the command's name goes into an error: its arguments hold the password.
@@ -271,8 +372,17 @@ void AsyncRedisConnection::on_tcp_connected() {
         handshake[i],
         [this, name, last](redisReply* reply) {
           if (reply == nullptr) return;  // lost: on_closed follows
-          if (reply->type == REDIS_REPLY_ERROR)
+          if (name == "ROLE") {
+            // Refused (an ACL without ROLE): cannot check; a READONLY reply will tell later.
+            if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                reply->element[0]->type == REDIS_REPLY_STRING) {
+              std::string role(reply->element[0]->str, reply->element[0]->len);
+              if (role != "master")
+                return fail("not the primary (ROLE " + role + " at " + address() + ")");
+            }
+          } else if (reply->type == REDIS_REPLY_ERROR) {
             return fail(name + " failed: " + std::string(reply->str, reply->len));
+          }
           if (last) mark_connected();
         },
         false);
@@ -305,6 +415,8 @@ void AsyncRedisConnection::detach() {
   connect_timer_.cancel();
   resolver_.cancel();
   resolving_ = false;
+  ++sentinel_step_;
+  if (auto sentinel = std::exchange(sentinel_, nullptr)) sentinel->close();
   state_ = State::idle;
   if (redisAsyncContext* ac = std::exchange(context_, nullptr)) {
     // Silences every callback hiredis still makes while freeing (NULL replies, disconnect).
@@ -314,6 +426,9 @@ void AsyncRedisConnection::detach() {
 }
 
 void AsyncRedisConnection::post_closed(std::string error) {
+  if (!endpoint_.sentinels.empty() && !current_address_.empty() &&
+      error.find(current_address_) == std::string::npos)
+    error += " (primary " + address() + ")";
   auto orphans = std::exchange(pending_, {});
   boost::asio::post(executor_, [self = shared_from_this(), generation = generation_,
                                 error = std::move(error), orphans = std::move(orphans)] {

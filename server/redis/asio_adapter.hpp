@@ -56,6 +56,9 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   // getaddrinfo), then hiredis connects to a numeric address. The timeout bounds resolve,
   // connect, AUTH and SELECT together. on_connected / on_closed are posted to the executor,
   // never called from inside connect() or from a hiredis callback.
+  // With endpoint.sentinels, the sentinels are first asked in turn (each within `timeout`)
+  // `SENTINEL get-master-addr-by-name`, and the connection goes to the answer, which must say
+  // ROLE master (a replica is refused: the sentinels' view is behind, retry later).
   void connect(const RedisEndpoint& endpoint, std::chrono::milliseconds timeout,
                Callbacks callbacks);
 
@@ -75,11 +78,17 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   void abort(std::string why) { fail(std::move(why)); }
 
   State state() const { return state_; }
+  // "HOST:PORT" of the server this connection is (being) made to; "" before the address is known.
+  std::string address() const;
 
  private:
   explicit AsyncRedisConnection(boost::asio::any_io_executor executor);
 
   bool send(const std::vector<std::string>& argv, ReplyCallback callback, bool persistent);
+  void ask_next_sentinel();
+  void on_sentinel_answer(std::uint64_t step, redisReply* reply);
+  void sentinel_failed(std::uint64_t step, std::string error);
+  void connect_primary();
   void on_resolved(const boost::system::error_code& ec,
                    const boost::asio::ip::tcp::resolver::results_type& results);
   void connect_next_address();
@@ -114,6 +123,12 @@ class AsyncRedisConnection : public std::enable_shared_from_this<AsyncRedisConne
   std::size_t next_address_ = 0;        // the next one to try if the current one fails
   std::string current_address_;
   std::string last_connect_error_;
+  std::chrono::milliseconds timeout_{0};
+  // Sentinel mode: the lookup in progress, the next sentinel to ask and why the others failed.
+  std::shared_ptr<AsyncRedisConnection> sentinel_;
+  std::size_t next_sentinel_ = 0;
+  std::uint64_t sentinel_step_ = 0;  // bumped per sentinel asked: stale answers are dropped
+  std::string sentinel_errors_;
   std::uint64_t next_reply_id_ = 1;
   std::map<std::uint64_t, PendingReply> pending_;  // ordered: orphans fail in send order
 };

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <random>
+#include <string_view>
 
 namespace newspush::redis {
 
@@ -139,8 +140,15 @@ void RedisCommandClient::send(bool allowed, const std::vector<std::string>& argv
   auto connection = connection_;
   auto on_reply = [this, alive, connection, callback](redisReply* reply) {
     // A reply, or the connection's end: either way this command no longer waits.
-    if (!alive.expired() && connection == connection_ && !awaiting_.empty()) awaiting_.pop_front();
+    bool current = !alive.expired() && connection == connection_;
+    if (current && !awaiting_.empty()) awaiting_.pop_front();
+    // Written to a replica: the primary moved (a failover) while this connection stayed up.
+    // Dropped and made again, which asks the sentinels (if any) where the primary is now.
+    bool readonly = reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
+                    std::string_view(reply->str, reply->len).starts_with("READONLY");
     callback(copy_reply(reply));
+    if (readonly && !alive.expired() && connection == connection_ && connection_)
+      connection_->abort("READONLY: the server is a replica now (failover)");
   };
   if (!allowed || !connection_ || !connection_->command(argv, std::move(on_reply))) {
     callback(Reply::error("redis unavailable" + (last_error_.empty() ? "" : ": " + last_error_)));

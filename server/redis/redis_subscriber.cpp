@@ -86,6 +86,10 @@ class RedisSubscriber::Impl : public std::enable_shared_from_this<Impl> {
     std::lock_guard lock(error_mutex_);
     return last_error_;
   }
+  std::string address() const {
+    std::lock_guard lock(error_mutex_);
+    return address_;
+  }
 
  private:
   bool heartbeat_enabled() const { return options_.heartbeat_interval.count() > 0; }
@@ -126,6 +130,10 @@ class RedisSubscriber::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void on_connected() {
+    {
+      std::lock_guard lock(error_mutex_);
+      address_ = subscription_->address();
+    }
     set_state(SubscriberState::subscribing);
     if (stopped_) return;
     if (channels_.empty()) return on_subscribed();
@@ -255,6 +263,7 @@ class RedisSubscriber::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<std::uint64_t> failed_attempts_{0};
   mutable std::mutex error_mutex_;
   std::string last_error_;
+  std::string address_;
 };
 
 RedisSubscriber::RedisSubscriber(boost::asio::any_io_executor executor, SubscriberOptions options,
@@ -268,5 +277,6 @@ void RedisSubscriber::stop() { impl_->stop(); }
 SubscriberState RedisSubscriber::state() const { return impl_->state(); }
 SubscriberStats RedisSubscriber::stats() const { return impl_->stats(); }
 std::string RedisSubscriber::last_error() const { return impl_->last_error(); }
+std::string RedisSubscriber::address() const { return impl_->address(); }
 
 }  // namespace newspush::redis

@@ -66,6 +66,8 @@ class RedisSubscriber {
   SubscriberStats stats() const;
   // Why the last connection or attempt ended ("" if none did yet), for the server's log.
   std::string last_error() const;
+  // "HOST:PORT" of the server subscribed to (the primary the sentinels named, in sentinel mode).
+  std::string address() const;
 
  private:
   class Impl;

@@ -1,5 +1,7 @@
 #include "server/trending/trending_leader.hpp"
 
+#include "protocol/category.hpp"
+
 #include <cstdio>
 
 #include "protocol/trending.hpp"
@@ -54,7 +56,7 @@ void TrendingLeader::tick() {
   in_flight_ = true;
   history_.call("newspush_trending_tick",
                 {options_.node_id, std::to_string(options_.lease().count()),
-                 std::to_string(options_.size)},
+                 std::to_string(entries_read())},
                 [this](const Reply& reply) {
                   in_flight_ = false;
                   if (!stopped_) on_tick(reply);
@@ -98,6 +100,17 @@ void TrendingLeader::on_tick(const Reply& reply) {
   publish_changes(*tick, now);
 }
 
+bool TrendingLeader::hides_restricted() const {
+  return options_.restricted && options_.restricted->any();
+}
+
+std::size_t TrendingLeader::entries_read() const {
+  // The overall list leaves subscriber-only articles out: read enough to fill it after that.
+  constexpr std::size_t kMostRedisGives = 100;
+  return hides_restricted() ? std::min(options_.size * 4, std::max(options_.size, kMostRedisGives))
+                            : options_.size;
+}
+
 void TrendingLeader::publish_changes(const TickReply& tick, std::int64_t now_ms) {
   std::vector<std::string> args{options_.node_id, options_.channel};
   std::size_t lists = 0;
@@ -105,6 +118,11 @@ void TrendingLeader::publish_changes(const TickReply& tick, std::int64_t now_ms)
     protocol::TrendingList list;
     list.category = stored.category;
     list.items = rank(stored.entries, tick.base, now_ms);
+    if (list.category == protocol::kAllCategories && hides_restricted())
+      std::erase_if(list.items, [this](const protocol::TrendingItem& item) {
+        return options_.restricted->restricted(item.category);
+      });
+    if (list.items.size() > options_.size) list.items.resize(options_.size);
     auto sig = signature(list.items);
     if (sig == stored.stored_signature) continue;
     list.at_ms = now_ms;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "server/auth/restricted_categories.hpp"
 #include "server/history/history.hpp"
 #include "server/metrics.hpp"
 #include "server/trending/tick_reply.hpp"
@@ -23,6 +24,9 @@ struct LeaderOptions {
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds half_life{2 * 3600 * 1000};
   std::size_t size = 10;
+  // Subscriber-only categories: their articles never rank in the overall list, which everyone
+  // may read (their own lists go only to readers allowed them). Null or empty: none.
+  const auth::RestrictedCategories* restricted = nullptr;
   std::chrono::milliseconds lease() const { return 3 * interval; }
 };
 
@@ -46,6 +50,9 @@ class TrendingLeader {
   void tick();
   void on_tick(const redis::Reply& reply);
   void publish_changes(const TickReply& tick, std::int64_t now_ms);
+  bool hides_restricted() const;
+  // Entries asked of Redis per list: more than a list holds when some must be left out.
+  std::size_t entries_read() const;
   void set_leader(bool leader, const std::string& holder);
 
   boost::asio::any_io_executor control_;

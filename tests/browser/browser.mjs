@@ -11,6 +11,22 @@ export const CHROMIUM_ARGS = [
   "--disable-component-update", "--disable-sync",
 ];
 
+/**
+ * A page's steps, run in order as subtests of `t`: a failing one leaves a screenshot of the moment
+ * in `artifacts`, named after `prefix` and the step. Returns step(name, fn).
+ */
+export function screenshotSteps(t, page, artifacts, prefix) {
+  return (name, fn) => t.test(name, async (st) => {
+    try {
+      await fn(st);
+    } catch (err) {
+      const file = `${prefix}-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}.png`;
+      await page.screenshot({ path: path.join(artifacts, file), fullPage: true }).catch(() => {});
+      throw err;
+    }
+  });
+}
+
 /** A fresh headless Chromium profile, closed and removed when the test ends. */
 export async function launch(t) {
   const profile = mkdtempSync(path.join(os.tmpdir(), "newspush-chromium-"));

@@ -11,7 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 
 import { Newspushd, Redis, article, repoRoot, waitUntil } from "../../web/client/test/support.mjs";
-import { launch } from "./browser.mjs";
+import { launch, screenshotSteps } from "./browser.mjs";
 
 const WAIT = { timeout: 10000 };
 const artifacts = path.join(repoRoot, "build", "artifacts");
@@ -57,16 +57,7 @@ test("the front page: recent list, live articles, breaking banner, chips, outage
   const page = await context.newPage();
   const pageErrors = [];
   page.on("pageerror", (err) => pageErrors.push(String(err)));
-  // Each step in order on the same page; a failing one leaves a screenshot of the moment.
-  const step = (name, fn) => t.test(name, async (st) => {
-    try {
-      await fn(st);
-    } catch (err) {
-      const file = `front-page-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}.png`;
-      await page.screenshot({ path: path.join(artifacts, file), fullPage: true }).catch(() => {});
-      throw err;
-    }
-  });
+  const step = screenshotSteps(t, page, artifacts, "front-page");
 
   await step("the page loads, served by newspushd, and connects", async () => {
     const res = await page.goto(pageUrl);
@@ -77,7 +68,8 @@ test("the front page: recent list, live articles, breaking banner, chips, outage
     assert.match(await page.textContent("#status"), /connecté|repris/);
     assert.equal(await page.getAttribute("#status", "data-transport"), "websocket");
     assert.equal(await page.textContent("#transport"), "WebSocket");
-    assert.equal(await page.locator(".chip").count(), 8);
+    assert.equal(await page.locator(".chip").count(), 9);
+    assert.equal(await page.getAttribute(".chip-premium", "data-premium"), "locked", "no token: enquêtes locked");
     assert.match(await page.textContent("#trending-empty"), /apparaîtront/);
     const lib = await page.request.get(new URL("/client/newspush.js", pageUrl).href);
     assert.equal(lib.status(), 200);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { test } from "node:test";
 
 import { Newspushd, Redis, article, repoRoot } from "../../web/client/test/support.mjs";
-import { launch, noUpgradeProxy } from "./browser.mjs";
+import { launch, noUpgradeProxy, screenshotSteps } from "./browser.mjs";
 
 const WAIT = { timeout: 20000 };
 const artifacts = path.join(repoRoot, "build", "artifacts");
@@ -30,15 +30,7 @@ test("the front page with WebSocket blocked by a proxy: live over SSE", async (t
   const page = await context.newPage();
   const pageErrors = [];
   page.on("pageerror", (err) => pageErrors.push(String(err)));
-  const step = (name, fn) => t.test(name, async (st) => {
-    try {
-      await fn(st);
-    } catch (err) {
-      const file = `sse-fallback-failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}.png`;
-      await page.screenshot({ path: path.join(artifacts, file), fullPage: true }).catch(() => {});
-      throw err;
-    }
-  });
+  const step = screenshotSteps(t, page, artifacts, "sse-fallback");
 
   await step("the page loads through the proxy; its WebSocket is refused and it goes live over SSE", async () => {
     const res = await page.goto(`${proxy.url}/`);

@@ -87,6 +87,35 @@ TEST(Config, RedisCredentials) {
   EXPECT_EQ(parse({}, env).redis.password, "s3cret");
 }
 
+TEST(Config, RedisSentinels) {
+  // --redis after the sentinel flags keeps them; its host is then unused, its password applies.
+  Config c = parse({"--redis-sentinel", "10.0.0.1:26379,[::1]:26380", "--redis-sentinel",
+                    "s3.interne:5000", "--redis-master", "news", "--redis",
+                    "redis://:pw@unused:1/2"});
+  ASSERT_EQ(c.redis.sentinels.size(), 3u);
+  EXPECT_EQ(c.redis.sentinels[0].host, "10.0.0.1");
+  EXPECT_EQ(c.redis.sentinels[0].port, 26379);
+  EXPECT_EQ(c.redis.sentinels[1].host, "::1");
+  EXPECT_EQ(c.redis.sentinels[1].port, 26380);
+  EXPECT_EQ(c.redis.sentinels[2].host, "s3.interne");
+  EXPECT_EQ(c.redis.sentinel_master, "news");
+  EXPECT_EQ(c.redis.password, "pw");
+  EXPECT_EQ(c.redis.db, 2);
+  EXPECT_EQ(describe(c.redis),
+            "master news via sentinels 10.0.0.1:26379,[::1]:26380,s3.interne:5000 (user default, "
+            "password ***) db 2");
+  Env env{{{"NEWSPUSH_REDIS_SENTINELS", "a:1,b:2"}, {"NEWSPUSH_REDIS_MASTER", "m"}}};
+  EXPECT_EQ(parse({}, env).redis.sentinels.size(), 2u);
+  EXPECT_NE(error_of({"--redis-sentinel", "a:1"}).find("needs --redis-master"), std::string::npos);
+  EXPECT_NE(error_of({"--redis-master", "m"}).find("needs --redis-sentinel"), std::string::npos);
+  EXPECT_NE(error_of({"--redis-sentinel", "a", "--redis-master", "m"}).find("HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--redis-sentinel", "a:0", "--redis-master", "m"}).find("port"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--redis-sentinel", "::1:5", "--redis-master", "m"}).find("brackets"),
+            std::string::npos);
+}
+
 TEST(Config, ErrorsNeverRepeatAPassword) {
   for (const char* bad : {"redis://u:Hunter2Secret@h:port", "redis://u:Hunter2Secret%zz@h",
                           "redis://Hunter2Secret@h", "rediss://u:Hunter2Secret@h"}) {

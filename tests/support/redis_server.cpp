@@ -45,7 +45,9 @@ Context connect(std::uint16_t port, std::chrono::milliseconds timeout,
   return c;
 }
 
-RedisValue convert(const redisReply* reply) {
+}  // namespace
+
+RedisValue to_redis_value(const redisReply* reply) {
   RedisValue value;
   switch (reply->type) {
     case REDIS_REPLY_INTEGER:
@@ -63,7 +65,7 @@ RedisValue convert(const redisReply* reply) {
     case REDIS_REPLY_ARRAY:
       value.type = RedisValue::Type::array;
       for (std::size_t i = 0; i < reply->elements; ++i)
-        value.elements.push_back(convert(reply->element[i]));
+        value.elements.push_back(to_redis_value(reply->element[i]));
       break;
     default:
       break;
@@ -71,16 +73,15 @@ RedisValue convert(const redisReply* reply) {
   return value;
 }
 
-std::filesystem::path make_temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "newspush-redis-XXXXXX").string();
+std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr)
     throw std::system_error(errno, std::generic_category(), "mkdtemp");
   return pattern;
 }
 
-}  // namespace
 
-RedisServer::RedisServer(RedisServerOptions options) : options_(options), dir_(make_temp_dir()) {
+RedisServer::RedisServer(RedisServerOptions options) : options_(options), dir_(make_temp_dir("newspush-redis")) {
   try {
     // Another test may grab a port between our probe and redis's bind: then try another.
     for (int attempt = 0; attempt < start_attempts; ++attempt) {
@@ -134,6 +135,7 @@ bool RedisServer::start_on_current_port() {
   } else {
     argv.insert(argv.end(), {"--appendonly", "no"});
   }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   process_.reset();
   process_ = std::make_unique<ChildProcess>(argv);
   auto deadline = std::chrono::steady_clock::now() + start_timeout;
@@ -165,7 +167,7 @@ RedisValue RedisServer::command(const std::vector<std::string>& argv) {
   Reply reply(static_cast<redisReply*>(
       redisCommandArgv(c.get(), static_cast<int>(args.size()), args.data(), lengths.data())));
   if (!reply) throw std::runtime_error(std::string("redis command failed: ") + c->errstr);
-  return convert(reply.get());
+  return to_redis_value(reply.get());
 }
 
 std::string RedisServer::command_string(const std::vector<std::string>& argv) {

@@ -11,6 +11,8 @@
 
 #include "tests/support/child_process.hpp"
 
+struct redisReply;
+
 namespace newspush::test {
 
 struct RedisServerOptions {
@@ -24,16 +26,24 @@ struct RedisServerOptions {
   std::string requirepass{};
   std::string acl_user{};
   std::string acl_password{};
+  // Appended to redis-server's arguments, e.g. {"--replicaof", "127.0.0.1", "6379"}.
+  std::vector<std::string> extra_args{};
 };
 
 // A reply without hiredis types, for assertions.
 struct RedisValue {
   enum class Type { nil, integer, string, status, error, array };
+
   Type type = Type::nil;
   long long integer = 0;
   std::string text;                  // string, status and error replies
   std::vector<RedisValue> elements;  // array replies
 };
+
+// A hiredis reply as a RedisValue, and a fresh private directory under /tmp named after `prefix`:
+// for every Redis process the tests start (servers, sentinels).
+RedisValue to_redis_value(const redisReply* reply);
+std::filesystem::path make_temp_dir(const std::string& prefix);
 
 class RedisServer {
  public:

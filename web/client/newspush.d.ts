@@ -85,24 +85,28 @@ export interface StatusEvent {
   code?: number;
   /**
    * reconnecting, closed: the server's reason code ("shutdown", "slow_consumer", "history_busy",
-   * "history_unavailable"; on SSE the code of its `close` event); reset: why.
+   * "history_unavailable", "token_expired" (WebSocket code 4001: the connection had only
+   * subscriber-only subscriptions and its token lapsed; the client reconnects, asking getToken
+   * again); on SSE the code of its `close` event); reset: why.
    */
   reason?: string;
   /** resumed: how many events the server replayed. */
   replayed?: number;
   /** resumed, reset: the cursor the client now stands at. */
   cursor?: string | null;
-  /** connecting: the URL being tried. */
+  /** connecting: the URL being tried (a token in it shows as `token=***`). */
   url?: string;
 }
 
 export interface ErrorEvent {
   /**
-   * A server error code (bad_category, bad_trending, too_many_categories...; `server` is true), a close reason
+   * A server error code (bad_category, bad_trending, too_many_categories, forbidden,
+   * invalid_token, token_expired...; `server` is true), a close reason
    * ("too_many_errors", "policy_violation", "unsupported_data", "invalid_payload",
    * "message_too_big"; `closeCode` is set and the client has stopped), or a client-side code:
    * "heartbeat_timeout", "connect_timeout", "connect_failed", "send_failed", "bad_server_message",
-   * "bad_url". On SSE the client itself reports "bad_category" / "bad_trending" (once per name) for
+   * "bad_url", "token_failed" (getToken threw, rejected, timed out or gave something unusable: it
+   * is asked again with backoff). On SSE the client itself reports "bad_category" / "bad_trending" (once per name) for
    * a name it leaves out of the stream's URL, since the server would refuse the whole stream.
    */
   code: string;
@@ -129,6 +133,54 @@ export interface WelcomeEvent {
   [field: string]: unknown;
 }
 
+/** Why getToken is called. */
+export interface TokenRequest {
+  /**
+   * "connect": before a connection (each one, reconnects included); "refresh": the server said
+   * the token expires soon (`exp`): return a fresh one, not a cached copy of it; "retry": an
+   * earlier call failed, or its token was refused.
+   */
+  reason: "connect" | "refresh" | "retry";
+  /** refresh: the `exp` of the token about to expire. */
+  exp?: number | null;
+}
+
+/** The server accepted the connection's token. */
+export interface AuthenticatedEvent {
+  /** Its expiry, Unix seconds. */
+  exp: number | null;
+}
+
+/** The token expires soon (the server's --token-expiry-lead before `exp`); the client refreshes it. */
+export interface TokenExpiringEvent {
+  exp: number | null;
+}
+
+/** A subscriber-only category (or its trending list) that the connection's token does not allow. */
+export interface ForbiddenEvent {
+  category: string;
+  /** True when it is the category's trending list that was refused. */
+  trending: boolean;
+  message?: string;
+}
+
+/** The server refused the token; the connection carries on as it was (anonymous, or its previous token). */
+export interface InvalidTokenEvent {
+  /**
+   * "malformed", "too_large", "alg_not_allowed", "unknown_key", "bad_signature", "expired",
+   * "not_yet_valid", "missing_exp", "bad_issuer", "bad_audience", "bad_claims".
+   */
+  reason: string;
+  message?: string;
+}
+
+/** The token lapsed (or a fresh one allows less): these subscriptions stopped. */
+export interface TokenExpiredEvent {
+  categories: string[];
+  trending: string[];
+  message?: string;
+}
+
 export interface EventMap {
   article: ArticleEvent;
   breaking: ArticleEvent;
@@ -139,6 +191,11 @@ export interface EventMap {
   subscribed: SubscribedEvent;
   welcome: WelcomeEvent;
   pong: { type: "pong" };
+  authenticated: AuthenticatedEvent;
+  token_expiring: TokenExpiringEvent;
+  forbidden: ForbiddenEvent;
+  invalid_token: InvalidTokenEvent;
+  token_expired: TokenExpiredEvent;
   /** Every message from the server, parsed, before any other event. */
   message: { type: string; [field: string]: unknown };
 }
@@ -221,6 +278,18 @@ export interface ConnectOptions {
   reconnect?: boolean;
   /** Random source in [0, 1) for the jitter (tests). */
   random?: () => number;
+  /**
+   * The reader's connection token, for subscriber-only categories: a JWT from your site's
+   * backend, or null for an anonymous connection. Called before each connection (the token goes
+   * on the URL, so the server knows it before the first subscribe) and when the server warns
+   * that it expires soon (WebSocket: sent on the live connection; SSE: the stream re-opens with
+   * it, resuming from the cursor). A call that throws, rejects or times out is reported as an
+   * `error` "token_failed" and made again with backoff; meanwhile the connection is anonymous
+   * (or keeps its current token until it lapses).
+   */
+  getToken?: ((request: TokenRequest) => Promise<string | null> | string | null) | null;
+  /** A getToken call that has not settled within this counts as failed (ms, default 10000; 0: no limit). */
+  tokenTimeoutMs?: number;
 }
 
 /** A URL ("ws://host/ws", "/ws" in a page), several tried in turn (one per connection), or a function of the connection number. */
@@ -240,6 +309,8 @@ export declare class NewsPushClient {
   readonly trending: string[];
   /** The current connection's welcome message, or null (always on SSE, which has none). */
   readonly welcome: WelcomeEvent | null;
+  /** The `exp` (Unix seconds) of the token the server accepted on this connection, or null. */
+  readonly tokenExp: number | null;
 
   on<K extends keyof EventMap>(name: K, listener: (event: EventMap[K]) => void): () => void;
   off<K extends keyof EventMap>(name: K, listener: (event: EventMap[K]) => void): this;

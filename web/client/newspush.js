@@ -13,6 +13,10 @@
 //   client.on("trending", (list) => console.log(list.category, list.items.map((i) => i.title)));
 //   client.view(articleId); // when a reader opens an article: feeds the trending lists
 //
+// Subscriber-only categories: give `getToken`, an async function that returns the reader's
+// connection token (a JWT from the site's backend) or null; the client asks for it before each
+// connection and again when the server says the token is expiring.
+//
 // In Node.js 18 and 20 (no global WebSocket) pass one: connect(url, { WebSocket: (await import("ws")).WebSocket }).
 
 const OPEN = 1;
@@ -36,7 +40,17 @@ const DEFAULTS = {
   viewedSize: 1000,
   reconnect: true,
   random: Math.random,
+  getToken: null,
+  tokenTimeoutMs: 10000,
 };
+
+// The server refuses tokens over 8 KiB unread.
+const MAX_TOKEN_BYTES = 8192;
+// Refreshes (token_expiring) start at least this far apart, whatever the tokens' lifetimes.
+const MIN_REFRESH_SPACING_MS = 1000;
+// Retries of a failed getToken wait at least this long for their first step (the server counts
+// a refused token against the connection's error budget).
+const MIN_TOKEN_RETRY_MS = 1000;
 
 // The server takes article ids of 1..128 bytes (UTF-8); anything else would cost an error.
 const MAX_ID_BYTES = 128;
@@ -45,8 +59,10 @@ const MAX_ID_BYTES = 128;
 // is left out of the stream's URL rather than having every connection answered 400.
 const SLUG = /^(?:[a-z0-9-]{1,32}|\*)$/;
 
-// The events of GET /sse: `event: <type>`, the data being the WebSocket message of that type.
-const SSE_EVENTS = ["subscribed", "article", "retract", "trending", "resumed", "reset", "close"];
+// The events of GET /sse: `event: <type>`, the data being the WebSocket message of that type;
+// the server's errors come as "notice" (EventSource fires its own `error` events on a lost stream).
+const SSE_EVENTS = ["subscribed", "article", "retract", "trending", "resumed", "reset", "close",
+  "authenticated", "token_expiring", "notice"];
 
 // Close codes after which reconnecting would only repeat the mistake: report and stop.
 const FATAL_CLOSE = {
@@ -109,6 +125,22 @@ export class NewsPushClient {
     this._welcome = null;
     this._serverCategories = [];
     this._serverTrending = [];
+    // Connection tokens (options.getToken): the one connections use, what the server said of it,
+    // and the names it refused or stopped (to subscribe again once a token allows them).
+    this._token = null;
+    this._tokenExp = null;        // `exp` of the connection's accepted token (seconds), or null
+    this._tokenSeq = 0;           // identifies the latest getToken call: older answers are dropped
+    this._openSeq = 0;            // identifies the latest _open(): a slower getToken is dropped
+    this._refreshing = false;     // a getToken for token_expiring (or a retry) is under way
+    this._refreshStartedAt = 0;
+    this._tokenRetryTimer = null;
+    this._tokenAttempt = 0;       // consecutive failed getToken calls, drives their backoff
+    this._lockedOut = new Set();  // categories answered `forbidden` or ended by `token_expired`
+    this._lockedOutTrending = new Set();
+    this._sentToken = null;       // the token given on this connection (URL or auth), if any
+    this._refusedToken = null;    // the last token the server answered invalid_token to
+    this._authOnOpen = false;     // a token came while the WebSocket was opening: send it on open
+    this._expiringExp = null;     // the `exp` token_expiring warned of, until a later one is accepted
 
     this._onOnline = () => {
       if (this._stopped) return;
@@ -144,6 +176,8 @@ export class NewsPushClient {
   get trending() { return [...this._trending].sort(); }
   /** The server's `welcome` message of the current connection, or null (always null on SSE). */
   get welcome() { return this._welcome; }
+  /** The `exp` (Unix seconds) of the token the server accepted on this connection, or null. */
+  get tokenExp() { return this._tokenExp; }
 
   on(name, fn) {
     if (!this._listeners.has(name)) this._listeners.set(name, new Set());
@@ -169,7 +203,7 @@ export class NewsPushClient {
   unsubscribe(categories) {
     const list = normalize(categories);
     if (list.length === 0) return this;
-    for (const c of list) this._wanted.delete(c);
+    for (const c of list) { this._wanted.delete(c); this._lockedOut.delete(c); }
     if (this._isOpen() && this._subscribedOnce) this._send({ op: "unsubscribe", categories: list });
     else this._sseSetChanged();
     return this;
@@ -192,7 +226,7 @@ export class NewsPushClient {
   unsubscribeTrending(lists) {
     const list = normalize(lists);
     if (list.length === 0) return this;
-    for (const c of list) this._trending.delete(c);
+    for (const c of list) { this._trending.delete(c); this._lockedOutTrending.delete(c); }
     if (this._isOpen() && this._subscribedOnce) this._send({ op: "unsubscribe", trending: list });
     else this._sseSetChanged();
     return this;
@@ -237,6 +271,7 @@ export class NewsPushClient {
     if (this._stopped) return;
     this._stopped = true;
     this._clearTimers();
+    clearTimeout(this._tokenRetryTimer); this._tokenRetryTimer = null;
     if (typeof globalThis.removeEventListener === "function") {
       globalThis.removeEventListener("online", this._onOnline);
     }
@@ -252,9 +287,37 @@ export class NewsPushClient {
 
   // ---- connection lifecycle ----
 
+  // A connection attempt: with getToken, the token first (a failed getToken does not hold up the
+  // public news: the connection opens anonymous and the token is asked for again, with backoff).
   _open() {
     this._retryTimer = null;
     if (this._stopped) return;
+    if (typeof this._opts.getToken !== "function") {
+      this._openTransport();
+      return;
+    }
+    // This connection's own getToken supersedes a refresh or retry of the previous one.
+    clearTimeout(this._tokenRetryTimer); this._tokenRetryTimer = null;
+    this._refreshing = false;
+    this._expiringExp = null;
+    const seq = ++this._openSeq;
+    this._fetchToken({ reason: "connect" }).then((result) => {
+      if (this._stopped || seq !== this._openSeq) return;
+      if (!result.ok) {
+        this._token = null;
+        this._tokenFailed(result.message);
+      } else if (result.token !== null && result.token === this._refusedToken) {
+        this._token = null;
+        this._tokenFailed("getToken gave back a token the server refused");
+      } else {
+        this._token = result.token;
+        if (result.token === null) this._tokenAttempt = 0;
+      }
+      this._openTransport();
+    });
+  }
+
+  _openTransport() {
     const attempt = this._attempt;
     const transport = this._transports[this._transportIndex];
     let url;
@@ -278,8 +341,16 @@ export class NewsPushClient {
       this._openEventSource(attempt);
       return;
     }
+    this._resetTokenState();
+    // The token goes on the URL: the server checks it as the connection opens, before any
+    // command, so the first subscribe (which may resume) comes after it, and no subscriber-only
+    // breaking news slips by in between.
+    if (this._token !== null) {
+      url = withQuery(url, `token=${encodeURIComponent(this._token)}`);
+      this._sentToken = this._token;
+    }
     this._connections++;
-    this._setStatus({ state: "connecting", attempt, url, transport });
+    this._setStatus({ state: "connecting", attempt, url: redactToken(url), transport });
     let ws;
     try {
       ws = new this._WebSocket(url);
@@ -305,6 +376,9 @@ export class NewsPushClient {
     // The server holds a new connection's breaking news until its first command (it may be about
     // to resume): with nothing to subscribe to, say something at once.
     else this._send({ op: "ping" });
+    // A token that came while this connection was opening (a retry of getToken).
+    if (this._authOnOpen && this._token !== null) this._sendAuth();
+    this._authOnOpen = false;
     this._armHeartbeat();
   }
 
@@ -433,12 +507,17 @@ export class NewsPushClient {
     if (categories.length > 0) query.push(`categories=${categories.join(",")}`);
     if (trending.length > 0) query.push(`trending=${trending.join(",")}`);
     if (this._cursor !== null) query.push(`since=${encodeQueryValue(this._cursor)}`);
-    const base = this._sseBase;
-    const url = base + (base.includes("?") ? "&" : "?") + query.join("&");
+    // A stream cannot take a token once open: each one carries the current token in its URL.
+    this._resetTokenState();
+    if (this._token !== null) {
+      query.push(`token=${encodeURIComponent(this._token)}`);
+      this._sentToken = this._token;
+    }
+    const url = withQuery(this._sseBase, query.join("&"));
     this._established = false;
     this._resuming = this._cursor !== null;
     this._connections++;
-    if (!this._quiet) this._setStatus({ state: "connecting", attempt, url, transport: "sse" });
+    if (!this._quiet) this._setStatus({ state: "connecting", attempt, url: redactToken(url), transport: "sse" });
     let es;
     try {
       es = new this._EventSource(url);
@@ -449,7 +528,9 @@ export class NewsPushClient {
     }
     this._es = es;
     es.onopen = () => this._handleSseOpen(es);
-    es.onerror = () => this._handleSseError(es);
+    // The server's errors (a token refused, a category forbidden) come as `event: notice`; only a
+    // data-less `error` is EventSource's own: a lost stream.
+    es.onerror = (event) => { if (!isMessageEvent(event)) this._handleSseError(es); };
     es.onmessage = (event) => this._handleSseEvent(es, event); // unnamed events: none today
     for (const name of SSE_EVENTS) es.addEventListener(name, (event) => this._handleSseEvent(es, event));
     this._armConnectTimeout();
@@ -528,6 +609,185 @@ export class NewsPushClient {
     this._closeEventSource();
     this._emit("error", { code, message });
     this._setStatus({ state: "closed" });
+  }
+
+  // ---- connection tokens (options.getToken) ----
+
+  // Calls getToken(info) once, bounded by tokenTimeoutMs. Resolves (never rejects) to
+  // { seq, ok: true, token: string | null } or { seq, ok: false, message }; `seq` tells the
+  // latest call apart from older ones still answering.
+  _fetchToken(info) {
+    const seq = ++this._tokenSeq;
+    return new Promise((resolve) => {
+      let timer = null;
+      const done = (result) => {
+        if (timer === undefined) return;
+        clearTimeout(timer);
+        timer = undefined;
+        resolve({ seq, ...result });
+      };
+      const ms = this._opts.tokenTimeoutMs;
+      if (ms > 0) timer = setTimeout(() => done({ ok: false, message: `getToken did not answer within ${ms} ms` }), ms);
+      let answer;
+      try {
+        answer = Promise.resolve(this._opts.getToken(info));
+      } catch (err) {
+        done({ ok: false, message: `getToken threw: ${errorText(err)}` });
+        return;
+      }
+      answer.then((token) => {
+        if (token === null || token === undefined) done({ ok: true, token: null });
+        else if (typeof token !== "string" || token === "" || utf8Length(token) > MAX_TOKEN_BYTES) {
+          done({ ok: false, message: "getToken must give a token (a string of 1 to 8192 bytes) or null" });
+        } else done({ ok: true, token });
+      }, (err) => done({ ok: false, message: `getToken failed: ${errorText(err)}` }));
+    });
+  }
+
+  // getToken failed, timed out or gave a useless token: say so, and ask again later.
+  _tokenFailed(message) {
+    this._emit("error", { code: "token_failed", message });
+    this._scheduleTokenRetry();
+  }
+
+  // Capped exponential backoff with half jitter (never at once: a refused token costs the
+  // connection an error of its budget, and a token endpoint that fails should be given time).
+  _scheduleTokenRetry() {
+    if (this._stopped) return;
+    const attempt = this._tokenAttempt++;
+    const first = Math.max(this._opts.initialDelayMs, MIN_TOKEN_RETRY_MS);
+    const cap = Math.min(this._opts.maxDelayMs, first * 2 ** Math.min(attempt, 30));
+    const delay = Math.floor(cap / 2 + this._opts.random() * (cap / 2));
+    clearTimeout(this._tokenRetryTimer);
+    this._tokenRetryTimer = setTimeout(() => {
+      this._tokenRetryTimer = null;
+      this._refreshToken({ reason: "retry" });
+    }, delay);
+  }
+
+  // A fresh token for the live connection (token_expiring, or a retry): WebSocket sends it in an
+  // `auth` command; an SSE stream is re-opened with it, resuming from the cursor.
+  _refreshToken(info) {
+    if (this._stopped || typeof this._opts.getToken !== "function" || this._refreshing) return;
+    clearTimeout(this._tokenRetryTimer); this._tokenRetryTimer = null;
+    // Tokens that live less than the server's lead would be refreshed back to back: space them.
+    const wait = this._refreshStartedAt + MIN_REFRESH_SPACING_MS - Date.now();
+    if (wait > 0) {
+      this._tokenRetryTimer = setTimeout(() => {
+        this._tokenRetryTimer = null;
+        this._refreshToken(info);
+      }, wait);
+      return;
+    }
+    this._refreshing = true;
+    this._refreshStartedAt = Date.now();
+    this._fetchToken(info).then((result) => {
+      if (result.seq !== this._tokenSeq) return; // a new connection asked for its own
+      this._refreshing = false;
+      if (this._stopped) return;
+      if (!result.ok) {
+        this._tokenFailed(result.message);
+        return;
+      }
+      if (result.token === null) {
+        // The reader has no right any more: the current token lapses (token_expired).
+        this._token = null;
+        this._tokenAttempt = 0;
+        return;
+      }
+      if (result.token === this._refusedToken || (result.token === this._sentToken && this._tokenExp !== null)) {
+        this._tokenFailed("getToken gave back the token in use, or one the server refused");
+        return;
+      }
+      this._token = result.token;
+      if (this._transport === "sse") {
+        if (this._es) this._restream();
+      } else if (this._isOpen()) {
+        this._sendAuth();
+      } else if (this._ws) {
+        this._authOnOpen = true;
+      }
+    });
+  }
+
+  _sendAuth() {
+    if (this._send({ op: "auth", token: this._token })) this._sentToken = this._token;
+  }
+
+  // A new connection or stream: nothing accepted or refused on it yet.
+  _resetTokenState() {
+    this._tokenExp = null;
+    this._sentToken = null;
+    this._authOnOpen = false;
+    this._lockedOut.clear();
+    this._lockedOutTrending.clear();
+  }
+
+  // `authenticated` on a WebSocket: what the server refused or stopped for want of a token, and
+  // the app still asks for, is asked for again (an SSE stream re-opens with everything anyway).
+  _resubscribeLockedOut() {
+    if (this._transport !== "websocket" || !this._isOpen() || !this._subscribedOnce) return;
+    const categories = [...this._lockedOut].filter((c) => this._wanted.has(c));
+    const trending = [...this._lockedOutTrending].filter((c) => this._trending.has(c));
+    this._lockedOut.clear();
+    this._lockedOutTrending.clear();
+    if (categories.length > 0 || trending.length > 0) this._sendSubscribe({ categories, trending });
+  }
+
+  _handleTokenMessage(msg) {
+    switch (msg.type) {
+      case "authenticated": {
+        this._tokenExp = Number.isFinite(msg.exp) ? msg.exp : null;
+        this._refusedToken = null;
+        this._emit("authenticated", { exp: this._tokenExp });
+        const expiring = this._expiringExp;
+        if (expiring !== null && this._tokenExp !== null && this._tokenExp <= expiring) {
+          // The "fresh" token expires no later than the one it replaces: the server will warn
+          // again at once; ask getToken again later rather than in a loop.
+          this._tokenFailed("getToken gave a token that expires no later than the one it replaces");
+        } else {
+          this._expiringExp = null;
+          this._tokenAttempt = 0;
+        }
+        this._resubscribeLockedOut();
+        break;
+      }
+      case "token_expiring": {
+        const exp = Number.isFinite(msg.exp) ? msg.exp : null;
+        this._emit("token_expiring", { exp });
+        if (exp !== null && (this._expiringExp === null || exp > this._expiringExp)) this._expiringExp = exp;
+        if (this._tokenRetryTimer === null && !this._refreshing) this._refreshToken({ reason: "refresh", exp });
+        break;
+      }
+      case "forbidden": {
+        const trending = msg.trending === true;
+        if (typeof msg.category === "string") (trending ? this._lockedOutTrending : this._lockedOut).add(msg.category);
+        this._emit("forbidden", { category: msg.category, trending, message: msg.message });
+        break;
+      }
+      case "invalid_token":
+        // The connection stays as it was (anonymous, or its previous token until exp).
+        if (this._sentToken !== null) this._refusedToken = this._sentToken;
+        if (this._token === this._refusedToken) this._token = null;
+        this._emit("invalid_token", { reason: msg.reason, message: msg.message });
+        if (typeof this._opts.getToken === "function" && this._tokenRetryTimer === null && !this._refreshing) {
+          this._scheduleTokenRetry();
+        }
+        break;
+      case "token_expired": {
+        const categories = Array.isArray(msg.categories) ? msg.categories : [];
+        const trending = Array.isArray(msg.trending) ? msg.trending : [];
+        for (const c of categories) this._lockedOut.add(c);
+        for (const c of trending) this._lockedOutTrending.add(c);
+        this._tokenExp = null;
+        // Spent: a stream re-opened now must not carry it (a fresh one may still come).
+        if (!this._refreshing) this._token = null;
+        this._emit("token_expired", { categories, trending, message: msg.message });
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   // ---- heartbeat ----
@@ -645,12 +905,19 @@ export class NewsPushClient {
       case "pong":
         this._emit("pong", msg);
         break;
+      case "authenticated":
+      case "token_expiring":
+        this._handleTokenMessage(msg);
+        break;
       case "error":
         if (msg.code === "unknown_op" && this._pendingViewErrors > 0) {
           // This server does not count views: stop spending its error budget on them.
           this._viewsSupported = false;
           this._pendingViewErrors--;
           break;
+        }
+        if (msg.code === "forbidden" || msg.code === "invalid_token" || msg.code === "token_expired") {
+          this._handleTokenMessage({ ...msg, type: msg.code });
         }
         this._emit("error", { code: msg.code, message: msg.message, server: true });
         break;
@@ -815,6 +1082,27 @@ function sseUrlFrom(wsUrl) {
 // there): today's cursors ("<epoch>:<stream id>") go out unchanged.
 function encodeQueryValue(text) {
   return encodeURIComponent(text).replace(/%3A/gi, ":").replace(/%40/gi, "@").replace(/%2F/gi, "/");
+}
+
+// Appends `query` (already encoded) to `url`, keeping the query it may have.
+function withQuery(url, query) {
+  if (query === "") return url;
+  const hash = url.indexOf("#");
+  const base = hash < 0 ? url : url.slice(0, hash);
+  return base + (base.includes("?") ? "&" : "?") + query;
+}
+
+// A URL as status events show it: a token is a credential, not something to log.
+function redactToken(url) {
+  return url.replace(/([?&]token=)[^&#]*/g, "$1***");
+}
+
+function isMessageEvent(event) {
+  return Boolean(event) && typeof event.data === "string";
+}
+
+function errorText(err) {
+  return String(err && err.message || err);
 }
 
 function parseReason(reason) {

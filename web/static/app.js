@@ -3,6 +3,12 @@
 // "Tendance" box (the overall most-read list, "*"): loaded over HTTP, then live. Opening an
 // article reports a view (client.view), which feeds those lists (over WebSocket only: this demo
 // has no backend to take views from an SSE page).
+// The "enquêtes" category (premium-enquetes) is subscriber-only: newspushd (run with
+// --restricted-category premium-*) pushes it only with a connection token. A site's page gets
+// that token from its own backend; this demo has none, so the page takes it from its address,
+// after the "#": /#token=<JWT> (scripts/demo.sh signs one and prints that address). The part after
+// "#" never leaves the browser: it is not in the server's requests nor in its logs. Without a
+// token the category stays locked; with one it goes live once the server accepts it.
 // Plain ES module, no build step. Served by newspushd at "/", the client library at /client/.
 import { connect } from "/client/newspush.js";
 
@@ -15,7 +21,10 @@ const CATEGORIES = {
   international: "international",
   sante: "santé",
   technologie: "technologie",
+  "premium-enquetes": "enquêtes",
 };
+// The categories this site sells (newspushd restricts premium-*).
+const PREMIUM = new Set(["premium-enquetes"]);
 const MAX_ARTICLES = 100;
 const TRENDING_MAX = 10;    // rows in the Tendance box
 const TRENDING_PHONE = 5;   // rows shown on a phone before "Voir tout le classement"
@@ -27,6 +36,26 @@ const serverBase = params.get("server") ? new URL(params.get("server")) : new UR
 const apiBase = new URL("/api/v1/", serverBase);
 const wsUrl = new URL("/ws", serverBase);
 wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+
+// ---- the reader's connection token (demo: from the address, #token=...) ----
+
+const demoToken = new URLSearchParams(location.hash.slice(1)).get("token") || null;
+
+/** The token's exp (seconds), read without checking it (the server does), or 0. */
+function tokenExp(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(part + "=".repeat((4 - part.length % 4) % 4))).exp;
+    return typeof exp === "number" ? exp : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The token while it runs, else null (an expired one would only be refused). */
+function currentToken() {
+  return demoToken && tokenExp(demoToken) * 1000 > Date.now() ? demoToken : null;
+}
 
 const $ = (id) => document.getElementById(id);
 const list = $("articles");
@@ -52,10 +81,48 @@ function saveSelection() {
   try { localStorage.setItem(STORAGE_KEY, JSON.stringify([...selected])); } catch { /* ignore */ }
 }
 
+// The premium chip's state: "locked" (no token), "pending" (a token, not yet accepted), "live",
+// "refused" (the server refused the token, or it does not allow the category), "expired".
+const premiumChip = document.querySelector(".chip-premium");
+const premiumNote = $("premium-note");
+let premiumState = currentToken() ? "pending" : "locked";
+
+const PREMIUM_NOTES = {
+  locked: "Les enquêtes sont réservées aux abonnés. Dans la démo : ouvrez l’adresse « abonné » affichée par scripts/demo.sh.",
+  pending: "Vérification de votre abonnement…",
+  refused: "Votre jeton d’abonné a été refusé : les enquêtes restent verrouillées.",
+  expired: demoToken ? "Votre jeton d’abonné a expiré : les enquêtes ne sont plus mises à jour." : "",
+};
+
+function setPremium(state, { note = false, detail = "" } = {}) {
+  premiumState = state;
+  const live = state === "live";
+  premiumChip.dataset.premium = state;
+  premiumChip.setAttribute("aria-pressed", String(live && selected.has(premiumChip.dataset.category)));
+  premiumChip.title = live ? "Rubrique réservée aux abonnés" : "Réservé aux abonnés";
+  if (live || !note) {
+    premiumNote.hidden = true;
+  } else {
+    premiumNote.textContent = (PREMIUM_NOTES[state] || PREMIUM_NOTES.locked) + (detail ? ` (${detail})` : "");
+    premiumNote.hidden = false;
+  }
+  applyFilter();
+}
+
+/** What the page subscribes to: the chips, the premium one only with a token. */
+function wantedCategories() {
+  return [...selected].filter((c) => !PREMIUM.has(c) || premiumState === "pending" || premiumState === "live");
+}
+
 for (const chip of document.querySelectorAll(".chip")) {
-  chip.setAttribute("aria-pressed", String(selected.has(chip.dataset.category)));
+  const premium = PREMIUM.has(chip.dataset.category);
+  chip.setAttribute("aria-pressed", String(!premium && selected.has(chip.dataset.category)));
   chip.addEventListener("click", () => {
     const category = chip.dataset.category;
+    if (premium && premiumState !== "live") {
+      setPremium(premiumState, { note: true }); // say why it is locked
+      return;
+    }
     const on = !selected.has(category);
     if (on) selected.add(category); else selected.delete(category);
     chip.setAttribute("aria-pressed", String(on));
@@ -66,9 +133,13 @@ for (const chip of document.querySelectorAll(".chip")) {
     applyFilter();
   });
 }
+premiumChip.dataset.premium = premiumState;
 
-// Breaking articles reach everyone; they stay visible whatever the chips say.
+// Breaking articles reach everyone; they stay visible whatever the chips say. Premium ones show
+// only while the category is live (the page never asks for them without a token; this also covers
+// a recent list fetched before the token was refused).
 function visible(li) {
+  if (PREMIUM.has(li.dataset.category) && premiumState !== "live") return false;
   return li.dataset.breaking === "true" || selected.has(li.dataset.category);
 }
 
@@ -97,7 +168,9 @@ function safeUrl(url) {
 function renderArticle(event, { fresh }) {
   const a = event.article || {};
   const li = document.createElement("li");
-  li.className = "article" + (event.breaking ? " is-breaking" : "") + (fresh ? " is-fresh" : "");
+  const premium = PREMIUM.has(event.category);
+  li.className = "article" + (event.breaking ? " is-breaking" : "") + (premium ? " is-premium" : "") +
+    (fresh ? " is-fresh" : "");
   li.dataset.id = a.id;
   li.dataset.category = event.category;
   li.dataset.breaking = String(event.breaking === true);
@@ -119,6 +192,12 @@ function renderArticle(event, { fresh }) {
     const badge = document.createElement("span");
     badge.className = "badge";
     badge.textContent = "urgent";
+    meta.append(" ", badge);
+  }
+  if (premium) {
+    const badge = document.createElement("span");
+    badge.className = "badge badge-premium";
+    badge.textContent = "abonnés";
     meta.append(" ", badge);
   }
   if (event.update) {
@@ -272,7 +351,10 @@ function showTrending(msg) {
   const at = typeof msg.at === "number" ? msg.at : 0;
   if (at < trendingAt) return;
   trendingAt = at;
-  const items = msg.items.filter((i) => i && typeof i.id === "string" && i.id !== "").slice(0, TRENDING_MAX);
+  const items = msg.items
+    .filter((i) => i && typeof i.id === "string" && i.id !== "")
+    .filter((i) => !PREMIUM.has(i.category) || premiumState === "live") // as the list: locked, hidden
+    .slice(0, TRENDING_MAX);
   const rows = new Map([...trendingList.children].map((li) => [li.dataset.id, li]));
   items.forEach((item, i) => {
     let li = rows.get(item.id);
@@ -331,8 +413,12 @@ async function fetchRecent() {
   const url = new URL("articles", apiBase);
   url.searchParams.set("category", "*");
   url.searchParams.set("limit", "30");
+  const headers = { accept: "application/json" };
+  // The subscriber's list includes what the token allows (GET takes it as a Bearer token).
+  const token = currentToken();
+  if (token) headers.authorization = `Bearer ${token}`;
   try {
-    const res = await fetch(url, { headers: { accept: "application/json" }, cache: "no-store" });
+    const res = await fetch(url, { headers, cache: "no-store" });
     if (!res.ok) return null; // 404 until the server has the endpoint: just go live
     const body = await res.json();
     return body && Array.isArray(body.events) ? body : null;
@@ -355,11 +441,42 @@ const recent = await fetchRecent();
 if (recent) renderRecent(recent);
 
 client = connect(wsUrl.href, {
-  categories: [...selected],
+  categories: wantedCategories(),
   trending: ["*"], // the Tendance box, whatever the chips
   since: recent && typeof recent.cursor === "string" && recent.cursor ? recent.cursor : undefined,
+  // A site's page would fetch it from its backend here (see /client/README.md). The demo's token
+  // cannot be renewed: on token_expiring ("refresh") there is none, and it lapses at its exp.
+  getToken: demoToken ? async ({ reason }) => (reason === "connect" ? currentToken() : null) : null,
 });
 window.newspush = client; // for the curious, from the console
+
+// ---- the premium category follows what the server says of the token ----
+
+client.on("authenticated", () => {
+  if (premiumState === "pending" || premiumState === "live") setPremium("live");
+});
+client.on("invalid_token", ({ reason }) => {
+  client.unsubscribe([...PREMIUM]); // no other token will come: stop asking
+  setPremium("refused", { note: true, detail: reason });
+});
+client.on("forbidden", ({ category }) => {
+  if (!PREMIUM.has(category)) return;
+  client.unsubscribe([category]);
+  // After invalid_token (which said why) the subscribe that followed is refused too.
+  if (premiumState !== "refused") setPremium("refused", { note: true });
+});
+client.on("token_expired", ({ categories }) => {
+  if (!categories.some((c) => PREMIUM.has(c))) return;
+  client.unsubscribe([...PREMIUM]);
+  setPremium("expired", { note: true });
+});
+client.on("status", (s) => {
+  // A reconnect after the token ran out goes anonymous: the category is locked again.
+  if (s.state === "connecting" && premiumState === "live" && !currentToken()) {
+    client.unsubscribe([...PREMIUM]);
+    setPremium("expired", { note: true });
+  }
+});
 
 client.on("article", (event) => {
   addArticle(event);

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <random>
 
+#include "protocol/url_query.hpp"
+
 namespace newspush {
 namespace {
 
@@ -111,9 +113,9 @@ TEST_F(StaticFilesTest, PercentEncodedNamesAreDecoded) {
   auto r = files.lookup("GET", "/a%20b.txt", "");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "space");
-  EXPECT_EQ(StaticFiles::percent_decode("%41%2f%zz"), std::nullopt);
-  EXPECT_EQ(StaticFiles::percent_decode("%41%2F"), "A/");
-  EXPECT_EQ(StaticFiles::percent_decode("abc%"), std::nullopt);
+  EXPECT_EQ(protocol::percent_decode("%41%2f%zz"), std::nullopt);
+  EXPECT_EQ(protocol::percent_decode("%41%2F"), "A/");
+  EXPECT_EQ(protocol::percent_decode("abc%"), std::nullopt);
 }
 
 TEST_F(StaticFilesTest, MissingFilesAndOtherPathsAreNotOurs) {

@@ -1,5 +1,6 @@
 // Records a client's events and waits on them (event-driven, bounded; no sleeps).
-const NAMES = ["article", "breaking", "trending", "retract", "status", "error", "subscribed", "welcome", "pong"];
+const NAMES = ["article", "breaking", "trending", "retract", "status", "error", "subscribed", "welcome", "pong",
+  "authenticated", "token_expiring", "forbidden", "invalid_token", "token_expired"];
 
 export function record(client) {
   const events = [];
