@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tests/support/articles.hpp"
+#include "tests/support/cli_runner.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/redis_sentinel.hpp"
@@ -322,8 +323,29 @@ TEST(Failover, PrimaryKilledMidStreamWithOneSentinelDownLosesNothingAcknowledged
       << statuses_text(publisher.statuses()) << a.output();
   publisher.stop();
 
-  const auto acknowledged = publisher.acknowledged();
+  auto acknowledged = publisher.acknowledged();
+  // The CLI finds the new primary the same way (the dead sentinel first in the list), by flag
+  // or by environment, and waits for the replica too.
+  std::string sentinels;
+  for (const auto& s : redis.sentinels) sentinels += (sentinels.empty() ? "" : ",") + s->address();
+  auto published = run_cli({"publish", "--redis-sentinel", sentinels, "--redis-master", kMaster,
+                            "--publish-replicas", "1", "--id", "world-cli", "--category", "world",
+                            "--title", "From the CLI"});
+  ASSERT_EQ(published.exit_code, 0) << published.output;
+  EXPECT_NE(published.output.find("published "), std::string::npos) << published.output;
+  acknowledged.push_back("world-cli");
+  auto retracted = run_cli({"retract", "--publish-replicas", "1", "world-cli"},
+                           {"NEWSPUSH_REDIS_SENTINELS=" + sentinels, "NEWSPUSH_REDIS_MASTER=newspush"});
+  ASSERT_EQ(retracted.exit_code, 0) << retracted.output;
+  EXPECT_NE(retracted.output.find("retracted "), std::string::npos) << retracted.output;
+
   ASSERT_TRUE(readers.pump_until([&] { return readers.all_have(acknowledged.back()); }, 20s));
+  ASSERT_TRUE(readers.pump_until(
+      [&] {
+        return std::all_of(readers.clients.begin(), readers.clients.end(),
+                           [](auto& c) { return !c->retractions().empty(); });
+      },
+      20s));
   readers.pump_until([] { return false; }, 300ms);  // anything late (a duplicate) shows up too
   const auto history = history_ids(*redis.server_on(promoted));
   for (const auto& id : acknowledged)
@@ -399,6 +421,41 @@ TEST(Failover, PartitionedPrimaryIsReplacedAndDemotedWhenItComesBack) {
     EXPECT_TRUE(history.contains(id)) << "acknowledged " << id << " lost by the partition";
   for (std::size_t i = 0; i < readers.clients.size(); ++i)
     expect_delivered(*readers.clients[i], readers.names[i], acknowledged, history);
+}
+
+// With --publish-replicas and no replica to confirm, the writer is told so: 503 not_replicated,
+// though the article was applied and is delivered; retrying the same article is recognised
+// (the same cursor) and still not confirmed. The CLI says the same and exits 1.
+TEST(Failover, UnconfirmedPublishIsAnswered503NotReplicated) {
+  RedisServer lonely;  // a primary without replicas
+  NewspushdProcess node(lonely.url(), {"--publish-key", kKey, "--publish-replicas", "1",
+                                       "--publish-replicas-timeout", "100ms"});
+  ASSERT_TRUE(node.wait_ready()) << node.output();
+  Readers readers;
+  readers.add("r1", node.port());
+  ASSERT_TRUE(readers.pump_until([&] { return readers.all_subscribed(); }, 10s));
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + kKey}, {"Content-Type", "application/json"}};
+  const std::string body = make_article("lonely-1", "world").dump();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto response = http_request(node.port(), "POST", "/api/v1/articles", body, auth);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 503) << response->body;
+    auto error = json::parse(response->body);
+    EXPECT_EQ(error["error"], "not_replicated") << response->body;
+    EXPECT_NE(error.dump().find("may still appear"), std::string::npos) << response->body;
+  }
+  auto retract = http_request(node.port(), "DELETE", "/api/v1/articles/lonely-1", {}, auth);
+  ASSERT_TRUE(retract);
+  EXPECT_EQ(retract->status, 503) << retract->body;
+  ASSERT_TRUE(readers.pump_until([&] { return readers.all_have("lonely-1"); }, 10s));
+  EXPECT_EQ(readers.clients[0]->article_ids(), std::vector<std::string>{"lonely-1"});
+
+  auto cli = run_cli({"publish", "--redis", lonely.url(), "--publish-replicas", "1",
+                      "--publish-replicas-timeout", "100", "--id", "lonely-2", "--category",
+                      "world", "--title", "Alone"});
+  EXPECT_EQ(cli.exit_code, 1) << cli.output;
+  EXPECT_NE(cli.output.find("not_replicated"), std::string::npos) << cli.output;
 }
 
 }  // namespace
