@@ -219,7 +219,8 @@ const Option kOptions[] = {
      "find the Redis primary through these Sentinels (repeat the flag, or commas): before every "
      "connect they are asked in turn, each within 2 s, for the primary of --redis-master; "
      "--redis then gives only the user, password and db (sent to the data nodes; the sentinels "
-     "get no AUTH). A connection lost, a replica (ROLE) or a READONLY reply asks them again",
+     "get no AUTH). A connection lost, a replica (ROLE) or a READONLY reply asks them again; "
+     "their +switch-master moves every connection to the new primary at once",
      "none: --redis's host", apply_redis_sentinels},
     {"--redis-master", "NEWSPUSH_REDIS_MASTER", "NAME",
      "the name the Sentinels monitor the primary under (sentinel monitor NAME ...); required "

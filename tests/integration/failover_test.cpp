@@ -458,5 +458,26 @@ TEST(Failover, UnconfirmedPublishIsAnswered503NotReplicated) {
   EXPECT_NE(cli.output.find("not_replicated"), std::string::npos) << cli.output;
 }
 
+TEST(Failover, CliSentinelOptionsAreCheckedAndAnUnreachableSetIsSaid) {
+  const std::vector<std::string> article = {"--id", "x", "--category", "world", "--title", "T"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "publish");
+    args.insert(args.end(), article.begin(), article.end());
+    return run_cli(args);
+  };
+  auto half = with({"--redis-sentinel", "127.0.0.1:1"});
+  EXPECT_EQ(half.exit_code, 2) << half.output;
+  EXPECT_NE(half.output.find("needs --redis-master"), std::string::npos) << half.output;
+  auto bad = with({"--redis-sentinel", "nowhere", "--redis-master", kMaster});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("bad --redis-sentinel 'nowhere'"), std::string::npos) << bad.output;
+  const std::string down = "127.0.0.1:" + std::to_string(RedisServer::pick_free_port());
+  auto unreachable = with({"--redis-sentinel", down, "--redis-master", kMaster});
+  EXPECT_EQ(unreachable.exit_code, 1) << unreachable.output;
+  EXPECT_NE(unreachable.output.find("no sentinel gave the primary of 'newspush' (" + down + ": "),
+            std::string::npos)
+      << unreachable.output;
+}
+
 }  // namespace
 }  // namespace newspush::test

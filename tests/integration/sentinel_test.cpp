@@ -179,6 +179,10 @@ TEST(Sentinel, AllSentinelsDownAtStartIsLoggedNotReadyUntilOneComesUp) {
 
   sentinels[1]->start();
   ASSERT_TRUE(node.wait_ready(30s)) << node.output();
+  // The failover watch finds it too (after its own backoff).
+  EXPECT_TRUE(node.process().wait_for_line(
+      "listening for +switch-master of 'newspush' on sentinel " + sentinels[1]->address(), 15s))
+      << node.output();
   EXPECT_TRUE(
       node.process().wait_for_line("at primary 127.0.0.1:" + std::to_string(primary.port()), 5s))
       << node.output();
