@@ -23,7 +23,8 @@ namespace newspush::cli {
 namespace {
 
 constexpr const char* kDemoFeedHelp =
-    "Usage: newspush demo-feed [--redis URL] [--history-key KEY] [--bare [--channel NAME]]\n"
+    "Usage: newspush demo-feed [--redis URL] [--redis-sentinel HOST:PORT --redis-master NAME]\n"
+    "                          [--history-key KEY] [--bare [--channel NAME]]\n"
     "                          [--interval-ms MS] [--count N]\n"
     "                          [--views-url URL [--key KEY] [--views-per-second N]]\n"
     "\n"
@@ -43,6 +44,7 @@ constexpr const char* kDemoFeedHelp =
     "                     NEWSPUSH_REDIS environment variable, else redis://127.0.0.1:6379;\n"
     "                     better there than on the command line when it holds a password,\n"
     "                     which is never printed)\n"
+    NEWSPUSH_CLI_SENTINEL_HELP
     "  --history-key KEY  the history stream (default news:log)\n"
     "  --bare             plain PUBLISH instead: live only, no cursor\n"
     "  --channel NAME     channel for --bare (default news:articles)\n"
@@ -56,6 +58,7 @@ constexpr const char* kDemoFeedHelp =
 
 struct DemoFeedOptions {
   std::string redis_url = default_redis_url();
+  SentinelOptions sentinel;
   std::string channel = "news:articles";
   std::string history_key = "news:log";
   bool bare = false;
@@ -100,6 +103,7 @@ int run_demo_feed(std::span<char* const> args) {
     }
     if (reader.option("--redis", &value)) {
       options.redis_url = value;
+    } else if (options.sentinel.read_option(reader)) {
     } else if (reader.flag("--bare")) {
       options.bare = true;
     } else if (reader.option("--history-key", &value)) {
@@ -146,8 +150,9 @@ int run_demo_feed(std::span<char* const> args) {
     throw UsageError("demo-feed: --key and --views-per-second go with --views-url");
   }
 
-  const RedisEndpoint endpoint = parse_redis_option(options.redis_url, "demo-feed");
-  const std::string redis_name = to_url(endpoint);
+  RedisEndpoint endpoint = parse_redis_option(options.redis_url, "demo-feed");
+  options.sentinel.apply_to(endpoint, "demo-feed");
+  const std::string redis_name = describe(endpoint);
   std::unique_ptr<ViewFeed> views;
   if (options.views) {
     views = std::make_unique<ViewFeed>(*options.views);
@@ -233,6 +238,13 @@ int run_demo_feed(std::span<char* const> args) {
         std::cerr << "[" << clock_now() << "] the newspush functions are not loaded in "
                   << redis_name << " yet (start newspushd); retrying" << std::endl;
         pause_for(std::chrono::seconds(1), views.get());
+        continue;
+      }
+      if (error.starts_with("READONLY")) {
+        // A failover made this server a replica: find the primary again, same article.
+        std::cerr << "[" << clock_now() << "] " << redis_name
+                  << " is a replica now (failover); reconnecting" << std::endl;
+        redis.reset();
         continue;
       }
       std::cerr << "newspush: " << redis_name << " refused the article: " << error << "\n";

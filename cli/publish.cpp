@@ -21,7 +21,9 @@ namespace newspush::cli {
 namespace {
 
 constexpr const char* kPublishHelp =
-    "Usage: newspush publish [--redis URL] [--history-key KEY] [--max-bytes N]\n"
+    "Usage: newspush publish [--redis URL] [--redis-sentinel HOST:PORT --redis-master NAME]\n"
+    "                        [--history-key KEY] [--max-bytes N]\n"
+    "                        [--publish-replicas N [--publish-replicas-timeout MS]]\n"
     "                        (--file PATH | --json STRING |\n"
     "                         --id ID --category SLUG --title TITLE [--summary S] [--url U]\n"
     "                         [--image U] [--tag T]... [--breaking] [--published-at ISO])\n"
@@ -45,17 +47,26 @@ constexpr const char* kPublishHelp =
     "                     NEWSPUSH_REDIS environment variable, else redis://127.0.0.1:6379;\n"
     "                     better there than on the command line when it holds a password,\n"
     "                     which is never printed)\n"
+    NEWSPUSH_CLI_SENTINEL_HELP
     "  --history-key KEY  the history stream, as newspushd's --history-key (default news:log)\n"
     "  --max-bytes N      largest article accepted, as newspushd's --max-article\n"
     "                     (default 262144)\n"
+    "  --publish-replicas N  succeed only once N replicas confirmed the write (Redis WAIT),\n"
+    "                     so that it survives a failover; else exit 1 with not_replicated\n"
+    "                     (applied on the primary, it may still appear; running the same\n"
+    "                     command again is safe). Default 0: no waiting\n"
+    "  --publish-replicas-timeout MS  how long to wait for them (default 1000)\n"
     "\n"
-    "Exit status: 0 done, 1 Redis error, 2 bad arguments or invalid article.\n"
+    "Exit status: 0 done, 1 Redis error or not replicated, 2 bad arguments or invalid\n"
+    "article.\n"
     "\n"
     "Example: newspush publish --id eco-77 --category economie --title \"Inflation slows\" \\\n"
     "           --tag prices --tag consumption --breaking\n";
 
 constexpr const char* kRetractHelp =
-    "Usage: newspush retract [--redis URL] [--history-key KEY] ID\n"
+    "Usage: newspush retract [--redis URL] [--redis-sentinel HOST:PORT --redis-master NAME]\n"
+    "                        [--history-key KEY]\n"
+    "                        [--publish-replicas N [--publish-replicas-timeout MS]] ID\n"
     "\n"
     "Withdraws the article ID (FCALL newspush_retract): subscribers of its category (and of\n"
     "breaking news, if it was) receive a retract event. Prints 'retracted CURSOR'. An article\n"
@@ -65,9 +76,15 @@ constexpr const char* kRetractHelp =
     "                     NEWSPUSH_REDIS environment variable, else redis://127.0.0.1:6379;\n"
     "                     better there than on the command line when it holds a password,\n"
     "                     which is never printed)\n"
+    NEWSPUSH_CLI_SENTINEL_HELP
     "  --history-key KEY  the history stream, as newspushd's --history-key (default news:log)\n"
+    "  --publish-replicas N  succeed only once N replicas confirmed the write (Redis WAIT),\n"
+    "                     so that it survives a failover; else exit 1 with not_replicated\n"
+    "                     (applied on the primary, it may still appear; running the same\n"
+    "                     command again is safe). Default 0: no waiting\n"
+    "  --publish-replicas-timeout MS  how long to wait for them (default 1000)\n"
     "\n"
-    "Exit status: 0 done, 1 not found or Redis error, 2 bad arguments.\n";
+    "Exit status: 0 done, 1 not found, not replicated or Redis error, 2 bad arguments.\n";
 
 constexpr const char* kFunctionsHint =
     "the newspush functions are not loaded: start newspushd once against this Redis, or load "
@@ -78,11 +95,24 @@ constexpr std::size_t kDefaultMaxBytes = 262144;
 // Where the history lives, shared by publish and retract.
 struct HistoryTarget {
   std::string redis_url = default_redis_url();
+  SentinelOptions sentinel;
   std::string history_key = "news:log";
+  std::uint64_t replicas = 0;
+  std::uint64_t replicas_timeout_ms = 1000;
 
-  // Consumes --redis / --history-key; false if the current argument is neither.
+  // Consumes --redis, the sentinel options, --history-key and the replica options; false if the
+  // current argument is none of them.
   bool read_option(ArgReader& reader, std::string_view command) {
     std::string value;
+    if (sentinel.read_option(reader)) return true;
+    if (reader.option("--publish-replicas", &value)) {
+      replicas = parse_number(value, "--publish-replicas", 0, 64);
+      return true;
+    }
+    if (reader.option("--publish-replicas-timeout", &value)) {
+      replicas_timeout_ms = parse_number(value, "--publish-replicas-timeout", 10, 60000);
+      return true;
+    }
     if (reader.option("--redis", &value)) {
       redis_url = value;
       return true;
@@ -106,8 +136,9 @@ struct RedisFailure : std::runtime_error {
 // replies are returned for the caller to interpret.
 ReplyPtr call_function(const HistoryTarget& target, std::string_view command,
                        const std::string& function, const std::string& argument) {
-  const RedisEndpoint endpoint = parse_redis_option(target.redis_url, command);
-  const std::string name = to_url(endpoint);
+  RedisEndpoint endpoint = parse_redis_option(target.redis_url, command);
+  target.sentinel.apply_to(endpoint, command);
+  const std::string name = describe(endpoint);
   std::string error;
   RedisContextPtr redis = connect_redis(endpoint, &error);
   if (!redis) throw RedisFailure(error);
@@ -122,6 +153,22 @@ ReplyPtr call_function(const HistoryTarget& target, std::string_view command,
       throw RedisFailure(name + " does not know FCALL (" + text +
                          "): the atomic publish path needs Redis 7.0 or newer");
     }
+    return reply;
+  }
+  if (target.replicas == 0) return reply;
+  // On the same connection: WAIT counts the replicas holding everything it wrote, this write
+  // included (a duplicate rewrites its record, so it too covers the original).
+  ReplyPtr waited = redis_command(redis.get(), {"WAIT", std::to_string(target.replicas),
+                                                std::to_string(target.replicas_timeout_ms)});
+  if (!waited) throw RedisFailure("lost " + name + " during WAIT: " + redis->errstr);
+  if (waited->type != REDIS_REPLY_INTEGER)
+    throw RedisFailure(name + " refused WAIT: " + reply_text(*waited));
+  if (waited->integer < static_cast<long long>(target.replicas)) {
+    throw RedisFailure("not_replicated: applied on the primary but confirmed by " +
+                       std::to_string(waited->integer) + " of " + std::to_string(target.replicas) +
+                       " replicas within " + std::to_string(target.replicas_timeout_ms) +
+                       " ms; it may still appear, or be lost if the primary fails now (running "
+                       "the same command again is safe)");
   }
   return reply;
 }

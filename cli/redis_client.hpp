@@ -29,9 +29,36 @@ std::string default_redis_url();
 // without quoting the URL, which may hold a password.
 RedisEndpoint parse_redis_option(const std::string& url, std::string_view command);
 
+class ArgReader;
+
+// --redis-sentinel HOST:PORT[,...] (repeatable) and --redis-master NAME, as newspushd's; the
+// defaults are $NEWSPUSH_REDIS_SENTINELS and $NEWSPUSH_REDIS_MASTER. Given, the primary is found
+// through the sentinels and --redis gives only the user, password and db.
+struct SentinelOptions {
+  SentinelOptions();
+  // Consumes --redis-sentinel / --redis-master; false if the current argument is neither.
+  bool read_option(ArgReader& reader);
+  // Puts the sentinels into `endpoint`; a bad or half-given pair throws UsageError.
+  void apply_to(RedisEndpoint& endpoint, std::string_view command) const;
+
+  std::string sentinels;
+  std::string master;
+  bool sentinels_from_command_line = false;
+};
+
+// The lines of a command's --help for the two options above (a literal, to be concatenated).
+#define NEWSPUSH_CLI_SENTINEL_HELP                                                          \
+  "  --redis-sentinel HOST:PORT  find the Redis primary through these Sentinels (repeat,\n" \
+  "                     or commas; default: NEWSPUSH_REDIS_SENTINELS); --redis then gives\n" \
+  "                     only the user, password and db\n"                                  \
+  "  --redis-master NAME  the name the Sentinels monitor the primary under (default:\n"    \
+  "                     NEWSPUSH_REDIS_MASTER); required with --redis-sentinel\n"
+
 // Connects with a bound on the connect (2 s) and on each command (5 s), so a hung Redis cannot
 // block us, then sends AUTH (when the endpoint has a password) and SELECT (db != 0) before
-// anything else: every subcommand that talks to Redis connects here. On failure returns nullptr
+// anything else: every subcommand that talks to Redis connects here. In sentinel mode the
+// sentinels are asked in turn (each within 2 s) for the primary, and a server that does not
+// answer ROLE master is refused (the sentinels' view is behind: retry). On failure returns nullptr
 // and sets *error to a whole sentence naming the endpoint with to_url() (password masked).
 RedisContextPtr connect_redis(const RedisEndpoint& endpoint, std::string* error);
 

@@ -219,7 +219,8 @@ const Option kOptions[] = {
      "find the Redis primary through these Sentinels (repeat the flag, or commas): before every "
      "connect they are asked in turn, each within 2 s, for the primary of --redis-master; "
      "--redis then gives only the user, password and db (sent to the data nodes; the sentinels "
-     "get no AUTH). A connection lost, a replica (ROLE) or a READONLY reply asks them again",
+     "get no AUTH). A connection lost, a replica (ROLE) or a READONLY reply asks them again; "
+     "their +switch-master moves every connection to the new primary at once",
      "none: --redis's host", apply_redis_sentinels},
     {"--redis-master", "NEWSPUSH_REDIS_MASTER", "NAME",
      "the name the Sentinels monitor the primary under (sentinel monitor NAME ...); required "
@@ -229,6 +230,15 @@ const Option kOptions[] = {
      "a Redis command unanswered this long means Redis hangs: the connection is dropped, its "
      "requests fail (503) and it reconnects",
      "10s", apply_duration<&Config::redis_timeout, 100, 3600 * 1000>},
+    {"--publish-replicas", "NEWSPUSH_PUBLISH_REPLICAS", "N",
+     "acknowledge a publish or retract (its cursor) only once N replicas confirmed it (Redis "
+     "WAIT), so that an acknowledged article survives a failover; otherwise answer 503 "
+     "not_replicated (the article may still appear; retrying the same request is safe). Writes "
+     "then use a connection of their own. 0: acknowledged once the primary applied it",
+     "0", apply_size<&Config::publish_replicas, 0, 64>},
+    {"--publish-replicas-timeout", "NEWSPUSH_PUBLISH_REPLICAS_TIMEOUT", "DURATION",
+     "how long a publish waits for the --publish-replicas confirmations",
+     "1s", apply_duration<&Config::publish_replicas_timeout, 10, 60 * 1000>},
     {"--channel", "NEWSPUSH_CHANNEL", "NAME", "Redis pub/sub channel articles arrive on",
      "news:articles", apply_channel},
     {"--events-channel", "NEWSPUSH_EVENTS_CHANNEL", "NAME",

@@ -24,6 +24,8 @@ struct Config {
   std::uint16_t admin_port = 0;
   RedisEndpoint redis;               // redis://127.0.0.1:6379
   std::chrono::milliseconds redis_timeout{10000};  // a command unanswered this long: reconnect
+  std::size_t publish_replicas = 0;  // WAIT for this many replicas before acknowledging a write
+  std::chrono::milliseconds publish_replicas_timeout{1000};
   std::string channel = "news:articles";         // bare PUBLISH: live only
   std::string events_channel = "news:events";   // announcements of the atomic publish path
   std::string history_key = "news:log";         // the Redis stream holding the history

@@ -206,6 +206,9 @@ std::string render_prometheus(const Metrics& m) {
            load(m.redis_connects));
   w.single("newspush_redis_disconnects_total", "counter", "Established Redis subscriptions lost.",
            load(m.redis_disconnects));
+  w.single("newspush_redis_failovers_total", "counter",
+           "Redis primary switches announced by a sentinel (+switch-master) and followed.",
+           load(m.redis_failovers));
   w.single("newspush_redis_failed_attempts_total", "counter", "Failed Redis connect attempts.",
            load(m.redis_failed_attempts));
   w.single("newspush_draining", "gauge", "1 once shutdown has begun.", m.draining.load());
@@ -276,7 +279,8 @@ std::string render_stats_json(const Metrics& m) {
                  {"messages", load(m.redis_messages)},
                  {"connects", load(m.redis_connects)},
                  {"disconnects", load(m.redis_disconnects)},
-                 {"failed_attempts", load(m.redis_failed_attempts)}}},
+                 {"failed_attempts", load(m.redis_failed_attempts)},
+                 {"failovers", load(m.redis_failovers)}}},
       {"invalid_articles", invalid},
       {"client_errors", load(m.client_errors)},
       {"views", views},

@@ -119,6 +119,7 @@ struct Metrics {
   std::atomic<std::int64_t> replay_window_events{0};
   Counter redis_connects{0};
   Counter redis_disconnects{0};
+  Counter redis_failovers{0};  // +switch-master of our primary, announced by a sentinel
   Counter redis_failed_attempts{0};
   std::atomic<int> redis_up{0};
   std::atomic<int> draining{0};

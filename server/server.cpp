@@ -80,6 +80,8 @@ HistoryOptions history_options(const Config& config, const auth::RestrictedCateg
   options.max_article = config.max_article;
   options.restricted = restricted;
   options.reply_timeout = config.redis_timeout;
+  options.publish_replicas = static_cast<int>(config.publish_replicas);
+  options.publish_replicas_timeout = config.publish_replicas_timeout;
   return options;
 }
 
@@ -134,6 +136,23 @@ Server::Server(const Config& config)
                    [this](redis::SubscriberState s) { on_redis_state(s); }}),
       signals_(control_, SIGTERM, SIGINT),
       drain_timer_(control_) {
+  if (!config.redis.sentinels.empty()) {
+    redis::FailoverWatcherOptions watch{config.redis.sentinels, config.redis.sentinel_master};
+    failover_watcher_ = std::make_unique<redis::FailoverWatcher>(
+        control_.get_executor(), std::move(watch),
+        redis::FailoverWatcherHandlers{
+            [this](const std::string& old_primary, const std::string& new_primary) {
+              on_failover(old_primary, new_primary);
+            },
+            [this](const std::string& sentinel) {
+              log_info("redis failover watch: listening for +switch-master of '" +
+                       config_.redis.sentinel_master + "' on sentinel " + sentinel);
+            },
+            [](const std::string& sentinel, const std::string& why) {
+              log_warn("redis failover watch: lost sentinel " + sentinel + ": " + why +
+                       " (trying the next with backoff; failovers are still found on reconnect)");
+            }});
+  }
   state_.session = session_settings(config);
   state_.history = &history_;
   state_.recent = &recent_;
@@ -201,6 +220,7 @@ int Server::run() {
   }
   history_.start();
   subscriber_.start();
+  if (failover_watcher_) failover_watcher_->start();
   trending_leader_.start();
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (!ec) on_signal(signal);
@@ -332,6 +352,15 @@ void Server::on_redis_state(redis::SubscriberState s) {
   }
 }
 
+void Server::on_failover(const std::string& old_primary, const std::string& new_primary) {
+  state_.metrics.redis_failovers.fetch_add(1, std::memory_order_relaxed);
+  log_warn("redis failover: primary of '" + config_.redis.sentinel_master + "' is now " +
+           new_primary + " (was " + old_primary + "); reconnecting every redis connection");
+  const std::string why = "failover: the primary moved to " + new_primary;
+  subscriber_.follow_primary(new_primary, why);
+  history_.follow_primary(new_primary, why);
+}
+
 void Server::on_signal(int signal) {
   log_info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
            ", draining connections");
@@ -363,6 +392,7 @@ void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
 }
 
 void Server::stop() {
+  if (failover_watcher_) failover_watcher_->stop();
   trending_leader_.stop();
   views_.stop();
   subscriber_.stop();

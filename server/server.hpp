@@ -14,6 +14,7 @@
 #include "server/history/recent_cache.hpp"
 #include "server/hub/hub.hpp"
 #include "server/log.hpp"
+#include "server/redis/failover_watcher.hpp"
 #include "server/redis/redis_subscriber.hpp"
 #include "server/server_state.hpp"
 #include "server/trending/trending_feed.hpp"
@@ -44,6 +45,8 @@ class Server {
   void seed_known_categories();
   void on_redis_state(redis::SubscriberState state);
   void on_history_ready(bool ready);
+  // A sentinel announced that our primary moved: every connection follows at once.
+  void on_failover(const std::string& old_primary, const std::string& new_primary);
   void on_signal(int signal);
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
   void stop();
@@ -63,6 +66,7 @@ class Server {
   trending::TrendingFeed trending_feed_;
   trending::TrendingLeader trending_leader_;
   redis::RedisSubscriber subscriber_;
+  std::unique_ptr<redis::FailoverWatcher> failover_watcher_;  // sentinel mode only
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   RateLimitedLog invalid_article_log_{10, std::chrono::seconds(10)};

@@ -31,15 +31,44 @@ History::History(asio::any_io_executor control, HistoryOptions options,
     : control_(control),
       options_(std::move(options)),
       client_(control, client_options(options_),
-              [this](std::function<void(bool, std::string)> done) { setup(std::move(done)); },
-              std::move(on_ready_change)) {}
+              [this](std::function<void(bool, std::string)> done) {
+                setup(client_, std::move(done));
+              },
+              std::move(on_ready_change)) {
+  if (options_.publish_replicas > 0) {
+    auto publisher_options = client_options(options_);
+    // WAIT holds the reply up to publish_replicas_timeout: that is no hang.
+    publisher_options.reply_timeout += options_.publish_replicas_timeout;
+    publisher_ = std::make_unique<redis::RedisCommandClient>(
+        control, publisher_options,
+        [this](std::function<void(bool, std::string)> done) {
+          setup(*publisher_, std::move(done));
+        },
+        nullptr);
+  }
+}
 
-void History::setup(std::function<void(bool, std::string)> done) {
+void History::start() {
+  client_.start();
+  if (publisher_) publisher_->start();
+}
+
+void History::stop() {
+  client_.stop();
+  if (publisher_) publisher_->stop();
+}
+
+void History::follow_primary(const std::string& primary, const std::string& why) {
+  client_.follow_primary(primary, why);
+  if (publisher_) publisher_->follow_primary(primary, why);
+}
+
+void History::setup(redis::RedisCommandClient& client, std::function<void(bool, std::string)> done) {
   // Loaded on every connect: a Redis that lost its data lost the library too.
-  client_.setup_command({"FUNCTION", "LOAD", "REPLACE", std::string(kNewspushLua)},
-                  [this, done](const Reply& loaded) {
+  client.setup_command({"FUNCTION", "LOAD", "REPLACE", std::string(kNewspushLua)},
+                  [this, &client, done](const Reply& loaded) {
                     if (loaded.is_error()) return done(false, "FUNCTION LOAD: " + loaded.text);
-                    client_.setup_command(
+                    client.setup_command(
                           {"FCALL", "newspush_init", "1", options_.log_key,
                            std::to_string(options_.max_length),
                            std::to_string(std::chrono::milliseconds(options_.max_age).count()),
@@ -161,18 +190,45 @@ void History::post_recent(std::string category, std::size_t limit, asio::any_io_
   });
 }
 
+void History::replicated_write(const std::string& function, std::string argument,
+                               ReplyCallback callback) {
+  if (!publisher_) return fcall(function, {std::move(argument)}, std::move(callback));
+  publisher_->command(
+      {"FCALL", function, "1", options_.log_key, std::move(argument)},
+      [this, callback](const Reply& written) {
+        if (written.is_error()) return callback(written);
+        // WAIT counts the replicas that hold everything this connection wrote so far: this
+        // write, and (for a duplicate) the rewrite that follows the original in the stream.
+        const int wanted = options_.publish_replicas;
+        const auto timeout = options_.publish_replicas_timeout;
+        publisher_->command(
+            {"WAIT", std::to_string(wanted), std::to_string(timeout.count())},
+            [callback, written, wanted, timeout](const Reply& waited) {
+              if (waited.is_error()) return callback(waited);
+              if (waited.type == Reply::Type::integer && waited.integer >= wanted)
+                return callback(written);
+              callback(Reply::error(
+                  std::string(kNotReplicatedPrefix) + "applied on the primary but confirmed by " +
+                  std::to_string(waited.integer) + " of " + std::to_string(wanted) +
+                  " replicas within " + std::to_string(timeout.count()) +
+                  " ms; it may still appear, or be lost if the primary fails now (retrying the "
+                  "same request is safe)"));
+            });
+      });
+}
+
 void History::post_publish(std::string article_json, asio::any_io_executor reply_to,
                            ReplyCallback callback) {
-  asio::post(control_, [this, json = std::move(article_json), reply_to, callback]() {
-    fcall("newspush_publish", {json}, [reply_to, callback](const Reply& reply) {
+  asio::post(control_, [this, json = std::move(article_json), reply_to, callback]() mutable {
+    replicated_write("newspush_publish", std::move(json), [reply_to, callback](const Reply& reply) {
       asio::post(reply_to, [callback, reply] { callback(reply); });
     });
   });
 }
 
 void History::post_retract(std::string id, asio::any_io_executor reply_to, ReplyCallback callback) {
-  asio::post(control_, [this, id = std::move(id), reply_to, callback]() {
-    fcall("newspush_retract", {id}, [reply_to, callback](const Reply& reply) {
+  asio::post(control_, [this, id = std::move(id), reply_to, callback]() mutable {
+    replicated_write("newspush_retract", std::move(id), [reply_to, callback](const Reply& reply) {
       asio::post(reply_to, [callback, reply] { callback(reply); });
     });
   });

@@ -26,7 +26,15 @@ struct HistoryOptions {
   std::size_t max_article = 256 * 1024;
   const auth::RestrictedCategories* restricted = nullptr;  // marks subscriber-only events
   std::chrono::milliseconds reply_timeout{10000};  // a command unanswered this long: reconnect
+  // A publish or retract is acknowledged only once this many replicas confirmed it (WAIT),
+  // within publish_replicas_timeout; else it fails with not_replicated. 0: no waiting.
+  int publish_replicas = 0;
+  std::chrono::milliseconds publish_replicas_timeout{1000};
 };
+
+// The error of a publish or retract that the replicas did not confirm in time; it was applied on
+// the primary and may or may not survive a failover.
+inline constexpr const char* kNotReplicatedPrefix = "ERR newspush: not_replicated: ";
 
 struct HistoryRead {
   bool ok = false;            // false: Redis could not answer (error says why)
@@ -49,8 +57,10 @@ class History {
   History(boost::asio::any_io_executor control, HistoryOptions options,
           std::function<void(bool ready)> on_ready_change);
 
-  void start() { client_.start(); }
-  void stop() { client_.stop(); }
+  void start();
+  void stop();
+  // A failover moved the primary to `primary` ("HOST:PORT"): every connection goes there now.
+  void follow_primary(const std::string& primary, const std::string& why);
   bool ready() const { return client_.ready(); }
   const std::string& last_error() const { return client_.last_error(); }
   const HistoryOptions& options() const { return options_; }
@@ -76,7 +86,10 @@ class History {
   }
 
  private:
-  void setup(std::function<void(bool, std::string)> done);
+  void setup(redis::RedisCommandClient& client, std::function<void(bool, std::string)> done);
+  // FCALL of a write (publish, retract); with publish_replicas, on the publisher connection and
+  // followed by WAIT.
+  void replicated_write(const std::string& function, std::string argument, ReplyCallback callback);
   void read_page(std::shared_ptr<HistoryRead> result, std::string cursor,
                  std::optional<ReplayLimits> limits, ReadCallback callback);
   void fcall(const std::string& function, std::vector<std::string> args, ReplyCallback callback);
@@ -86,6 +99,9 @@ class History {
   boost::asio::any_io_executor control_;
   HistoryOptions options_;
   redis::RedisCommandClient client_;
+  // Only with publish_replicas: WAIT blocks its connection, so writes that wait for replicas get
+  // their own, and the readers' commands never queue behind them.
+  std::unique_ptr<redis::RedisCommandClient> publisher_;
 };
 
 }  // namespace newspush

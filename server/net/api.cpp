@@ -163,6 +163,8 @@ Error error_from_redis(std::string_view redis_error) {
   std::string message(colon == std::string_view::npos ? rest : rest.substr(colon + 1));
   if (!message.empty() && message.front() == ' ') message.erase(0, 1);
   if (code == "not_found") return {404, code, message, {}};
+  // Applied on the primary, not confirmed by enough replicas: the client may retry.
+  if (code == "not_replicated") return {503, code, message, {}};
   std::string field = code.starts_with("bad_") ? code.substr(4) : "";
   return {400, code, message, field};
 }

@@ -189,6 +189,23 @@ local function may_have_lost_after(since, state)
   return compare_ids(since, bound) < 0
 end
 
+-- True when `since` names a position of this log: an entry it holds, or one it is known to have
+-- had (its last generated id, the newest deleted, the predecessor of the first survivor). A
+-- replica promoted after a failover may lack the newest entries of the old primary (replication
+-- is asynchronous): a cursor naming one of them passes every other check once the new primary
+-- has appended past it, and reading after it would silently skip what the new log holds instead.
+local function names_known_entry(k, since, state)
+  if compare_ids(since, parse_id('0-0')) == 0 then return true end
+  if compare_ids(since, parse_id(state.last)) == 0 then return true end
+  if compare_ids(since, parse_id(state.max_deleted)) == 0 then return true end
+  if state.first then
+    local before_first = parse_id(fields_of(state.first).p)
+    if before_first and compare_ids(since, before_first) == 0 then return true end
+  end
+  local text = id_text(since)
+  return #redis.call('XRANGE', k.log, text, text, 'COUNT', 1) == 1
+end
+
 -- Epoch and config ----------------------------------------------------------------------------
 
 local function base36(n)
@@ -455,7 +472,12 @@ local function publish(keys, args)
   local kind = 'article'
   if record[1] then
     -- A retry of a publish that already succeeded: answer as before, change nothing.
-    if record[1] == sha then return {record[2], 'duplicate'} end
+    if record[1] == sha then
+      -- Rewrites what is there, so this call is replicated too: a WAIT after it covers the
+      -- original write, and a retry after a not_replicated answer can confirm it.
+      redis.call('HSET', record_key, 'sha', sha)
+      return {record[2], 'duplicate'}
+    end
     kind = 'update'
   end
 
@@ -531,6 +553,7 @@ local function read(keys, args)
     return {'reset:unknown_cursor', head_cursor}
   end
   if may_have_lost_after(since, state) then return {'reset:cursor_too_old', head_cursor} end
+  if not names_known_entry(k, since, state) then return {'reset:unknown_cursor', head_cursor} end
 
   local out = {'ok', head_cursor}
   if not state.exists then return out end

@@ -68,7 +68,22 @@ void RedisCommandClient::stop() {
   ready_ = false;
 }
 
+void RedisCommandClient::follow_primary(const std::string& primary, const std::string& why) {
+  if (stopped_) return;
+  if (connected_ && connection_ && connection_->address() == primary) return;
+  backoff_.reset();
+  if (connection_ && connection_->state() != AsyncRedisConnection::State::idle) {
+    reconnect_at_once_ = true;
+    connection_->abort(why);  // on_closed follows, then the reconnect
+    return;
+  }
+  retry_timer_.cancel();
+  connection_.reset();
+  connect();
+}
+
 void RedisCommandClient::connect() {
+  reconnect_at_once_ = false;
   awaiting_.clear();
   connection_ = AsyncRedisConnection::create(executor_);
   std::weak_ptr<bool> alive = alive_;
@@ -111,10 +126,10 @@ void RedisCommandClient::on_closed(const std::string& error) {
 void RedisCommandClient::schedule_reconnect() {
   if (stopped_) return;
   connection_.reset();
-  retry_timer_.expires_after(backoff_.next());
+  retry_timer_.expires_after(reconnect_at_once_ ? std::chrono::milliseconds(0) : backoff_.next());
   std::weak_ptr<bool> alive = alive_;
   retry_timer_.async_wait([this, alive](boost::system::error_code ec) {
-    if (!ec && !alive.expired() && !stopped_) connect();
+    if (!ec && !alive.expired() && !stopped_ && !connection_) connect();
   });
 }
 

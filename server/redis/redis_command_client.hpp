@@ -42,6 +42,10 @@ class RedisCommandClient {
 
   void start();
   void stop();
+  // A failover moved the primary to `primary` ("HOST:PORT"): unless already connected there, the
+  // connection is dropped (its waiting commands fail) and made again at once, asking the
+  // sentinels anew.
+  void follow_primary(const std::string& primary, const std::string& why);
   bool ready() const { return ready_; }
   const std::string& last_error() const { return last_error_; }
 
@@ -76,6 +80,7 @@ class RedisCommandClient {
   std::deque<std::chrono::steady_clock::time_point> awaiting_;
   boost::asio::steady_timer reply_watchdog_;
   bool watchdog_armed_ = false;
+  bool reconnect_at_once_ = false;  // the next reconnect skips the backoff (a followed failover)
 };
 
 }  // namespace newspush::redis

@@ -78,6 +78,19 @@ class RedisSubscriber::Impl : public std::enable_shared_from_this<Impl> {
     state_ = SubscriberState::disconnected;  // silently: no handler calls after stop()
   }
 
+  void follow_primary(const std::string& primary, const std::string& why) {
+    if (!started_ || stopped_) return;
+    if (state_ == SubscriberState::subscribed && subscription_ &&
+        subscription_->address() == primary)
+      return;  // a READONLY or a lost link already brought us there
+    if (subscription_ || state_ != SubscriberState::disconnected) connection_lost(why);
+    // Not after a backoff: the sentinels already know where the primary is.
+    backoff_.reset();
+    ++attempt_;
+    retry_timer_.cancel();
+    connect_now();
+  }
+
   SubscriberState state() const { return state_; }
   SubscriberStats stats() const {
     return {connects_.load(), disconnects_.load(), failed_attempts_.load()};
@@ -274,6 +287,9 @@ RedisSubscriber::~RedisSubscriber() { impl_->stop(); }
 
 void RedisSubscriber::start() { impl_->start(); }
 void RedisSubscriber::stop() { impl_->stop(); }
+void RedisSubscriber::follow_primary(const std::string& primary, const std::string& why) {
+  impl_->follow_primary(primary, why);
+}
 SubscriberState RedisSubscriber::state() const { return impl_->state(); }
 SubscriberStats RedisSubscriber::stats() const { return impl_->stats(); }
 std::string RedisSubscriber::last_error() const { return impl_->last_error(); }

@@ -61,6 +61,11 @@ class RedisSubscriber {
   // Disconnects and stops reconnecting; no handler is called afterwards.
   void stop();
 
+  // A failover moved the primary to `primary` ("HOST:PORT"): unless already subscribed there, the
+  // subscription (and its heartbeat connection) is dropped and made again at once, which asks
+  // the sentinels anew. Executor thread.
+  void follow_primary(const std::string& primary, const std::string& why);
+
   // state(), stats() and last_error() may be called from any thread.
   SubscriberState state() const;
   SubscriberStats stats() const;

@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <thread>
 #include <vector>
 
 #include "tests/support/functions_library.hpp"
@@ -517,6 +519,48 @@ TEST_F(HistoryFunctions, ReadResetsOnForeignOrFutureCursors) {
   EXPECT_EQ(read(a).status, "reset:unknown_cursor");
   EXPECT_EQ(read(start).status, "reset:unknown_cursor");
   EXPECT_EQ(read(fresh).status, "ok");
+}
+
+// A failover promotes a replica that never got the newest writes (replication is asynchronous).
+// A cursor naming one of them must reset even once the new primary appended past it: read after
+// it otherwise continues as if the client had what the new log holds before that id.
+TEST_F(HistoryFunctions, ReadResetsACursorThePromotedReplicaNeverHad) {
+  init();
+  RedisServerOptions replica_options;
+  replica_options.extra_args = {"--replicaof", "127.0.0.1", std::to_string(redis_.port())};
+  redis_.command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"});  // sync at once, not in 5 s
+  RedisServer replica(replica_options);
+  std::string kept = publish(article("r1", "world"));
+  // The replica holds r1 (and the library) before the split. Not WAIT: each command of the test
+  // runs on a connection of its own, and WAIT only covers its own connection's writes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (replica.command({"XLEN", kLog}).integer != 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(replica.command({"XLEN", kLog}).integer, 1);
+  ASSERT_EQ(replica.command({"REPLICAOF", "NO", "ONE"}).text, "OK");
+  std::string lost = publish(article("r2", "world"));  // only on the old primary
+  // The promoted replica's next id must be a later millisecond than the lost one (same clock).
+  auto lost_ms = id_pair(lost).first;
+  auto replica_ms = [&] {
+    auto time = replica.command({"TIME"});
+    return std::stoull(time.elements.at(0).text) * 1000 + std::stoull(time.elements.at(1).text) / 1000;
+  };
+  while (replica_ms() <= lost_ms) {
+  }
+  auto on_replica = [&](const std::string& function, const std::string& argument) {
+    return replica.command({"FCALL", function, "1", kLog, argument});
+  };
+  RedisValue published = on_replica("newspush_publish", article("r3", "world"));
+  ASSERT_EQ(published.type, Type::array) << published.text;
+  ASSERT_GT(id_pair(published.elements.at(0).text), id_pair(lost));
+
+  RedisValue behind = on_replica("newspush_read", lost);
+  EXPECT_EQ(behind.elements.at(0).text, "reset:unknown_cursor");
+  EXPECT_EQ(behind.elements.at(1).text, published.elements.at(0).text);
+  // A cursor the promoted replica does have continues exactly.
+  RedisValue fine = on_replica("newspush_read", kept);
+  ASSERT_EQ(fine.elements.at(0).text, "ok");
+  EXPECT_THAT(ids_of(entries_from(fine, 2)), ElementsAre("r3"));
 }
 
 TEST_F(HistoryFunctions, ReadResetsWhenEntriesAfterTheCursorWereTrimmed) {

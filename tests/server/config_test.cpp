@@ -219,3 +219,19 @@ TEST(Config, RedisTimeoutIsADuration) {
 }
 
 }  // namespace newspush
+
+namespace newspush {
+
+TEST(Config, PublishReplicasIsOffByDefaultAndBounded) {
+  EXPECT_EQ(parse({}).publish_replicas, 0u);
+  EXPECT_EQ(parse({}).publish_replicas_timeout, std::chrono::seconds(1));
+  Config config = parse({"--publish-replicas", "2", "--publish-replicas-timeout", "250ms"});
+  EXPECT_EQ(config.publish_replicas, 2u);
+  EXPECT_EQ(config.publish_replicas_timeout, std::chrono::milliseconds(250));
+  EXPECT_NE(error_of({"--publish-replicas", "-1"}).find("--publish-replicas"), std::string::npos);
+  EXPECT_FALSE(error_of({"--publish-replicas", "65"}).empty());
+  EXPECT_FALSE(error_of({"--publish-replicas-timeout", "5ms"}).empty());  // below the minimum
+  EXPECT_FALSE(error_of({"--publish-replicas-timeout", "2m"}).empty());  // above the maximum
+}
+
+}  // namespace newspush
