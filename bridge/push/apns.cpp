@@ -27,9 +27,11 @@ std::string unix_seconds_text(std::chrono::system_clock::time_point time) {
 ApnsTokenSigner::ApnsTokenSigner(P256PrivateKey key, std::string key_id, std::string team_id)
     : key_(std::move(key)), key_id_(std::move(key_id)), team_id_(std::move(team_id)) {
   if (!is_apple_id(key_id_))
-    throw std::runtime_error("APNs key id \"" + key_id_ + "\" must be letters and digits (Apple's 10-character key id)");
+    throw std::runtime_error("APNs key id \"" + key_id_ +
+                             "\" must be letters and digits (Apple's 10-character key id)");
   if (!is_apple_id(team_id_))
-    throw std::runtime_error("APNs team id \"" + team_id_ + "\" must be letters and digits (Apple's 10-character team id)");
+    throw std::runtime_error("APNs team id \"" + team_id_ +
+                             "\" must be letters and digits (Apple's 10-character team id)");
 }
 
 ApnsTokenSigner ApnsTokenSigner::from_p8(std::string_view pem, std::string key_id,
@@ -43,7 +45,8 @@ std::optional<std::string> ApnsTokenSigner::provider_token(
   nlohmann::ordered_json header = {{"kid", key_id_}};
   nlohmann::ordered_json claims = {
       {"iss", team_id_},
-      {"iat", std::chrono::duration_cast<std::chrono::seconds>(issued_at.time_since_epoch()).count()}};
+      {"iat",
+       std::chrono::duration_cast<std::chrono::seconds>(issued_at.time_since_epoch()).count()}};
   return sign_jwt(JwtAlgorithm::es256, key_.get(), header, claims);
 }
 

@@ -17,7 +17,8 @@ constexpr std::size_t kMaxFcmTargetBytes = 1024;
 std::string required_string(const nlohmann::json& doc, const char* name) {
   auto it = doc.find(name);
   if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-    throw std::runtime_error(std::string("FCM credentials: \"") + name + "\" must be a non-empty string");
+    throw std::runtime_error(std::string("FCM credentials: \"") + name +
+                             "\" must be a non-empty string");
   return it->get<std::string>();
 }
 
@@ -61,7 +62,8 @@ bool is_valid_target(const FcmTarget& target) {
 }  // namespace
 
 FcmServiceAccount FcmServiceAccount::parse(std::string_view json) {
-  if (json.size() > kMaxCredentialsBytes) throw std::runtime_error("FCM credentials: file too large");
+  if (json.size() > kMaxCredentialsBytes)
+    throw std::runtime_error("FCM credentials: file too large");
   bool too_deep = false;
   auto doc = protocol::parse_bounded<nlohmann::json>(json, too_deep);
   if (too_deep || doc.is_discarded() || !doc.is_object())
@@ -77,12 +79,13 @@ FcmServiceAccount FcmServiceAccount::parse(std::string_view json) {
     throw std::runtime_error("FCM credentials: \"token_uri\" is not an http(s) URL");
   if (auto id = doc.find("private_key_id"); id != doc.end() && id->is_string())
     account.private_key_id_ = id->get<std::string>();
-  account.key_ = load_rsa_private_key(required_string(doc, "private_key"),
-                                      "FCM credentials' private_key");
+  account.key_ =
+      load_rsa_private_key(required_string(doc, "private_key"), "FCM credentials' private_key");
   return account;
 }
 
-std::optional<std::string> FcmServiceAccount::assertion(std::chrono::system_clock::time_point now) const {
+std::optional<std::string> FcmServiceAccount::assertion(
+    std::chrono::system_clock::time_point now) const {
   nlohmann::ordered_json header = {{"typ", "JWT"}};
   if (!private_key_id_.empty()) header["kid"] = private_key_id_;
   nlohmann::ordered_json claims = {{"iss", client_email_},
@@ -107,7 +110,8 @@ FcmAccessToken parse_fcm_token_response(std::string_view json) {
     return result;
   }
   if (auto error = doc.find("error"); error != doc.end()) {
-    result.error = "token endpoint refused: " + (error->is_string() ? error->get<std::string>() : "error");
+    result.error =
+        "token endpoint refused: " + (error->is_string() ? error->get<std::string>() : "error");
     return result;
   }
   auto token = doc.find("access_token");
@@ -128,7 +132,8 @@ FcmAccessToken parse_fcm_token_response(std::string_view json) {
   }
   result.access_token = token->get<std::string>();
   // Capped at a day: a far-off expiry from a misbehaving endpoint must not pin a dead token.
-  result.expires_in = std::chrono::seconds(std::min<std::int64_t>(expires_in->get<std::int64_t>(), 86400));
+  result.expires_in =
+      std::chrono::seconds(std::min<std::int64_t>(expires_in->get<std::int64_t>(), 86400));
   return result;
 }
 
@@ -146,12 +151,13 @@ FittedPayload build_fcm_message(const ArticleNotification& article, const FcmTar
                                    {"category", article.category},
                                    {"breaking", article.breaking ? "true" : "false"}};
     if (!text.url.empty()) data["url"] = text.url;
-    nlohmann::ordered_json message = {
-        {target_field, target.value},
-        {"notification", std::move(notification)},
-        {"data", std::move(data)},
-        {"android",
-         {{"priority", article.breaking ? "high" : "normal"}, {"collapse_key", article.id}, {"ttl", ttl}}}};
+    nlohmann::ordered_json message = {{target_field, target.value},
+                                      {"notification", std::move(notification)},
+                                      {"data", std::move(data)},
+                                      {"android",
+                                       {{"priority", article.breaking ? "high" : "normal"},
+                                        {"collapse_key", article.id},
+                                        {"ttl", ttl}}}};
     return dump_json(nlohmann::ordered_json{{"message", std::move(message)}});
   };
   return fit_text(article, kMaxFcmMessageBytes, render);

@@ -26,8 +26,7 @@ std::optional<std::string> digest_sign(EVP_PKEY* key, std::string_view input) {
 
 bool digest_verify(EVP_PKEY* key, std::string_view input, std::string_view signature) {
   ossl::DigestContext context(EVP_MD_CTX_new());
-  return context &&
-         EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+  return context && EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
          EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                           signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
                           input.size()) == 1;
@@ -83,10 +82,14 @@ std::string_view to_string(JwtAlgorithm algorithm) {
 
 std::string_view to_string(JwtError error) {
   switch (error) {
-    case JwtError::none: return "none";
-    case JwtError::malformed: return "malformed";
-    case JwtError::wrong_algorithm: return "wrong_algorithm";
-    case JwtError::bad_signature: return "bad_signature";
+    case JwtError::none:
+      return "none";
+    case JwtError::malformed:
+      return "malformed";
+    case JwtError::wrong_algorithm:
+      return "wrong_algorithm";
+    case JwtError::bad_signature:
+      return "bad_signature";
   }
   return "unknown";
 }
@@ -119,8 +122,10 @@ JwtVerification verify_jwt(std::string_view token, JwtAlgorithm algorithm, EVP_P
   };
   if (token.size() > kMaxTokenBytes) return fail(JwtError::malformed);
   auto first_dot = token.find('.');
-  auto second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
-  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos)
+  auto second_dot =
+      first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos ||
+      token.find('.', second_dot + 1) != std::string_view::npos)
     return fail(JwtError::malformed);
   auto header = decode_object(token.substr(0, first_dot));
   auto claims = decode_object(token.substr(first_dot + 1, second_dot - first_dot - 1));

@@ -1,10 +1,12 @@
 #pragma once
 // JSON Web Tokens in compact form (RFC 7515/7519), signed ES256 (VAPID, APNs) or RS256 (FCM's
 // OAuth2 assertion) with OpenSSL, and their verification for the fake providers of the tests.
-// Why not libjwt (server/auth uses Debian's 1.10): it re-reads a PEM key on every signature and
-// cannot take a raw VAPID key; it always adds "typ" to the header (APNs documents alg and kid
-// only); and as a verifier it checks no claim. The bridge needs OpenSSL's EVP for RFC 8291
-// anyway, and ES256's JOSE signature (r || s) is a dozen lines over it.
+// Why not libjwt (server/auth uses Debian's 1.10): it takes a key only as PEM bytes (jwt_set_alg)
+// and reads them again when it signs, so a raw VAPID key would have to be dressed as a PEM first;
+// it always adds "typ":"JWT" and sorts the header's members (checked: APNs documents alg and kid
+// only); and as a verifier it checks no claim (exp, nbf). Its ES256 signatures are JOSE's r || s,
+// so that is no reason. The bridge needs OpenSSL's EVP for RFC 8291 anyway, the keys stay loaded
+// once, and signing is one EVP_DigestSign plus the DER to r || s conversion.
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>

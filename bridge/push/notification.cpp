@@ -24,9 +24,12 @@ bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0
 
 std::string_view to_string(PayloadError error) {
   switch (error) {
-    case PayloadError::none: return "none";
-    case PayloadError::too_large: return "too_large";
-    case PayloadError::bad_target: return "bad_target";
+    case PayloadError::none:
+      return "none";
+    case PayloadError::too_large:
+      return "too_large";
+    case PayloadError::bad_target:
+      return "bad_target";
   }
   return "unknown";
 }
@@ -53,7 +56,8 @@ std::string shorten_utf8(std::string_view text, std::size_t max_bytes) {
   while (cut > 0 && is_continuation_byte(text[cut])) --cut;
   if (room_for_ellipsis) {
     std::size_t space = text.substr(0, cut + 1).rfind(' ');
-    if (space != std::string_view::npos && space > 0 && cut - space <= kWordBoundaryReach) cut = space;
+    if (space != std::string_view::npos && space > 0 && cut - space <= kWordBoundaryReach)
+      cut = space;
     // No dangling separator before the ellipsis ("Paris, …" reads as "Paris…").
     while (cut > 0 && (text[cut - 1] == ' ' || text[cut - 1] == ',' || text[cut - 1] == ';' ||
                        text[cut - 1] == ':'))
@@ -98,7 +102,8 @@ FittedPayload fit_text(const ArticleNotification& article, std::size_t limit,
 
 std::string dump_json(const nlohmann::ordered_json& value) {
   // The text was validated as UTF-8 on the way in; replace rather than throw all the same.
-  return value.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
+  return value.dump(-1, ' ', /*ensure_ascii=*/false,
+                    nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string sha256_base64url(std::string_view text) {

@@ -16,10 +16,10 @@ struct ArticleNotification {
   std::string id;
   std::string category;
   bool breaking = false;
-  std::string title;    // the article's "title"
-  std::string body;     // its "summary", or empty
-  std::string url;      // its "url", or empty
-  std::string image;    // its "image", or empty
+  std::string title;  // the article's "title"
+  std::string body;   // its "summary", or empty
+  std::string url;    // its "url", or empty
+  std::string image;  // its "image", or empty
 };
 
 // From an article protocol::parse_article accepted. Fields of the wrong type ("summary": 3) are
@@ -29,8 +29,8 @@ std::optional<ArticleNotification> notification_from_article(const protocol::Art
 
 enum class PayloadError {
   none,
-  too_large,  // even with the text cut to nothing the payload does not fit (a huge token)
-  bad_target, // FCM: an empty or malformed token or topic
+  too_large,   // even with the text cut to nothing the payload does not fit (a huge token)
+  bad_target,  // FCM: an empty or malformed token or topic
 };
 std::string_view to_string(PayloadError error);
 

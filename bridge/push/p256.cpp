@@ -56,7 +56,7 @@ ossl::Pkey key_from_params(const OSSL_PARAM* params, int selection) {
     return nullptr;
   ossl::Pkey key(raw);
   ossl::PkeyContext check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  int valid = !check ? 0
+  int valid = !check                          ? 0
               : selection == EVP_PKEY_KEYPAIR ? EVP_PKEY_pairwise_check(check.get())
                                               : EVP_PKEY_public_check(check.get());
   if (valid != 1) return nullptr;
@@ -67,12 +67,18 @@ ossl::Pkey key_from_params(const OSSL_PARAM* params, int selection) {
 
 std::string_view to_string(KeyError error) {
   switch (error) {
-    case KeyError::none: return "none";
-    case KeyError::bad_encoding: return "bad_encoding";
-    case KeyError::bad_length: return "bad_length";
-    case KeyError::not_uncompressed: return "not_uncompressed";
-    case KeyError::not_on_curve: return "not_on_curve";
-    case KeyError::crypto_failure: return "crypto_failure";
+    case KeyError::none:
+      return "none";
+    case KeyError::bad_encoding:
+      return "bad_encoding";
+    case KeyError::bad_length:
+      return "bad_length";
+    case KeyError::not_uncompressed:
+      return "not_uncompressed";
+    case KeyError::not_on_curve:
+      return "not_on_curve";
+    case KeyError::crypto_failure:
+      return "crypto_failure";
   }
   return "unknown";
 }
@@ -82,7 +88,8 @@ P256PublicKey::Parsed P256PublicKey::from_bytes(std::string_view point) {
   if (point[0] != 0x04) return public_failure(KeyError::not_uncompressed);
   std::string bytes(point);
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(kGroupName), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(kGroupName),
+                                       0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, bytes.data(), bytes.size()),
       OSSL_PARAM_construct_end()};
   ossl::Pkey key = key_from_params(params, EVP_PKEY_PUBLIC_KEY);
@@ -115,14 +122,16 @@ P256PrivateKey::Parsed P256PrivateKey::from_scalar(std::string_view scalar) {
   // OpenSSL does not derive the public point from a bare scalar on import: compute it.
   ossl::EcPoint point(EC_POINT_new(group.get()));
   std::string public_bytes(kP256PublicKeyBytes, '\0');
-  if (!point || EC_POINT_mul(group.get(), point.get(), secret.get(), nullptr, nullptr, nullptr) != 1 ||
+  if (!point ||
+      EC_POINT_mul(group.get(), point.get(), secret.get(), nullptr, nullptr, nullptr) != 1 ||
       EC_POINT_point2oct(group.get(), point.get(), POINT_CONVERSION_UNCOMPRESSED,
-                         ossl::bytes(public_bytes), public_bytes.size(), nullptr) !=
-          kP256PublicKeyBytes)
+                         ossl::bytes(public_bytes), public_bytes.size(),
+                         nullptr) != kP256PublicKeyBytes)
     return private_failure(KeyError::crypto_failure);
   ossl::ParamBuilder builder(OSSL_PARAM_BLD_new());
   if (!builder ||
-      OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, kGroupName, 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, kGroupName, 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY, secret.get()) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, public_bytes.data(),
                                        public_bytes.size()) != 1)
@@ -148,9 +157,8 @@ ossl::Pkey load_pem_private_key(std::string_view pem, std::string_view what) {
   auto no_passphrase = [](char*, int, int, void*) { return -1; };
   ossl::Pkey key(PEM_read_bio_PrivateKey(input.get(), nullptr, no_passphrase, nullptr));
   if (!key) {
-    throw std::runtime_error(std::string(what) +
-                             ": not a readable unencrypted PEM private key (" + ossl::take_error() +
-                             ")");
+    throw std::runtime_error(std::string(what) + ": not a readable unencrypted PEM private key (" +
+                             ossl::take_error() + ")");
   }
   return key;
 }

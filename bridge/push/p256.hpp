@@ -13,10 +13,10 @@ inline constexpr std::size_t kP256PrivateKeyBytes = 32;
 
 enum class KeyError {
   none,
-  bad_encoding,   // not base64url
-  bad_length,     // not 65 bytes (public) or 32 (private)
+  bad_encoding,      // not base64url
+  bad_length,        // not 65 bytes (public) or 32 (private)
   not_uncompressed,  // a public key must start with 0x04 (RFC 8291 section 3.1)
-  not_on_curve,   // the point is not on P-256, or the scalar is 0 or >= the group order
+  not_on_curve,      // the point is not on P-256, or the scalar is 0 or >= the group order
   crypto_failure,
 };
 std::string_view to_string(KeyError error);
@@ -32,7 +32,8 @@ class P256PublicKey {
   EVP_PKEY* get() const { return key_.get(); }
 
  private:
-  P256PublicKey(ossl::Pkey key, std::string bytes) : key_(std::move(key)), bytes_(std::move(bytes)) {}
+  P256PublicKey(ossl::Pkey key, std::string bytes)
+      : key_(std::move(key)), bytes_(std::move(bytes)) {}
   ossl::Pkey key_;
   std::string bytes_;
 };

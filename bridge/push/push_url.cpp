@@ -53,7 +53,8 @@ std::optional<PushUrl> parse_push_url(std::string_view url) {
       port = after.substr(1);
     }
     for (char c : host.substr(1, host.size() - 2))
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return std::nullopt;
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'))
+        return std::nullopt;
   } else if (auto colon = authority.find(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);

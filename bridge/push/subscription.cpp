@@ -15,16 +15,26 @@ SubscriptionParse failure(SubscriptionError error, KeyError key_error = KeyError
 
 std::string_view to_string(SubscriptionError error) {
   switch (error) {
-    case SubscriptionError::none: return "none";
-    case SubscriptionError::too_large: return "too_large";
-    case SubscriptionError::not_json: return "not_json";
-    case SubscriptionError::not_object: return "not_object";
-    case SubscriptionError::bad_endpoint: return "bad_endpoint";
-    case SubscriptionError::insecure_endpoint: return "insecure_endpoint";
-    case SubscriptionError::bad_keys: return "bad_keys";
-    case SubscriptionError::bad_p256dh: return "bad_p256dh";
-    case SubscriptionError::bad_auth: return "bad_auth";
-    case SubscriptionError::bad_expiration_time: return "bad_expiration_time";
+    case SubscriptionError::none:
+      return "none";
+    case SubscriptionError::too_large:
+      return "too_large";
+    case SubscriptionError::not_json:
+      return "not_json";
+    case SubscriptionError::not_object:
+      return "not_object";
+    case SubscriptionError::bad_endpoint:
+      return "bad_endpoint";
+    case SubscriptionError::insecure_endpoint:
+      return "insecure_endpoint";
+    case SubscriptionError::bad_keys:
+      return "bad_keys";
+    case SubscriptionError::bad_p256dh:
+      return "bad_p256dh";
+    case SubscriptionError::bad_auth:
+      return "bad_auth";
+    case SubscriptionError::bad_expiration_time:
+      return "bad_expiration_time";
   }
   return "unknown";
 }
@@ -37,7 +47,8 @@ SubscriptionParse parse_subscription(std::string_view json, const SubscriptionPo
   if (!doc.is_object()) return failure(SubscriptionError::not_object);
 
   auto endpoint = doc.find("endpoint");
-  if (endpoint == doc.end() || !endpoint->is_string()) return failure(SubscriptionError::bad_endpoint);
+  if (endpoint == doc.end() || !endpoint->is_string())
+    return failure(SubscriptionError::bad_endpoint);
   const auto& endpoint_text = endpoint->get_ref<const std::string&>();
   auto url = parse_push_url(endpoint_text);
   if (!url) return failure(SubscriptionError::bad_endpoint);
@@ -60,9 +71,9 @@ SubscriptionParse parse_subscription(std::string_view json, const SubscriptionPo
   if (!parsed.ok()) return failure(SubscriptionError::bad_auth);
 
   SubscriptionParse result;
-  result.subscription.emplace(WebPushSubscription{endpoint_text, std::move(*url),
-                                                  std::move(*parsed.keys), p256dh->get<std::string>(),
-                                                  auth->get<std::string>()});
+  result.subscription.emplace(
+      WebPushSubscription{endpoint_text, std::move(*url), std::move(*parsed.keys),
+                          p256dh->get<std::string>(), auth->get<std::string>()});
   return result;
 }
 

@@ -18,12 +18,12 @@ enum class SubscriptionError {
   too_large,
   not_json,
   not_object,
-  bad_endpoint,        // missing, not a string, not an absolute URL
-  insecure_endpoint,   // http:// while the policy wants https://
-  bad_keys,            // "keys" missing or not an object, p256dh or auth not a string
-  bad_p256dh,          // see key_error
+  bad_endpoint,       // missing, not a string, not an absolute URL
+  insecure_endpoint,  // http:// while the policy wants https://
+  bad_keys,           // "keys" missing or not an object, p256dh or auth not a string
+  bad_p256dh,         // see key_error
   bad_auth,
-  bad_expiration_time, // present, not null and not a number
+  bad_expiration_time,  // present, not null and not a number
 };
 std::string_view to_string(SubscriptionError error);
 

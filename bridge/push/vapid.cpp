@@ -75,14 +75,22 @@ std::optional<std::string> VapidSigner::authorization(std::string_view audience,
 
 std::string_view to_string(VapidError error) {
   switch (error) {
-    case VapidError::none: return "none";
-    case VapidError::malformed: return "malformed";
-    case VapidError::bad_public_key: return "bad_public_key";
-    case VapidError::bad_token: return "bad_token";
-    case VapidError::wrong_audience: return "wrong_audience";
-    case VapidError::expired: return "expired";
-    case VapidError::too_long: return "too_long";
-    case VapidError::bad_subject: return "bad_subject";
+    case VapidError::none:
+      return "none";
+    case VapidError::malformed:
+      return "malformed";
+    case VapidError::bad_public_key:
+      return "bad_public_key";
+    case VapidError::bad_token:
+      return "bad_token";
+    case VapidError::wrong_audience:
+      return "wrong_audience";
+    case VapidError::expired:
+      return "expired";
+    case VapidError::too_long:
+      return "too_long";
+    case VapidError::bad_subject:
+      return "bad_subject";
   }
   return "unknown";
 }
@@ -111,12 +119,14 @@ VapidCheck verify_vapid_authorization(std::string_view header_value, std::string
   if (aud == claims.end() || !aud->is_string() || *aud != audience)
     return fail(VapidError::wrong_audience);
   auto exp = claims.find("exp");
-  if (exp == claims.end() || !exp->is_number_integer() || exp->get<std::int64_t>() <= unix_seconds(now))
+  if (exp == claims.end() || !exp->is_number_integer() ||
+      exp->get<std::int64_t>() <= unix_seconds(now))
     return fail(VapidError::expired);
   if (exp->get<std::int64_t>() > unix_seconds(now + kMaxVapidLifetime))
     return fail(VapidError::too_long);
   auto sub = claims.find("sub");
-  if (sub == claims.end() || !sub->is_string() || !is_contact_uri(sub->get_ref<const std::string&>()))
+  if (sub == claims.end() || !sub->is_string() ||
+      !is_contact_uri(sub->get_ref<const std::string&>()))
     return fail(VapidError::bad_subject);
   result.subject = sub->get<std::string>();
   return result;

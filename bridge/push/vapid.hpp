@@ -41,13 +41,13 @@ class VapidSigner {
 
 enum class VapidError {
   none,
-  malformed,        // not "vapid t=..., k=..."
-  bad_public_key,   // k is not a P-256 point
-  bad_token,        // t does not verify with k (form, alg, signature)
+  malformed,       // not "vapid t=..., k=..."
+  bad_public_key,  // k is not a P-256 point
+  bad_token,       // t does not verify with k (form, alg, signature)
   wrong_audience,
-  expired,          // exp missing, not a number, or not after now
-  too_long,         // exp more than 24 hours after now
-  bad_subject,      // sub missing or neither mailto: nor https:
+  expired,      // exp missing, not a number, or not after now
+  too_long,     // exp more than 24 hours after now
+  bad_subject,  // sub missing or neither mailto: nor https:
 };
 std::string_view to_string(VapidError error);
 

@@ -103,23 +103,34 @@ std::optional<std::string> open(const ContentKeys& keys, std::string_view sealed
 }
 
 void append_uint32(std::string& out, std::uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
 }
 
 }  // namespace
 
 std::string_view to_string(WebPushError error) {
   switch (error) {
-    case WebPushError::none: return "none";
-    case WebPushError::bad_p256dh: return "bad_p256dh";
-    case WebPushError::bad_auth_secret: return "bad_auth_secret";
-    case WebPushError::payload_too_large: return "payload_too_large";
-    case WebPushError::truncated: return "truncated";
-    case WebPushError::bad_record_size: return "bad_record_size";
-    case WebPushError::bad_key_id: return "bad_key_id";
-    case WebPushError::decrypt_failed: return "decrypt_failed";
-    case WebPushError::bad_padding: return "bad_padding";
-    case WebPushError::crypto_failure: return "crypto_failure";
+    case WebPushError::none:
+      return "none";
+    case WebPushError::bad_p256dh:
+      return "bad_p256dh";
+    case WebPushError::bad_auth_secret:
+      return "bad_auth_secret";
+    case WebPushError::payload_too_large:
+      return "payload_too_large";
+    case WebPushError::truncated:
+      return "truncated";
+    case WebPushError::bad_record_size:
+      return "bad_record_size";
+    case WebPushError::bad_key_id:
+      return "bad_key_id";
+    case WebPushError::decrypt_failed:
+      return "decrypt_failed";
+    case WebPushError::bad_padding:
+      return "bad_padding";
+    case WebPushError::crypto_failure:
+      return "crypto_failure";
   }
   return "unknown";
 }
@@ -153,8 +164,8 @@ WebPushResult encrypt_web_push(std::string_view plaintext, const ReceiverKeys& r
     return failure(WebPushError::crypto_failure);
   auto ephemeral = P256PrivateKey::generate();
   if (!ephemeral) return failure(WebPushError::crypto_failure);
-  return encrypt_web_push(plaintext, receiver, SenderSecrets{std::move(salt), std::move(*ephemeral)},
-                          options);
+  return encrypt_web_push(plaintext, receiver,
+                          SenderSecrets{std::move(salt), std::move(*ephemeral)}, options);
 }
 
 WebPushResult encrypt_web_push(std::string_view plaintext, const ReceiverKeys& receiver,
@@ -162,7 +173,8 @@ WebPushResult encrypt_web_push(std::string_view plaintext, const ReceiverKeys& r
   if (plaintext.size() > kMaxWebPushPlaintext ||
       options.padding > kMaxWebPushPlaintext - plaintext.size())
     return failure(WebPushError::payload_too_large);
-  if (receiver.auth_secret.size() != kAuthSecretBytes) return failure(WebPushError::bad_auth_secret);
+  if (receiver.auth_secret.size() != kAuthSecretBytes)
+    return failure(WebPushError::bad_auth_secret);
   if (secrets.salt.size() != kSaltBytes) return failure(WebPushError::crypto_failure);
   auto ecdh_secret = ecdh_p256(secrets.ephemeral, receiver.public_key);
   if (!ecdh_secret) return failure(WebPushError::crypto_failure);
@@ -209,8 +221,8 @@ WebPushResult decrypt_web_push(std::string_view body, const P256PrivateKey& rece
   if (!sender.ok()) return failure(WebPushError::bad_key_id);
   auto ecdh_secret = ecdh_p256(receiver_private, *sender.key);
   if (!ecdh_secret) return failure(WebPushError::crypto_failure);
-  auto keys = derive_keys(*ecdh_secret, auth_secret, receiver_private.public_bytes(),
-                          sender_bytes, salt);
+  auto keys =
+      derive_keys(*ecdh_secret, auth_secret, receiver_private.public_bytes(), sender_bytes, salt);
   if (!keys) return failure(WebPushError::crypto_failure);
   auto record = open(*keys, sealed);
   if (!record) return failure(WebPushError::decrypt_failed);

@@ -25,15 +25,15 @@ inline constexpr std::size_t kMaxWebPushPlaintext =
 
 enum class WebPushError {
   none,
-  bad_p256dh,        // the subscription's public key: see key_error
-  bad_auth_secret,   // not base64url, or not 16 bytes
-  payload_too_large, // more than kMaxWebPushPlaintext (with padding) for one record
-  truncated,         // shorter than a header and a tag
-  bad_record_size,   // rs < 18, or a body longer than one record
-  bad_key_id,        // the sender's key in the header: not 65 bytes or not a P-256 point
-  decrypt_failed,    // wrong key or secret, or altered bytes (the GCM tag did not match)
-  bad_padding,       // no 0x02 delimiter (RFC 8188 section 2: the last record's)
-  crypto_failure,    // OpenSSL itself failed (out of memory)
+  bad_p256dh,         // the subscription's public key: see key_error
+  bad_auth_secret,    // not base64url, or not 16 bytes
+  payload_too_large,  // more than kMaxWebPushPlaintext (with padding) for one record
+  truncated,          // shorter than a header and a tag
+  bad_record_size,    // rs < 18, or a body longer than one record
+  bad_key_id,         // the sender's key in the header: not 65 bytes or not a P-256 point
+  decrypt_failed,     // wrong key or secret, or altered bytes (the GCM tag did not match)
+  bad_padding,        // no 0x02 delimiter (RFC 8188 section 2: the last record's)
+  crypto_failure,     // OpenSSL itself failed (out of memory)
 };
 std::string_view to_string(WebPushError error);
 

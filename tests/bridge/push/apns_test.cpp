@@ -39,15 +39,18 @@ TEST(ApnsToken, StartUpRefusesBadIdsAndKeys) {
   EXPECT_THROW(ApnsTokenSigner::from_p8(pem, "", "DEF123GHIJ"), std::runtime_error);
   EXPECT_THROW(ApnsTokenSigner::from_p8(pem, "ABC123DEFG", "bad team"), std::runtime_error);
   EXPECT_THROW(ApnsTokenSigner::from_p8(pem, "ABC\"123", "DEF123GHIJ"), std::runtime_error);
-  EXPECT_THROW(ApnsTokenSigner::from_p8(keys::pkcs8_pem(keys::shared_rsa_key()), "ABC123DEFG", "DEF123GHIJ"),
-               std::runtime_error);
+  EXPECT_THROW(
+      ApnsTokenSigner::from_p8(keys::pkcs8_pem(keys::shared_rsa_key()), "ABC123DEFG", "DEF123GHIJ"),
+      std::runtime_error);
 }
 
 TEST(ApnsRequest, BreakingNewsHasPriority10AndTheArticlesIds) {
-  auto request = build_apns_request(article(true), ApnsOptions{"fr.exemple.news", std::chrono::hours(1), kNow});
+  auto request = build_apns_request(article(true),
+                                    ApnsOptions{"fr.exemple.news", std::chrono::hours(1), kNow});
   ASSERT_TRUE(request.ok());
-  EXPECT_EQ(request.payload,
-            R"({"aps":{"alert":{"title":"Victoire à Lyon","body":"L’OL s’impose 2-1 après prolongation."},"thread-id":"sports"},"article_id":"spo-2026-88","category":"sports","url":"https://exemple.fr/sports/88"})");
+  EXPECT_EQ(
+      request.payload,
+      R"({"aps":{"alert":{"title":"Victoire à Lyon","body":"L’OL s’impose 2-1 après prolongation."},"thread-id":"sports"},"article_id":"spo-2026-88","category":"sports","url":"https://exemple.fr/sports/88"})");
   EXPECT_EQ(request.headers.push_type, "alert");
   EXPECT_EQ(request.headers.priority, "10");
   EXPECT_EQ(request.headers.collapse_id, "spo-2026-88");
@@ -56,7 +59,8 @@ TEST(ApnsRequest, BreakingNewsHasPriority10AndTheArticlesIds) {
 }
 
 TEST(ApnsRequest, OrdinaryNewsHasPriority5) {
-  auto request = build_apns_request(article(false), ApnsOptions{"fr.exemple.news", seconds(60), kNow});
+  auto request =
+      build_apns_request(article(false), ApnsOptions{"fr.exemple.news", seconds(60), kNow});
   ASSERT_TRUE(request.ok());
   EXPECT_EQ(request.headers.priority, "5");
 }

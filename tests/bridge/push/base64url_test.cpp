@@ -23,11 +23,11 @@ TEST(Base64url, DecodesUnpaddedAndPadded) {
 }
 
 TEST(Base64url, RefusesWhatIsNotCanonicalBase64url) {
-  EXPECT_FALSE(base64url_decode("+/+/"));   // standard base64's alphabet
+  EXPECT_FALSE(base64url_decode("+/+/"));  // standard base64's alphabet
   EXPECT_FALSE(base64url_decode("Zm9v Yg"));
-  EXPECT_FALSE(base64url_decode("Zm9vY"));  // 6 bits left over: not a byte
-  EXPECT_FALSE(base64url_decode("Zh"));     // bits after the last byte are not zero
-  EXPECT_FALSE(base64url_decode("Zm9vYg="));   // padding of the wrong length
+  EXPECT_FALSE(base64url_decode("Zm9vY"));    // 6 bits left over: not a byte
+  EXPECT_FALSE(base64url_decode("Zh"));       // bits after the last byte are not zero
+  EXPECT_FALSE(base64url_decode("Zm9vYg="));  // padding of the wrong length
   EXPECT_FALSE(base64url_decode("Zm9vYg==="));
   EXPECT_FALSE(base64url_decode("Zg==Zg=="));  // padding in the middle
   EXPECT_FALSE(base64url_decode(std::string_view("Zm\0v", 4)));

@@ -13,13 +13,12 @@ using std::chrono::seconds;
 const std::chrono::system_clock::time_point kNow{seconds(1795890100)};
 
 std::string service_account_json(nlohmann::json changes = nlohmann::json::object()) {
-  nlohmann::json account = {
-      {"type", "service_account"},
-      {"project_id", "exemple-news"},
-      {"private_key_id", "0123456789abcdef"},
-      {"private_key", keys::pkcs8_pem(keys::shared_rsa_key())},
-      {"client_email", "bridge@exemple-news.iam.gserviceaccount.com"},
-      {"token_uri", "https://oauth2.googleapis.com/token"}};
+  nlohmann::json account = {{"type", "service_account"},
+                            {"project_id", "exemple-news"},
+                            {"private_key_id", "0123456789abcdef"},
+                            {"private_key", keys::pkcs8_pem(keys::shared_rsa_key())},
+                            {"client_email", "bridge@exemple-news.iam.gserviceaccount.com"},
+                            {"token_uri", "https://oauth2.googleapis.com/token"}};
   account.merge_patch(changes);
   return account.dump();
 }
@@ -44,15 +43,17 @@ TEST(FcmServiceAccount, AssertionIsAnRs256JwtForTheTokenUri) {
   EXPECT_TRUE(decoded.signature_ok);
   EXPECT_EQ(decoded.header,
             (nlohmann::json{{"alg", "RS256"}, {"typ", "JWT"}, {"kid", "0123456789abcdef"}}));
-  EXPECT_EQ(decoded.claims, (nlohmann::json{{"iss", "bridge@exemple-news.iam.gserviceaccount.com"},
-                                            {"scope", "https://www.googleapis.com/auth/firebase.messaging"},
-                                            {"aud", "https://oauth2.googleapis.com/token"},
-                                            {"iat", 1795890100},
-                                            {"exp", 1795890100 + 3600}}));
+  EXPECT_EQ(decoded.claims,
+            (nlohmann::json{{"iss", "bridge@exemple-news.iam.gserviceaccount.com"},
+                            {"scope", "https://www.googleapis.com/auth/firebase.messaging"},
+                            {"aud", "https://oauth2.googleapis.com/token"},
+                            {"iat", 1795890100},
+                            {"exp", 1795890100 + 3600}}));
 }
 
 TEST(FcmServiceAccount, TokenUriComesFromTheCredentials) {
-  auto account = FcmServiceAccount::parse(service_account_json({{"token_uri", "http://127.0.0.1:39002/token"}}));
+  auto account = FcmServiceAccount::parse(
+      service_account_json({{"token_uri", "http://127.0.0.1:39002/token"}}));
   EXPECT_EQ(account.token_uri(), "http://127.0.0.1:39002/token");
   auto decoded = keys::decode_and_check(*account.assertion(kNow), keys::shared_rsa_key(), false);
   EXPECT_EQ(decoded.claims["aud"], "http://127.0.0.1:39002/token");
@@ -71,12 +72,16 @@ TEST(FcmServiceAccount, StartUpNamesWhatIsWrong) {
   expect_error(service_account_json({{"type", "authorized_user"}}), "\"type\"");
   expect_error(service_account_json({{"client_email", nullptr}}), "\"client_email\"");
   expect_error(service_account_json({{"token_uri", ""}}), "\"token_uri\"");
-  expect_error(service_account_json({{"token_uri", "oauth2.googleapis.com/token"}}), "\"token_uri\"");
+  expect_error(service_account_json({{"token_uri", "oauth2.googleapis.com/token"}}),
+               "\"token_uri\"");
   expect_error(service_account_json({{"project_id", 3}}), "\"project_id\"");
-  expect_error(service_account_json({{"private_key", "-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n"}}),
-               "private_key");
-  expect_error(service_account_json({{"private_key", keys::pkcs8_pem(keys::make_p256_key().get())}}),
-               "not an RSA private key");
+  expect_error(
+      service_account_json(
+          {{"private_key", "-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n"}}),
+      "private_key");
+  expect_error(
+      service_account_json({{"private_key", keys::pkcs8_pem(keys::make_p256_key().get())}}),
+      "not an RSA private key");
 }
 
 TEST(FcmToken, RequestBodyIsFormEncoded) {
@@ -85,7 +90,8 @@ TEST(FcmToken, RequestBodyIsFormEncoded) {
 }
 
 TEST(FcmToken, ParsesTheAnswer) {
-  auto token = parse_fcm_token_response(R"({"access_token":"ya29.c","expires_in":3599,"token_type":"Bearer"})");
+  auto token = parse_fcm_token_response(
+      R"({"access_token":"ya29.c","expires_in":3599,"token_type":"Bearer"})");
   ASSERT_TRUE(token.ok()) << token.error;
   EXPECT_EQ(token.access_token, "ya29.c");
   EXPECT_EQ(token.expires_in, seconds(3599));
@@ -105,15 +111,18 @@ TEST(FcmToken, ParsesTheAnswer) {
 }
 
 TEST(FcmMessage, BreakingToATokenIsHighPriorityWithCollapseKeyAndTtl) {
-  auto message = build_fcm_message(article(true), FcmTarget{FcmTarget::Kind::token, "dGVzdA:APA91bH"},
-                                   FcmOptions{seconds(3600)});
+  auto message =
+      build_fcm_message(article(true), FcmTarget{FcmTarget::Kind::token, "dGVzdA:APA91bH"},
+                        FcmOptions{seconds(3600)});
   ASSERT_TRUE(message.ok());
-  EXPECT_EQ(message.json,
-            R"({"message":{"token":"dGVzdA:APA91bH","notification":{"title":"L’inflation ralentit en avril","body":"Les prix ont progressé de 2,2 % sur un an."},"data":{"article_id":"eco-77","category":"economie","breaking":"true","url":"https://exemple.fr/eco/77"},"android":{"priority":"high","collapse_key":"eco-77","ttl":"3600s"}}})");
+  EXPECT_EQ(
+      message.json,
+      R"({"message":{"token":"dGVzdA:APA91bH","notification":{"title":"L’inflation ralentit en avril","body":"Les prix ont progressé de 2,2 % sur un an."},"data":{"article_id":"eco-77","category":"economie","breaking":"true","url":"https://exemple.fr/eco/77"},"android":{"priority":"high","collapse_key":"eco-77","ttl":"3600s"}}})");
 }
 
 TEST(FcmMessage, OrdinaryNewsToATopicIsNormalPriority) {
-  auto message = build_fcm_message(article(false), FcmTarget{FcmTarget::Kind::topic, "news-economie"});
+  auto message =
+      build_fcm_message(article(false), FcmTarget{FcmTarget::Kind::topic, "news-economie"});
   ASSERT_TRUE(message.ok());
   auto json = nlohmann::json::parse(message.json);
   EXPECT_EQ(json["message"]["topic"], "news-economie");
@@ -125,8 +134,10 @@ TEST(FcmMessage, OrdinaryNewsToATopicIsNormalPriority) {
 
 TEST(FcmMessage, RefusesBadTargets) {
   auto a = article(false);
-  EXPECT_EQ(build_fcm_message(a, FcmTarget{FcmTarget::Kind::token, ""}).error, PayloadError::bad_target);
-  EXPECT_EQ(build_fcm_message(a, FcmTarget{FcmTarget::Kind::token, "a\"b"}).error, PayloadError::bad_target);
+  EXPECT_EQ(build_fcm_message(a, FcmTarget{FcmTarget::Kind::token, ""}).error,
+            PayloadError::bad_target);
+  EXPECT_EQ(build_fcm_message(a, FcmTarget{FcmTarget::Kind::token, "a\"b"}).error,
+            PayloadError::bad_target);
   EXPECT_EQ(build_fcm_message(a, FcmTarget{FcmTarget::Kind::topic, "news/eco"}).error,
             PayloadError::bad_target);
   EXPECT_EQ(build_fcm_message(a, FcmTarget{FcmTarget::Kind::token, std::string(2000, 'a')}).error,

@@ -34,14 +34,16 @@ TEST(Jwt, Rs256VerifiesIndependently) {
 
 TEST(Jwt, AHeaderCannotOverrideTheAlgorithm) {
   auto key = keys::make_p256_key();
-  auto token = sign_jwt(JwtAlgorithm::es256, key.get(), {{"alg", "none"}}, nlohmann::ordered_json::object());
+  auto token =
+      sign_jwt(JwtAlgorithm::es256, key.get(), {{"alg", "none"}}, nlohmann::ordered_json::object());
   ASSERT_TRUE(token);
   EXPECT_EQ(keys::decode_and_check(*token, key.get(), true).header["alg"], "ES256");
 }
 
 TEST(Jwt, VerifiesTokensSignedElsewhere) {
   auto key = keys::make_p256_key();
-  std::string token = tokens::make_token({{"alg", "ES256"}}, {{"sub", "mailto:a@b"}}, tokens::es256(key.get()));
+  std::string token =
+      tokens::make_token({{"alg", "ES256"}}, {{"sub", "mailto:a@b"}}, tokens::es256(key.get()));
   auto verification = verify_jwt(token, JwtAlgorithm::es256, key.get());
   ASSERT_TRUE(verification.ok()) << to_string(verification.error);
   EXPECT_EQ(verification.claims["sub"], "mailto:a@b");
@@ -65,8 +67,10 @@ TEST(Jwt, RefusesWrongAlgorithmsKeysAndForms) {
   EXPECT_NE(verify_jwt(altered, JwtAlgorithm::es256, key.get()).error, JwtError::none);
   for (std::string_view bad : {"", "a.b", "a.b.c.d", "..", "W10.e30.AA", "e30.e30.A"})
     EXPECT_EQ(verify_jwt(bad, JwtAlgorithm::es256, key.get()).error, JwtError::malformed) << bad;
-  EXPECT_EQ(verify_jwt("e30.e30.", JwtAlgorithm::es256, key.get()).error, JwtError::wrong_algorithm);
-  EXPECT_EQ(verify_jwt(std::string(17000, 'a'), JwtAlgorithm::es256, key.get()).error, JwtError::malformed);
+  EXPECT_EQ(verify_jwt("e30.e30.", JwtAlgorithm::es256, key.get()).error,
+            JwtError::wrong_algorithm);
+  EXPECT_EQ(verify_jwt(std::string(17000, 'a'), JwtAlgorithm::es256, key.get()).error,
+            JwtError::malformed);
 }
 
 }  // namespace

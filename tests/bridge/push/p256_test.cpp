@@ -1,7 +1,6 @@
 #include "bridge/push/p256.hpp"
 
 #include <gtest/gtest.h>
-
 #include <openssl/pem.h>
 
 #include <memory>
@@ -19,8 +18,9 @@ TEST(P256, ScalarGivesItsPublicPoint) {
   // RFC 8291 Appendix A's application server key pair.
   auto parsed = P256PrivateKey::from_base64url("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw");
   ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(base64url_encode(parsed.key->public_bytes()),
-            "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
+  EXPECT_EQ(
+      base64url_encode(parsed.key->public_bytes()),
+      "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
 }
 
 TEST(P256, RefusesScalarsOutOfRange) {

@@ -11,10 +11,12 @@ std::string origin_of(std::string_view url) {
 }
 
 TEST(PushUrl, OriginOfRealEndpoints) {
-  EXPECT_EQ(origin_of("https://fcm.googleapis.com/fcm/send/dGVzdA:APA91b"), "https://fcm.googleapis.com");
+  EXPECT_EQ(origin_of("https://fcm.googleapis.com/fcm/send/dGVzdA:APA91b"),
+            "https://fcm.googleapis.com");
   EXPECT_EQ(origin_of("https://updates.push.services.mozilla.com/wpush/v2/gAAAA"),
             "https://updates.push.services.mozilla.com");
-  EXPECT_EQ(origin_of("https://web.push.apple.com/QGuQyavXutnMH6Ig2uYOJDwA"), "https://web.push.apple.com");
+  EXPECT_EQ(origin_of("https://web.push.apple.com/QGuQyavXutnMH6Ig2uYOJDwA"),
+            "https://web.push.apple.com");
 }
 
 TEST(PushUrl, OriginKeepsOnlyANonDefaultPort) {

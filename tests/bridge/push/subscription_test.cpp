@@ -11,8 +11,9 @@ constexpr std::string_view kAuth = "BTBZMqHH6r4Tts7J_aSIgg";
 
 std::string subscription(std::string_view endpoint, std::string_view p256dh = kP256dh,
                          std::string_view auth = kAuth) {
-  return R"({"endpoint":")" + std::string(endpoint) + R"(","expirationTime":null,"keys":{"p256dh":")" +
-         std::string(p256dh) + R"(","auth":")" + std::string(auth) + R"("}})";
+  return R"({"endpoint":")" + std::string(endpoint) +
+         R"(","expirationTime":null,"keys":{"p256dh":")" + std::string(p256dh) + R"(","auth":")" +
+         std::string(auth) + R"("}})";
 }
 
 TEST(Subscription, ParsesWhatABrowserGives) {
@@ -29,8 +30,9 @@ TEST(Subscription, ParsesWhatABrowserGives) {
 
 TEST(Subscription, IgnoresUnknownMembersAndAcceptsANumericExpiration) {
   std::string json = R"({"endpoint":"https://push.example/x","expirationTime":1795890100477,)"
-                     R"("keys":{"p256dh":")" + std::string(kP256dh) + R"(","auth":")" +
-                     std::string(kAuth) + R"(","extra":1},"future":[1,2]})";
+                     R"("keys":{"p256dh":")" +
+                     std::string(kP256dh) + R"(","auth":")" + std::string(kAuth) +
+                     R"(","extra":1},"future":[1,2]})";
   EXPECT_TRUE(parse_subscription(json).ok());
 }
 
@@ -53,13 +55,15 @@ TEST(Subscription, RefusesBadInputWithItsReason) {
             SubscriptionError::bad_keys);
   EXPECT_EQ(error_of(R"({"endpoint":"https://push.example/x","expirationTime":"soon","keys":{}})"),
             SubscriptionError::bad_expiration_time);
-  EXPECT_EQ(error_of(subscription("https://push.example/x", "AAAA")), SubscriptionError::bad_p256dh);
+  EXPECT_EQ(error_of(subscription("https://push.example/x", "AAAA")),
+            SubscriptionError::bad_p256dh);
   EXPECT_EQ(parse_subscription(subscription("https://push.example/x", "AAAA")).key_error,
             KeyError::bad_length);
   EXPECT_EQ(error_of(subscription("https://push.example/x", kP256dh, "AAAA")),
             SubscriptionError::bad_auth);
-  EXPECT_EQ(error_of(subscription("https://push.example/" + std::string(kMaxSubscriptionJsonBytes, 'a'))),
-            SubscriptionError::too_large);
+  EXPECT_EQ(
+      error_of(subscription("https://push.example/" + std::string(kMaxSubscriptionJsonBytes, 'a'))),
+      SubscriptionError::too_large);
 }
 
 }  // namespace

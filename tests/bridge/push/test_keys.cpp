@@ -9,7 +9,9 @@
 
 namespace newspush::test::bridge_keys {
 
-tokens::Pkey make_p256_key() { return tokens::Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")); }
+tokens::Pkey make_p256_key() {
+  return tokens::Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+}
 
 EVP_PKEY* shared_rsa_key() {
   static tokens::Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048)));
@@ -18,7 +20,8 @@ EVP_PKEY* shared_rsa_key() {
 
 std::string pkcs8_pem(EVP_PKEY* key) {
   std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
-  EXPECT_EQ(PEM_write_bio_PKCS8PrivateKey(out.get(), key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  EXPECT_EQ(PEM_write_bio_PKCS8PrivateKey(out.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
+            1);
   char* data = nullptr;
   long length = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<std::size_t>(length));
@@ -70,7 +73,8 @@ DecodedJwt decode_and_check(std::string_view token, EVP_PKEY* public_key, bool e
     OPENSSL_free(der);
     ECDSA_SIG_free(sig);
   }
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                  &EVP_MD_CTX_free);
   std::string_view input = token.substr(0, second);
   result.signature_ok =
       EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, public_key) == 1 &&

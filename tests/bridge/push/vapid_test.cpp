@@ -28,7 +28,8 @@ Parts split(const std::string& header) {
 
 TEST(Vapid, HeaderHasTheRfc8292FormAndClaims) {
   auto key = keys::make_p256_key();
-  auto signer = VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:ops@exemple.fr");
+  auto signer =
+      VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:ops@exemple.fr");
   auto header = signer.authorization(kAudience, kNow + hours(12));
   ASSERT_TRUE(header);
   auto parts = split(*header);
@@ -46,8 +47,9 @@ TEST(Vapid, RawBase64urlKeyAsWebPushToolsPrintIt) {
   // RFC 8291's application server key, reused as a VAPID key.
   auto signer = VapidSigner::from_base64url("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
                                             "https://exemple.fr/contact");
-  EXPECT_EQ(signer.public_key_base64url(),
-            "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
+  EXPECT_EQ(
+      signer.public_key_base64url(),
+      "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
   auto header = signer.authorization(kAudience, kNow + hours(1));
   ASSERT_TRUE(header);
   EXPECT_TRUE(verify_vapid_authorization(*header, kAudience, kNow).ok());
@@ -73,12 +75,15 @@ TEST(Vapid, VerifierAcceptsTheSignersHeader) {
   EXPECT_EQ(check.public_key, signer.public_key_base64url());
   // The parameters in the other order, as RFC 8292 allows.
   auto parts = split(header);
-  EXPECT_TRUE(verify_vapid_authorization("vapid k=" + parts.key + ", t=" + parts.token, kAudience, kNow).ok());
+  EXPECT_TRUE(
+      verify_vapid_authorization("vapid k=" + parts.key + ", t=" + parts.token, kAudience, kNow)
+          .ok());
 }
 
 TEST(Vapid, VerifierRefusesEachBrokenClaim) {
   auto key = keys::make_p256_key();
-  auto signer = VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:ops@exemple.fr");
+  auto signer =
+      VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:ops@exemple.fr");
   auto other = VapidSigner::from_pem(test::tokens::private_pem(keys::make_p256_key().get()),
                                      "mailto:ops@exemple.fr");
   auto header = *signer.authorization(kAudience, kNow + hours(1));
@@ -94,7 +99,8 @@ TEST(Vapid, VerifierRefusesEachBrokenClaim) {
   auto other_parts = split(*other.authorization(kAudience, kNow + hours(1)));
   EXPECT_EQ(error_of("vapid t=" + parts.token + ", k=" + other_parts.key, kAudience, kNow),
             VapidError::bad_token);
-  EXPECT_EQ(error_of("vapid t=" + parts.token + ", k=AAAA", kAudience, kNow), VapidError::bad_public_key);
+  EXPECT_EQ(error_of("vapid t=" + parts.token + ", k=AAAA", kAudience, kNow),
+            VapidError::bad_public_key);
   EXPECT_EQ(error_of("Bearer " + parts.token, kAudience, kNow), VapidError::malformed);
   EXPECT_EQ(error_of("vapid t=" + parts.token, kAudience, kNow), VapidError::malformed);
   EXPECT_EQ(error_of("vapid t=" + parts.token + ", k=" + parts.key + ", x=1", kAudience, kNow),
@@ -106,10 +112,11 @@ TEST(Vapid, VerifierRefusesEachBrokenClaim) {
       test::tokens::es256(key.get()));
   EXPECT_EQ(error_of("vapid t=" + no_contact + ", k=" + parts.key, kAudience, kNow),
             VapidError::bad_subject);
-  std::string no_exp = test::tokens::make_token({{"alg", "ES256"}},
-                                                {{"aud", kAudience}, {"sub", "mailto:a@b"}},
-                                                test::tokens::es256(key.get()));
-  EXPECT_EQ(error_of("vapid t=" + no_exp + ", k=" + parts.key, kAudience, kNow), VapidError::expired);
+  std::string no_exp =
+      test::tokens::make_token({{"alg", "ES256"}}, {{"aud", kAudience}, {"sub", "mailto:a@b"}},
+                               test::tokens::es256(key.get()));
+  EXPECT_EQ(error_of("vapid t=" + no_exp + ", k=" + parts.key, kAudience, kNow),
+            VapidError::expired);
 }
 
 }  // namespace

@@ -133,17 +133,20 @@ TEST(WebPushCrypto, RefusesBadReceiverKeys) {
   const std::string auth = std::string(kAuthSecret);
   // Not base64url: standard base64's characters, whitespace, padding in the middle.
   EXPECT_EQ(parse_receiver_keys("BCVxsr7N+eNgVRqv/HtD0zT", auth).key_error, KeyError::bad_encoding);
-  EXPECT_EQ(parse_receiver_keys(std::string(kUaPublic) + " ", auth).key_error, KeyError::bad_encoding);
+  EXPECT_EQ(parse_receiver_keys(std::string(kUaPublic) + " ", auth).key_error,
+            KeyError::bad_encoding);
   EXPECT_EQ(parse_receiver_keys("", auth).key_error, KeyError::bad_length);
   // Wrong length: 64 and 66 bytes.
   std::string point = decoded(kUaPublic);
   EXPECT_EQ(parse_receiver_keys(base64url_encode(point.substr(0, 64)), auth).key_error,
             KeyError::bad_length);
-  EXPECT_EQ(parse_receiver_keys(base64url_encode(point + "x"), auth).key_error, KeyError::bad_length);
+  EXPECT_EQ(parse_receiver_keys(base64url_encode(point + "x"), auth).key_error,
+            KeyError::bad_length);
   // The compressed form (33 bytes) and a 65-byte value without the 0x04 prefix.
   std::string compressed = point.substr(0, 33);
   compressed[0] = 0x02;
-  EXPECT_EQ(parse_receiver_keys(base64url_encode(compressed), auth).key_error, KeyError::bad_length);
+  EXPECT_EQ(parse_receiver_keys(base64url_encode(compressed), auth).key_error,
+            KeyError::bad_length);
   std::string bad_prefix = point;
   bad_prefix[0] = 0x05;
   EXPECT_EQ(parse_receiver_keys(base64url_encode(bad_prefix), auth).key_error,
@@ -194,7 +197,8 @@ TEST(WebPushCrypto, DecryptRefusesMalformedHeaders) {
   std::string auth = decoded(kAuthSecret);
   EXPECT_EQ(decrypt_web_push("", receiver, auth).error, WebPushError::truncated);
   EXPECT_EQ(decrypt_web_push(body.substr(0, 20), receiver, auth).error, WebPushError::truncated);
-  EXPECT_EQ(decrypt_web_push(body.substr(0, 86 + 16), receiver, auth).error, WebPushError::truncated);
+  EXPECT_EQ(decrypt_web_push(body.substr(0, 86 + 16), receiver, auth).error,
+            WebPushError::truncated);
 
   std::string short_key_id = body;
   short_key_id[20] = 32;
@@ -244,17 +248,16 @@ std::string seal_raw_record(std::string_view record, const P256PrivateKey& sende
   EVP_EncryptFinal_ex(context, reinterpret_cast<unsigned char*>(out.data()) + length, &length);
   EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, out.data() + record.size());
   EVP_CIPHER_CTX_free(context);
-  std::string header = std::string(salt) + std::string("\x00\x00\x10\x00", 4) + '\x41' +
-                       sender.public_bytes();
+  std::string header =
+      std::string(salt) + std::string("\x00\x00\x10\x00", 4) + '\x41' + sender.public_bytes();
   return header + out;
 }
 
 TEST(WebPushCrypto, IndependentDerivationAgreesWithTheLibrary) {
   TestSubscriber subscriber;
   auto sender = *P256PrivateKey::generate();
-  std::string body =
-      seal_raw_record(std::string("salut\x02", 6), sender, subscriber.key, subscriber.auth,
-                      "sixteen byte slt");
+  std::string body = seal_raw_record(std::string("salut\x02", 6), sender, subscriber.key,
+                                     subscriber.auth, "sixteen byte slt");
   auto opened = decrypt_web_push(body, subscriber.key, subscriber.auth);
   ASSERT_TRUE(opened.ok()) << to_string(opened.error);
   EXPECT_EQ(opened.bytes, "salut");

@@ -20,8 +20,9 @@ TEST(WebPushPayload, CarriesTitleBodyUrlAndTagWithAccentsIntact) {
   auto payload = build_web_push_payload(article());
   ASSERT_TRUE(payload.ok());
   EXPECT_FALSE(payload.shortened);
-  EXPECT_EQ(payload.json,
-            R"({"title":"Élection : l’Assemblée adopte le budget","body":"Le texte a été voté à 289 voix contre 252, après un débat tendu à l’hémicycle.","url":"https://exemple.fr/politique/budget","tag":"pol-2026-1203","category":"politique","breaking":true})");
+  EXPECT_EQ(
+      payload.json,
+      R"({"title":"Élection : l’Assemblée adopte le budget","body":"Le texte a été voté à 289 voix contre 252, après un débat tendu à l’hémicycle.","url":"https://exemple.fr/politique/budget","tag":"pol-2026-1203","category":"politique","breaking":true})");
 }
 
 TEST(WebPushPayload, LongTextIsShortenedToFitOneRecord) {
@@ -33,7 +34,7 @@ TEST(WebPushPayload, LongTextIsShortenedToFitOneRecord) {
   EXPECT_TRUE(payload.shortened);
   EXPECT_LE(payload.json.size(), kMaxWebPushPlaintext);
   EXPECT_GT(payload.json.size(), kMaxWebPushPlaintext - 64);  // not cut far more than needed
-  auto json = nlohmann::json::parse(payload.json);  // still valid JSON and UTF-8
+  auto json = nlohmann::json::parse(payload.json);            // still valid JSON and UTF-8
   EXPECT_EQ(json["tag"], "pol-2026-1203");
   EXPECT_EQ(json["url"], "https://exemple.fr/politique/budget");
   std::string body = json["body"];
@@ -42,7 +43,7 @@ TEST(WebPushPayload, LongTextIsShortenedToFitOneRecord) {
 
 TEST(WebPushPayload, TextFullOfEscapesStillFits) {
   auto a = article();
-  a.body = std::string(5000, '"');  // each byte becomes two in JSON
+  a.body = std::string(5000, '"');      // each byte becomes two in JSON
   a.title = std::string(3000, '\x01');  // each byte becomes six
   auto payload = build_web_push_payload(a);
   ASSERT_TRUE(payload.ok());
@@ -62,12 +63,13 @@ TEST(WebPushPayload, HeadersFollowBreakingAndTheId) {
 
 TEST(WebPushPayload, TopicIsAtMost32Base64urlCharacters) {
   EXPECT_EQ(web_push_topic("abc_DEF-123"), "abc_DEF-123");
-  for (std::string id : {std::string(33, 'a'), std::string("soc.2024/04"), std::string("société")}) {
+  for (std::string id :
+       {std::string(33, 'a'), std::string("soc.2024/04"), std::string("société")}) {
     std::string topic = web_push_topic(id);
     EXPECT_EQ(topic.size(), 32u) << id;
-    EXPECT_EQ(topic.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos);
+    EXPECT_EQ(
+        topic.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
     EXPECT_EQ(topic, web_push_topic(id));
   }
 }
