@@ -1,5 +1,6 @@
 #include "bridge/push/vapid.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "bridge/push/base64url.hpp"
@@ -63,8 +64,9 @@ VapidSigner VapidSigner::from_base64url(std::string_view scalar, std::string sub
   return VapidSigner(std::move(*parsed.key), std::move(subject));
 }
 
-std::optional<std::string> VapidSigner::authorization(std::string_view audience,
-                                                      SystemTime expires) const {
+std::optional<std::string> VapidSigner::authorization(std::string_view audience, SystemTime now,
+                                                      std::chrono::seconds lifetime) const {
+  SystemTime expires = now + std::min<std::chrono::seconds>(lifetime, kMaxVapidLifetime);
   nlohmann::ordered_json header = {{"typ", "JWT"}};
   nlohmann::ordered_json claims = {
       {"aud", audience}, {"exp", unix_seconds(expires)}, {"sub", subject_}};

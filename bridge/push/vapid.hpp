@@ -14,6 +14,7 @@ using SystemTime = std::chrono::system_clock::time_point;
 
 // RFC 8292 section 2: a push service may refuse an "exp" more than 24 hours ahead.
 inline constexpr std::chrono::hours kMaxVapidLifetime{24};
+inline constexpr std::chrono::hours kDefaultVapidLifetime{12};
 
 class VapidSigner {
  public:
@@ -26,9 +27,11 @@ class VapidSigner {
   static VapidSigner from_base64url(std::string_view scalar, std::string subject);
 
   // The header value for a push to `audience` (the endpoint's origin, see push_url.hpp), valid
-  // until `expires` (the caller keeps it below now + kMaxVapidLifetime and reuses the header
-  // until near then). nullopt only if OpenSSL fails.
-  std::optional<std::string> authorization(std::string_view audience, SystemTime expires) const;
+  // from `now` for `lifetime`, capped at kMaxVapidLifetime (a push service may refuse a longer
+  // one). The caller reuses it until near its end. nullopt only if OpenSSL fails.
+  std::optional<std::string> authorization(
+      std::string_view audience, SystemTime now,
+      std::chrono::seconds lifetime = kDefaultVapidLifetime) const;
 
   // The applicationServerKey a page passes to pushManager.subscribe().
   const std::string& public_key_base64url() const { return public_key_base64url_; }

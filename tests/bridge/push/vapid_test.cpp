@@ -30,7 +30,7 @@ TEST(Vapid, HeaderHasTheRfc8292FormAndClaims) {
   auto key = keys::make_p256_key();
   auto signer =
       VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:ops@exemple.fr");
-  auto header = signer.authorization(kAudience, kNow + hours(12));
+  auto header = signer.authorization(kAudience, kNow, hours(12));
   ASSERT_TRUE(header);
   auto parts = split(*header);
   EXPECT_EQ(parts.key, signer.public_key_base64url());
@@ -50,9 +50,23 @@ TEST(Vapid, RawBase64urlKeyAsWebPushToolsPrintIt) {
   EXPECT_EQ(
       signer.public_key_base64url(),
       "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
-  auto header = signer.authorization(kAudience, kNow + hours(1));
+  auto header = signer.authorization(kAudience, kNow, hours(1));
   ASSERT_TRUE(header);
   EXPECT_TRUE(verify_vapid_authorization(*header, kAudience, kNow).ok());
+}
+
+TEST(Vapid, LifetimeIsCappedAt24Hours) {
+  auto key = keys::make_p256_key();
+  auto signer = VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:a@b");
+  auto capped = split(*signer.authorization(kAudience, kNow, hours(48)));
+  EXPECT_EQ(keys::decode_and_check(capped.token, key.get(), true).claims["exp"],
+            1795890100 + 86400);
+  auto fallback = split(*signer.authorization(kAudience, kNow));
+  EXPECT_EQ(keys::decode_and_check(fallback.token, key.get(), true).claims["exp"],
+            1795890100 + 12 * 3600);
+  EXPECT_TRUE(
+      verify_vapid_authorization(*signer.authorization(kAudience, kNow, hours(48)), kAudience, kNow)
+          .ok());
 }
 
 TEST(Vapid, StartUpRefusesBadKeysAndSubjects) {
@@ -68,7 +82,7 @@ TEST(Vapid, StartUpRefusesBadKeysAndSubjects) {
 TEST(Vapid, VerifierAcceptsTheSignersHeader) {
   auto signer = VapidSigner::from_pem(test::tokens::private_pem(keys::make_p256_key().get()),
                                       "mailto:ops@exemple.fr");
-  auto header = *signer.authorization(kAudience, kNow + hours(24));
+  auto header = *signer.authorization(kAudience, kNow, hours(24));
   auto check = verify_vapid_authorization(header, kAudience, kNow);
   ASSERT_TRUE(check.ok()) << to_string(check.error);
   EXPECT_EQ(check.subject, "mailto:ops@exemple.fr");
@@ -86,17 +100,21 @@ TEST(Vapid, VerifierRefusesEachBrokenClaim) {
       VapidSigner::from_pem(test::tokens::private_pem(key.get()), "mailto:ops@exemple.fr");
   auto other = VapidSigner::from_pem(test::tokens::private_pem(keys::make_p256_key().get()),
                                      "mailto:ops@exemple.fr");
-  auto header = *signer.authorization(kAudience, kNow + hours(1));
+  auto header = *signer.authorization(kAudience, kNow, hours(1));
   auto parts = split(header);
   auto error_of = [](std::string_view value, std::string_view audience, SystemTime now) {
     return verify_vapid_authorization(value, audience, now).error;
   };
   EXPECT_EQ(error_of(header, "https://other.example", kNow), VapidError::wrong_audience);
   EXPECT_EQ(error_of(header, kAudience, kNow + hours(1)), VapidError::expired);
-  EXPECT_EQ(error_of(*signer.authorization(kAudience, kNow + hours(25)), kAudience, kNow),
+  std::string too_long = test::tokens::make_token(
+      {{"alg", "ES256"}},
+      {{"aud", kAudience}, {"exp", 1795890100 + 25 * 3600}, {"sub", "mailto:a@b"}},
+      test::tokens::es256(key.get()));
+  EXPECT_EQ(error_of("vapid t=" + too_long + ", k=" + parts.key, kAudience, kNow),
             VapidError::too_long);
   // A token signed by one key presented with another's k.
-  auto other_parts = split(*other.authorization(kAudience, kNow + hours(1)));
+  auto other_parts = split(*other.authorization(kAudience, kNow, hours(1)));
   EXPECT_EQ(error_of("vapid t=" + parts.token + ", k=" + other_parts.key, kAudience, kNow),
             VapidError::bad_token);
   EXPECT_EQ(error_of("vapid t=" + parts.token + ", k=AAAA", kAudience, kNow),
