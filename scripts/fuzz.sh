@@ -14,7 +14,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 
 seconds="${NEWSPUSH_FUZZ_SECONDS:-12}"
 all=(api_request article command cursor messages notification origin redis_url static_path
-     stream_query terminal_text token trending_payload)
+     stream_query terminal_text token trending_payload web_push)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -30,7 +30,7 @@ max_len() {
 }
 dict_of() {
   case "$1" in
-    article | command | notification | trending_payload | messages | terminal_text) echo json ;;
+    article | command | notification | trending_payload | messages | terminal_text | web_push) echo json ;;
     *) echo "$1" ;;
   esac
 }
