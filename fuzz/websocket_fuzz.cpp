@@ -132,7 +132,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view stream = fuzz::as_text(data + 2, size - 2);
 
   const std::vector<Recorded> whole = run(stream, {}, setup);
-  const std::vector<Recorded> bytewise = run(stream, std::vector<std::size_t>(stream.size(), 1), setup);
+  const std::vector<Recorded> bytewise =
+      run(stream, std::vector<std::size_t>(stream.size(), 1), setup);
   FUZZ_CHECK(bytewise == whole);
   std::vector<std::size_t> random_pieces;
   for (std::size_t total = 0; total < stream.size();) {

@@ -94,9 +94,8 @@ Event ServerCodec::read(std::string_view& input) {
     }
     if (payload_read_ < payload_size_) {
       if (input.empty()) return {};
-      const std::size_t take =
-          static_cast<std::size_t>(std::min<std::uint64_t>(payload_size_ - payload_read_,
-                                                           input.size()));
+      const std::size_t take = static_cast<std::size_t>(
+          std::min<std::uint64_t>(payload_size_ - payload_read_, input.size()));
       if (is_control(opcode_)) {
         unmask(control_.data() + payload_read_, input.data(), take, mask_, payload_read_);
       } else {
@@ -180,14 +179,15 @@ Event ServerCodec::end_close_frame() noexcept {
     return {EventKind::close_completed, reason, 0, peer_code};
   }
   state_ = CloseState::close_received;
-  const std::uint16_t reply =
-      peer_code == close_code::no_status ? close_code::normal : peer_code;
+  const std::uint16_t reply = peer_code == close_code::no_status ? close_code::normal : peer_code;
   return {EventKind::close_received, reason, reply, peer_code};
 }
 
 void ServerCodec::close_sent() noexcept {
-  if (state_ == CloseState::open) state_ = CloseState::close_sent;
-  else if (state_ == CloseState::close_received) state_ = CloseState::closed;
+  if (state_ == CloseState::open)
+    state_ = CloseState::close_sent;
+  else if (state_ == CloseState::close_received)
+    state_ = CloseState::closed;
 }
 
 void ServerCodec::release_buffer() noexcept {

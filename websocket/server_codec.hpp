@@ -10,6 +10,14 @@
 //     ...
 //   }
 //
+// What fails with 1002: an unmasked frame, any RSV bit (no extension is ever negotiated), opcodes
+// 3-7 and B-F, a control frame that is fragmented or longer than 125 bytes, a continuation with
+// nothing to continue or a new message inside a fragmented one, a 64-bit length with its top bit
+// set, a length not in its shortest encoding (5.2 says MUST; browsers and the usual libraries
+// comply, and Beast refused them too), a 1-byte close payload or a close code not for the wire.
+// 1007: text or a close reason that is not UTF-8, found at the first bad byte. 1009: a message
+// over the limit.
+//
 // Bad input never throws: it ends in one `failed` event carrying the close code to send. Nothing
 // is allocated per frame: a message is assembled in one buffer that keeps its capacity (bounded
 // by max_message_size) from message to message; control payloads live in the codec itself.

@@ -38,9 +38,7 @@ TEST(Autobahn_7_3_1, CloseWithoutPayloadIsAnsweredWith1000) {
 TEST(Autobahn_7_3_2, CloseWithOneBytePayloadFails) {
   expect_events(frame({.opcode = 0x8}, "a"), {Failed(1002)});
 }
-TEST(Autobahn_7_3_3, CloseWithCodeOnly) {
-  expect_events(close(1000), {CloseReceived(1000, 1000)});
-}
+TEST(Autobahn_7_3_3, CloseWithCodeOnly) { expect_events(close(1000), {CloseReceived(1000, 1000)}); }
 TEST(Autobahn_7_3_4, CloseWithCodeAndReason) {
   expect_events(close(1000, "Hello World!"), {CloseReceived(1000, 1000, "Hello World!")});
 }
@@ -52,7 +50,9 @@ TEST(Autobahn_7_3_6, CloseWith124ByteReasonIsTooLongForAControlFrame) {
   expect_events(close(1000, std::string(124, '*')), {Failed(1002)});
 }
 TEST(Autobahn_7_5_1, CloseReasonMustBeUtf8) {
-  expect_events(close(1000, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited"),
+  expect_events(close(1000,
+                      "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+                      "edited"),
                 {Failed(1007)});
   expect_events(close(1000, "\xc3"), {Failed(1007)});
 }
@@ -75,16 +75,15 @@ INSTANTIATE_TEST_SUITE_P(Codes, Autobahn_7_7,
 class Autobahn_7_9 : public ::testing::TestWithParam<std::uint16_t> {};
 TEST_P(Autobahn_7_9, InvalidCodeFails) { expect_events(close(GetParam()), {Failed(1002)}); }
 INSTANTIATE_TEST_SUITE_P(Codes, Autobahn_7_9,
-                         ::testing::Values(0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000,
-                                           2999, 5000, 65535));
+                         ::testing::Values(0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999,
+                                           5000, 65535));
 
 TEST(Autobahn_7_Codes, EveryCodeFromZeroTo65535IsJudgedAsTheTableSays) {
   for (std::uint32_t code = 0; code <= 0xFFFF; ++code) {
     const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
                        (code >= 3000 && code <= 4999);
     const auto c = static_cast<std::uint16_t>(code);
-    EXPECT_EQ(run(close(c), 0),
-              std::vector<Recorded>{valid ? CloseReceived(c, c) : Failed(1002)})
+    EXPECT_EQ(run(close(c), 0), std::vector<Recorded>{valid ? CloseReceived(c, c) : Failed(1002)})
         << code;
   }
 }
@@ -106,10 +105,11 @@ TEST(Autobahn_7_Handshake, ServerInitiatedCloseWaitsForThePeersClose) {
     EXPECT_EQ(codec.close_state(), CloseState::close_sent);
     // Messages and pings that crossed the close on the wire are checked, then dropped; pongs are
     // still reported (proof of life while waiting).
-    EXPECT_EQ(feed(codec, concat({text("late"), ping("p"), text("a", false), pong("q"),
-                                  continuation("b")}),
-                   piece),
-              std::vector<Recorded>{Pong("q")});
+    EXPECT_EQ(
+        feed(codec,
+             concat({text("late"), ping("p"), text("a", false), pong("q"), continuation("b")}),
+             piece),
+        std::vector<Recorded>{Pong("q")});
     EXPECT_EQ(codec.close_state(), CloseState::close_sent);
     EXPECT_EQ(feed(codec, close(1000, "ok"), piece),
               std::vector<Recorded>{CloseCompleted(1000, "ok")});

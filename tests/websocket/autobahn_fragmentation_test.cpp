@@ -6,14 +6,14 @@ namespace newspush::websocket::test {
 namespace {
 
 TEST(Autobahn_5_1, FragmentedPingFails) {
-  expect_events(concat({frame({.opcode = 0x9, .final = false}, "fragment1"),
-                        continuation("fragment2")}),
-                {Failed(1002)});
+  expect_events(
+      concat({frame({.opcode = 0x9, .final = false}, "fragment1"), continuation("fragment2")}),
+      {Failed(1002)});
 }
 TEST(Autobahn_5_2, FragmentedPongFails) {
-  expect_events(concat({frame({.opcode = 0xA, .final = false}, "fragment1"),
-                        continuation("fragment2")}),
-                {Failed(1002)});
+  expect_events(
+      concat({frame({.opcode = 0xA, .final = false}, "fragment1"), continuation("fragment2")}),
+      {Failed(1002)});
 }
 TEST(Autobahn_5_3, TextInTwoFragments) {
   expect_events(concat({text("fragment1", false), continuation("fragment2")}),
@@ -63,8 +63,8 @@ TEST(Autobahn_5_15, ContinuationAfterACompleteFragmentedMessageFails) {
                 {Text("fragment1fragment2"), Failed(1002)});
 }
 TEST(Autobahn_5_16, ContinuationFirstRepeatedFails) {
-  std::string once =
-      concat({continuation("fragment1", false), text("fragment2", false), continuation("fragment3")});
+  std::string once = concat(
+      {continuation("fragment1", false), text("fragment2", false), continuation("fragment3")});
   expect_events(once + once, {Failed(1002)});
 }
 TEST(Autobahn_5_17, FinalContinuationFirstRepeatedFails) {
@@ -78,21 +78,21 @@ TEST(Autobahn_5_18, NewTextMessageInsideAFragmentedOneFails) {
   expect_events(concat({text("fragment1", false), binary("fragment2", false)}), {Failed(1002)});
 }
 TEST(Autobahn_5_19, FiveFragmentsWithPingsBetween) {
-  expect_events(concat({text("fragment1", false), continuation("fragment2", false),
-                        ping("pongme 1!"), continuation("fragment3", false),
-                        continuation("fragment4", false), ping("pongme 2!"),
-                        continuation("fragment5")}),
-                {Ping("pongme 1!"), Ping("pongme 2!"),
-                 Text("fragment1fragment2fragment3fragment4fragment5")});
+  expect_events(
+      concat({text("fragment1", false), continuation("fragment2", false), ping("pongme 1!"),
+              continuation("fragment3", false), continuation("fragment4", false), ping("pongme 2!"),
+              continuation("fragment5")}),
+      {Ping("pongme 1!"), Ping("pongme 2!"),
+       Text("fragment1fragment2fragment3fragment4fragment5")});
 }
 TEST(Autobahn_5_20, FiveFragmentsWithPingsBetweenByteByByte) {
-  EXPECT_EQ(run(concat({text("fragment1", false), continuation("fragment2", false),
-                        ping("pongme 1!"), continuation("fragment3", false),
-                        continuation("fragment4", false), ping("pongme 2!"),
-                        continuation("fragment5")}),
-                1),
-            (std::vector<Recorded>{Ping("pongme 1!"), Ping("pongme 2!"),
-                                   Text("fragment1fragment2fragment3fragment4fragment5")}));
+  EXPECT_EQ(
+      run(concat({text("fragment1", false), continuation("fragment2", false), ping("pongme 1!"),
+                  continuation("fragment3", false), continuation("fragment4", false),
+                  ping("pongme 2!"), continuation("fragment5")}),
+          1),
+      (std::vector<Recorded>{Ping("pongme 1!"), Ping("pongme 2!"),
+                             Text("fragment1fragment2fragment3fragment4fragment5")}));
 }
 
 TEST(Autobahn_5_Extra, BinaryFragmentsWithEmptyOnesAndAPongBetween) {

@@ -60,8 +60,7 @@ TEST(Autobahn_1_Length, NonMinimal16BitLengthFailsWith1002) {
 TEST(Autobahn_1_Length, NonMinimal64BitLengthFailsWith1002) {
   expect_events(frame({.opcode = 0x2, .length_form = 127}, "short"), {Failed(1002)});
   expect_events(frame({.opcode = 0x2, .length_form = 127}, filler(65535)), {Failed(1002)});
-  expect_events(frame({.opcode = 0x2, .length_form = 127}, filler(65536)),
-                {Binary(filler(65536))});
+  expect_events(frame({.opcode = 0x2, .length_form = 127}, filler(65536)), {Binary(filler(65536))});
 }
 
 TEST(Autobahn_1_Length, SixtyFourBitLengthWithTopBitSetFailsWith1002AtThatByte) {
@@ -83,9 +82,7 @@ TEST(Autobahn_1_Length, SeveralFramesInOneReadGiveEveryEventInOrder) {
 }
 
 // Section 2: pings and pongs.
-TEST(Autobahn_2_1, PingWithoutPayloadAsksForAnEmptyPong) {
-  expect_events(ping(), {Ping("")});
-}
+TEST(Autobahn_2_1, PingWithoutPayloadAsksForAnEmptyPong) { expect_events(ping(), {Ping("")}); }
 TEST(Autobahn_2_2, PingWithTextPayload) {
   expect_events(ping("Hello, world!"), {Ping("Hello, world!")});
 }
@@ -104,9 +101,7 @@ TEST(Autobahn_2_5, PingWith126BytePayloadFailsWith1002) {
 TEST(Autobahn_2_6, PingWith125BytePayloadSentByteByByte) {
   EXPECT_EQ(run(ping(filler(125)), 1), std::vector<Recorded>{Ping(filler(125))});
 }
-TEST(Autobahn_2_7, UnsolicitedPongWithoutPayloadIsIgnored) {
-  expect_events(pong(), {Pong("")});
-}
+TEST(Autobahn_2_7, UnsolicitedPongWithoutPayloadIsIgnored) { expect_events(pong(), {Pong("")}); }
 TEST(Autobahn_2_8, UnsolicitedPongWithPayloadIsIgnored) {
   expect_events(pong("unsolicited pong payload"), {Pong("unsolicited pong payload")});
 }

@@ -56,8 +56,8 @@ TEST_P(Autobahn_9_3, FragmentedTextMessage) {
     EXPECT_EQ(run(bytes, piece), std::vector<Recorded>{Text(payload)}) << piece;
 }
 INSTANTIATE_TEST_SUITE_P(FragmentSizes, Autobahn_9_3,
-                         ::testing::Values(64, 256, 1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB,
-                                           256 * KiB, 1 * MiB, 4 * MiB));
+                         ::testing::Values(64, 256, 1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB,
+                                           1 * MiB, 4 * MiB));
 
 class Autobahn_9_4 : public ::testing::TestWithParam<std::size_t> {};
 TEST_P(Autobahn_9_4, FragmentedBinaryMessage) {
@@ -67,8 +67,8 @@ TEST_P(Autobahn_9_4, FragmentedBinaryMessage) {
     EXPECT_EQ(run(bytes, piece), std::vector<Recorded>{Binary(payload)}) << piece;
 }
 INSTANTIATE_TEST_SUITE_P(FragmentSizes, Autobahn_9_4,
-                         ::testing::Values(64, 256, 1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB,
-                                           256 * KiB, 1 * MiB, 4 * MiB));
+                         ::testing::Values(64, 256, 1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB,
+                                           1 * MiB, 4 * MiB));
 
 // 9.5 and 9.6: a 1 MiB message arriving in pieces of 64 B to 128 KiB.
 class Autobahn_9_5 : public ::testing::TestWithParam<std::size_t> {};
@@ -78,8 +78,8 @@ TEST_P(Autobahn_9_5, TextMessageInPieces) {
   EXPECT_EQ(run(binary(payload), GetParam()), std::vector<Recorded>{Binary(payload)});
 }
 INSTANTIATE_TEST_SUITE_P(PieceSizes, Autobahn_9_5,
-                         ::testing::Values(64, 128, 256, 512, 1 * KiB, 2 * KiB, 4 * KiB,
-                                           8 * KiB, 16 * KiB, 32 * KiB, 64 * KiB, 128 * KiB));
+                         ::testing::Values(64, 128, 256, 512, 1 * KiB, 2 * KiB, 4 * KiB, 8 * KiB,
+                                           16 * KiB, 32 * KiB, 64 * KiB, 128 * KiB));
 
 // 9.7 and 9.8: a thousand small messages in a row.
 class Autobahn_9_7 : public ::testing::TestWithParam<std::size_t> {};
@@ -87,7 +87,7 @@ TEST_P(Autobahn_9_7, ThousandSmallMessages) {
   std::string bytes;
   std::vector<Recorded> expected;
   for (int i = 0; i < 1000; ++i) {
-    const std::string payload = pattern(GetParam()) ;
+    const std::string payload = pattern(GetParam());
     bytes += i % 2 ? text(payload) : binary(payload);
     expected.push_back(i % 2 ? Text(payload) : Binary(payload));
   }
@@ -107,13 +107,16 @@ TEST(Autobahn_9_Limit, SingleFrameOverTheLimitFailsAtItsHeader) {
   expect_events(text(pattern(1001)), {Failed(1009)}, 1000);
 }
 TEST(Autobahn_9_Limit, FragmentsOverTheLimitTogetherFailAtTheHeaderThatCrossesIt) {
-  const std::string bytes = concat({text(pattern(600), false), ping("p"),
-                                    continuation(pattern(401))});
+  const std::string bytes =
+      concat({text(pattern(600), false), ping("p"), continuation(pattern(401))});
   expect_events(bytes, {Ping("p"), Failed(1009)}, 1000);
 }
 TEST(Autobahn_9_Limit, HugeAnnouncedLengthFailsWithoutAllocating) {
   // 2^62 bytes announced: refused from the header alone.
-  const std::string header{"\x82\xff\x40\x00\x00\x00\x00\x00\x00\x00" "mask", 14};
+  const std::string header{
+      "\x82\xff\x40\x00\x00\x00\x00\x00\x00\x00"
+      "mask",
+      14};
   expect_events(header, {Failed(1009)});
 }
 TEST(Autobahn_9_Limit, ControlFramesDoNotCountTowardsTheMessage) {
@@ -129,8 +132,7 @@ TEST(Autobahn_9_Limit, TheLimitCountsEachMessageAfresh) {
                 {Text(pattern(1000)), Binary(pattern(1000)), Text(pattern(1000))}, 1000);
 }
 TEST(Autobahn_9_Limit, ZeroLimitAcceptsOnlyEmptyMessages) {
-  expect_events(concat({text(""), binary(""), text("x")}), {Text(""), Binary(""), Failed(1009)},
-                0);
+  expect_events(concat({text(""), binary(""), text("x")}), {Text(""), Binary(""), Failed(1009)}, 0);
 }
 
 TEST(Autobahn_9_Memory, ReleaseBufferKeepsAMessageBeingAssembled) {

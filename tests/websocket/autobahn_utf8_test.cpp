@@ -40,8 +40,12 @@ void expect_text_verdict(const std::string& bytes, bool valid) {
 std::vector<Utf8Case> kuhn_cases() {
   std::vector<Utf8Case> cases = {
       {"6_1_1_empty", "", true},
-      {"6_2_1_mixed", "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!", true},
-      {"6_3_1_surrogate_inside", kosme + "\xed\xa0\x80" "edited", false},
+      {"6_2_1_mixed", "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!",
+       true},
+      {"6_3_1_surrogate_inside",
+       kosme + "\xed\xa0\x80"
+               "edited",
+       false},
       {"6_5_1_kosme", kosme, true},
       {"6_7_1_first_1_byte", std::string("\x00", 1), true},
       {"6_7_2_first_2_bytes", "\xc2\x80", true},
@@ -106,7 +110,10 @@ std::vector<Utf8Case> kuhn_cases() {
       {"6_22_2_UFFFF", "\xef\xbf\xbf", true},
       {"6_22_3_UFDD0", "\xef\xb7\x90", true},
       {"6_22_4_UFDEF", "\xef\xb7\xaf", true},
-      {"6_23_1_UFFFD_in_text", "a\xef\xbf\xbd" "b", true},
+      {"6_23_1_UFFFD_in_text",
+       "a\xef\xbf\xbd"
+       "b",
+       true},
   };
   // 6.6: every prefix of "κόσμε"; only those ending on a character boundary are text.
   for (std::size_t n = 1; n <= kosme.size(); ++n) {
@@ -124,9 +131,9 @@ std::vector<Utf8Case> kuhn_cases() {
   }
   // 6.14: sequences with their last continuation byte missing, then (6.15) all of them in a row.
   const std::vector<std::string> truncated = {
-      "\xc0",         "\xe0\x80",         "\xf0\x80\x80", "\xf8\x80\x80\x80",
-      "\xfc\x80\x80\x80\x80", "\xdf",     "\xef\xbf",     "\xf7\xbf\xbf",
-      "\xfb\xbf\xbf\xbf",     "\xfd\xbf\xbf\xbf\xbf",     "\xc2", "\xe0\xa0", "\xf0\x90\x80",
+      "\xc0", "\xe0\x80", "\xf0\x80\x80", "\xf8\x80\x80\x80", "\xfc\x80\x80\x80\x80",
+      "\xdf", "\xef\xbf", "\xf7\xbf\xbf", "\xfb\xbf\xbf\xbf", "\xfd\xbf\xbf\xbf\xbf",
+      "\xc2", "\xe0\xa0", "\xf0\x90\x80",
   };
   std::string all_truncated;
   for (std::size_t i = 0; i < truncated.size(); ++i) {
@@ -137,10 +144,9 @@ std::vector<Utf8Case> kuhn_cases() {
   // Noncharacters in every plane are still text.
   for (int plane = 1; plane <= 16; ++plane) {
     const std::uint32_t cp = static_cast<std::uint32_t>(plane) << 16 | 0xFFFE;
-    const std::string bytes{static_cast<char>(0xF0 | (cp >> 18)),
-                            static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-                            static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-                            static_cast<char>(0x80 | (cp & 0x3F))};
+    const std::string bytes{
+        static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
+        static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
     cases.push_back({"6_22_plane_" + std::to_string(plane) + "_noncharacter", bytes, true});
   }
   return cases;
@@ -157,9 +163,9 @@ TEST(Autobahn_6_1, EmptyFragmentsMakeAnEmptyMessage) {
   expect_events(concat({text("", false), continuation("", false), continuation("")}), {Text("")});
 }
 TEST(Autobahn_6_1_3, EmptyFragmentsAroundText) {
-  expect_events(concat({text("", false), continuation("middle frame payload", false),
-                        continuation("")}),
-                {Text("middle frame payload")});
+  expect_events(
+      concat({text("", false), continuation("middle frame payload", false), continuation("")}),
+      {Text("middle frame payload")});
 }
 TEST(Autobahn_6_2_2, TextFragmentedAtCharacterBoundaries) {
   expect_events(concat({text("Hello-\xc2\xb5@\xc3\x9f\xc3\xb6", false),
@@ -175,7 +181,9 @@ TEST(Autobahn_6_2_4, FourByteCharacterSplitAcrossFragments) {
   }
 }
 TEST(Autobahn_6_3_2, InvalidTextFragmented) {
-  const std::string bytes = kosme + "\xed\xa0\x80" "edited";
+  const std::string bytes = kosme +
+                            "\xed\xa0\x80"
+                            "edited";
   expect_events(concat({text(bytes.substr(0, 12), false), continuation(bytes.substr(12))}),
                 {Failed(1007)});
 }
@@ -191,8 +199,7 @@ TEST(Autobahn_6_4_2, InvalidSecondFragmentFailsBeforeTheLastArrives) {
 }
 TEST(Autobahn_6_4_3, InvalidBytesInsideOneFrameFailBeforeTheFrameEnds) {
   // A frame announcing 100 bytes of which only the first 15 (with the invalid ones) arrive.
-  const std::string partial = frame({.opcode = 0x1, .announced = 100},
-                                    kosme + "\xf4\x90\x80\x80");
+  const std::string partial = frame({.opcode = 0x1, .announced = 100}, kosme + "\xf4\x90\x80\x80");
   expect_events(partial, {Failed(1007)});
 }
 TEST(Autobahn_6_4_4, FailsAtTheFirstInvalidByteEvenIfTheSequenceStartedEarlier) {

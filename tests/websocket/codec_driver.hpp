@@ -46,7 +46,8 @@ inline std::string frame(const FrameSpec& spec, std::string_view payload) {
   } else {
     out.push_back(static_cast<char>(mask_bit | size));
   }
-  const char key[4] = {static_cast<char>(spec.mask_key >> 24), static_cast<char>(spec.mask_key >> 16),
+  const char key[4] = {static_cast<char>(spec.mask_key >> 24),
+                       static_cast<char>(spec.mask_key >> 16),
                        static_cast<char>(spec.mask_key >> 8), static_cast<char>(spec.mask_key)};
   if (spec.masked) out.append(key, 4);
   for (std::size_t i = 0; i < payload.size(); ++i)
@@ -86,14 +87,22 @@ struct Recorded {
 
 inline const char* kind_name(EventKind kind) {
   switch (kind) {
-    case EventKind::need_more: return "need_more";
-    case EventKind::text: return "text";
-    case EventKind::binary: return "binary";
-    case EventKind::ping: return "ping";
-    case EventKind::pong: return "pong";
-    case EventKind::close_received: return "close_received";
-    case EventKind::close_completed: return "close_completed";
-    case EventKind::failed: return "failed";
+    case EventKind::need_more:
+      return "need_more";
+    case EventKind::text:
+      return "text";
+    case EventKind::binary:
+      return "binary";
+    case EventKind::ping:
+      return "ping";
+    case EventKind::pong:
+      return "pong";
+    case EventKind::close_received:
+      return "close_received";
+    case EventKind::close_completed:
+      return "close_completed";
+    case EventKind::failed:
+      return "failed";
   }
   return "?";
 }

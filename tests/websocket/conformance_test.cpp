@@ -24,7 +24,8 @@ class EchoHarness {
     if (!process_.wait_for_line("listening on ", 30s))
       throw std::runtime_error("harness did not start: " + process_.output());
     for (const std::string& line : process_.lines())
-      if (line.rfind("listening on ", 0) == 0) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(13)));
+      if (line.rfind("listening on ", 0) == 0)
+        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(13)));
   }
   std::uint16_t port() const { return port_; }
   ChildProcess& process() { return process_; }
@@ -41,8 +42,8 @@ class EchoHarness {
 // The harness's connections are numbered in accept order; it says how each one ended.
 void expect_connection_end(EchoHarness& harness, int connection, const std::string& how) {
   const std::string line = "connection " + std::to_string(connection) + ": " + how;
-  EXPECT_TRUE(harness.process().wait_for_line(line, 30s))
-      << "expected \"" << line << "\"\n" << harness.process().output();
+  EXPECT_TRUE(harness.process().wait_for_line(line, 30s)) << "expected \"" << line << "\"\n"
+                                                          << harness.process().output();
 }
 
 void run_client(ChildProcess& client, const std::vector<std::string>& cases) {
@@ -55,7 +56,8 @@ void run_client(ChildProcess& client, const std::vector<std::string>& cases) {
 
 TEST(WebSocketConformance, PythonWebsocketsClient) {
   EchoHarness harness;
-  ChildProcess client({"/usr/bin/python3", WEBSOCKET_CONFORMANCE_PY, std::to_string(harness.port())});
+  ChildProcess client(
+      {"/usr/bin/python3", WEBSOCKET_CONFORMANCE_PY, std::to_string(harness.port())});
   run_client(client, {"text", "binary", "lengths", "fragmented", "ping", "client close",
                       "server close", "invalid utf8"});
   expect_connection_end(harness, 1, "close received 4001, echoed 4001");
@@ -69,10 +71,11 @@ TEST(WebSocketConformance, NodeWsClient) {
   const char* override_dir = std::getenv("NEWSPUSH_NODE_MODULES");
   const std::filesystem::path modules = override_dir ? override_dir : NEWSPUSH_NODE_MODULES_DEFAULT;
   if (!std::filesystem::exists(modules / "ws" / "package.json"))
-    GTEST_SKIP() << "no " << (modules / "ws").string() << ": run `npm ci` (scripts/browser-test.sh does)";
+    GTEST_SKIP() << "no " << (modules / "ws").string()
+                 << ": run `npm ci` (scripts/browser-test.sh does)";
   EchoHarness harness;
-  ChildProcess client({"node", WEBSOCKET_CONFORMANCE_CJS, modules.string(),
-                       std::to_string(harness.port())});
+  ChildProcess client(
+      {"node", WEBSOCKET_CONFORMANCE_CJS, modules.string(), std::to_string(harness.port())});
   run_client(client, {"text", "lengths", "fragmented", "ping", "client close", "server close"});
   expect_connection_end(harness, 1, "close received 4001, echoed 4001");
   expect_connection_end(harness, 2, "close completed 1000");
@@ -80,13 +83,15 @@ TEST(WebSocketConformance, NodeWsClient) {
 
 // A client that breaks the protocol in each way gets the close code for it on the wire.
 std::string upgraded(RawTcp& tcp) {
-  EXPECT_TRUE(tcp.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n"));
+  EXPECT_TRUE(
+      tcp.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n"));
   EXPECT_EQ(tcp.read_status(), 101);
   // RFC 6455 1.3's own example key and answer.
   EXPECT_NE(tcp.received().find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
-            std::string::npos) << tcp.received();
+            std::string::npos)
+      << tcp.received();
   return tcp.received().substr(tcp.received().find("\r\n\r\n") + 4);
 }
 
@@ -119,7 +124,10 @@ TEST(WebSocketConformance, BrokenClientsGetTheirCloseCodeOverTheWire) {
     ASSERT_TRUE(tcp.send(c.bytes));
     EXPECT_TRUE(tcp.wait_closed(30s));
     const std::string reply = tcp.received().substr(tcp.received().find("\r\n\r\n") + 4);
-    EXPECT_EQ(reply, std::string("\x81\x04" "fine") + close_bytes(c.code)) << connection;
+    EXPECT_EQ(reply, std::string("\x81\x04"
+                                 "fine") +
+                         close_bytes(c.code))
+        << connection;
     expect_connection_end(harness, connection, "failed " + std::to_string(c.code));
   }
 }
@@ -128,11 +136,16 @@ TEST(WebSocketConformance, PingAndCloseOverABareSocket) {
   EchoHarness harness;
   RawTcp tcp{harness.port()};
   upgraded(tcp);
-  ASSERT_TRUE(tcp.send(concat({ping("are you there"), text("a", false), ping(""),
-                               continuation("b"), close(1001, "leaving")})));
+  ASSERT_TRUE(tcp.send(concat({ping("are you there"), text("a", false), ping(""), continuation("b"),
+                               close(1001, "leaving")})));
   EXPECT_TRUE(tcp.wait_closed(30s));
   const std::string reply = tcp.received().substr(tcp.received().find("\r\n\r\n") + 4);
-  EXPECT_EQ(reply, std::string("\x8a\x0d" "are you there" "\x8a\x00" "\x81\x02" "ab", 21) +
+  EXPECT_EQ(reply, std::string("\x8a\x0d"
+                               "are you there"
+                               "\x8a\x00"
+                               "\x81\x02"
+                               "ab",
+                               21) +
                        close_bytes(1001));
   expect_connection_end(harness, 1, "close received 1001, echoed 1001");
 }

@@ -119,8 +119,10 @@ void serve(int fd, int id, std::size_t max_message) {
     ::close(fd);
     return;
   }
-  send_all(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Accept: " + accept_key(key) + "\r\n\r\n");
+  send_all(fd,
+           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Accept: " +
+               accept_key(key) + "\r\n\r\n");
   std::string leftover = buffer.substr(head_end + 4);
 
   ws::ServerCodec codec{max_message};
@@ -152,9 +154,9 @@ void serve(int fd, int id, std::size_t max_message) {
           [[fallthrough]];
         case ws::EventKind::binary:
           out.clear();
-          ws::append_frame(out, event.kind == ws::EventKind::text ? ws::Opcode::text
-                                                                  : ws::Opcode::binary,
-                           event.payload);
+          ws::append_frame(
+              out, event.kind == ws::EventKind::text ? ws::Opcode::text : ws::Opcode::binary,
+              event.payload);
           send_all(fd, out);
           continue;
         case ws::EventKind::ping:

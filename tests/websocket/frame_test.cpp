@@ -1,11 +1,12 @@
 // The server's frames: unmasked, minimal length encodings, control frames within 125 bytes, and
 // every frame read back by a decoder written here from RFC 6455 5.2.
+#include "websocket/frame.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 
-#include "websocket/frame.hpp"
 #include "websocket/utf8.hpp"
 
 namespace newspush::websocket {
@@ -32,11 +33,13 @@ Decoded decode(std::string_view bytes) {
   d.length = b1 & 0x7F;
   d.header = 2;
   if (d.length == 126) {
-    d.length = static_cast<unsigned char>(bytes.at(2)) << 8 | static_cast<unsigned char>(bytes.at(3));
+    d.length =
+        static_cast<unsigned char>(bytes.at(2)) << 8 | static_cast<unsigned char>(bytes.at(3));
     d.header = 4;
   } else if (d.length == 127) {
     d.length = 0;
-    for (int i = 0; i < 8; ++i) d.length = d.length << 8 | static_cast<unsigned char>(bytes.at(2 + i));
+    for (int i = 0; i < 8; ++i)
+      d.length = d.length << 8 | static_cast<unsigned char>(bytes.at(2 + i));
     d.header = 10;
   }
   d.payload = std::string(bytes.substr(d.header));

@@ -1,13 +1,13 @@
 // The incremental UTF-8 validator against a reference that decodes code points (a different
 // method from the validator's byte ranges), over every sequence of up to three bytes and a
 // sample of four-byte ones, fed whole and split at every point.
+#include "websocket/utf8.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include "websocket/utf8.hpp"
 
 namespace newspush::websocket {
 namespace {
@@ -20,11 +20,20 @@ bool reference_is_utf8(std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     int length;
     std::uint32_t cp;
-    if (c < 0x80) { length = 1; cp = c; }
-    else if ((c & 0xE0) == 0xC0) { length = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { length = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { length = 4; cp = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      length = 1;
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      length = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4;
+      cp = c & 0x07;
+    } else
+      return false;
     if (i + length > s.size()) return false;
     for (int k = 1; k < length; ++k) {
       const auto cc = static_cast<unsigned char>(s[i + k]);
@@ -109,7 +118,8 @@ TEST(Utf8Validator, LongAsciiRunsWithOneBadByteAnywhere) {
 TEST(Utf8PrefixSize, NeverSplitsACharacter) {
   const std::string s = "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e";  // a é € 𝄞: 1+2+3+4 bytes
   const std::size_t expected[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10};
-  for (std::size_t max = 0; max <= 11; ++max) EXPECT_EQ(utf8_prefix_size(s, max), expected[max]) << max;
+  for (std::size_t max = 0; max <= 11; ++max)
+    EXPECT_EQ(utf8_prefix_size(s, max), expected[max]) << max;
 }
 
 }  // namespace
