@@ -46,7 +46,8 @@ enum class EventKind : std::uint8_t {
   // connection. `peer_code` and `payload` as above.
   close_completed,
   // The peer broke the protocol: send close_frame(code) (1002 framing, 1007 bad UTF-8, 1009
-  // message too big), then end the TCP connection without waiting for an answer.
+  // message too big) unless this server already sent its close (a second one is not allowed),
+  // then end the TCP connection without waiting for an answer.
   failed,
 };
 

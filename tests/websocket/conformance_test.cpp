@@ -150,5 +150,17 @@ TEST(WebSocketConformance, PingAndCloseOverABareSocket) {
   expect_connection_end(harness, 1, "close received 1001, echoed 1001");
 }
 
+TEST(WebSocketConformance, ServerCloseThenABrokenFrameGetsNoSecondClose) {
+  EchoHarness harness;
+  RawTcp tcp{harness.port()};
+  upgraded(tcp);
+  ASSERT_TRUE(tcp.send(concat({text("close-me"), frame({.opcode = 0x1, .rsv = 2}, "late")})));
+  EXPECT_TRUE(tcp.wait_closed(30s));
+  const std::string reply = tcp.received().substr(tcp.received().find("\r\n\r\n") + 4);
+  EXPECT_EQ(reply, std::string("\x88\x05\x03\xe8"
+                               "bye"));
+  expect_connection_end(harness, 1, "failed 1002");
+}
+
 }  // namespace
 }  // namespace newspush::websocket::test

@@ -126,6 +126,7 @@ void serve(int fd, int id, std::size_t max_message) {
   std::string leftover = buffer.substr(head_end + 4);
 
   ws::ServerCodec codec{max_message};
+  bool server_closed = false;
   std::string out;
   for (bool first = true;; first = false) {
     std::string_view input;
@@ -149,6 +150,7 @@ void serve(int fd, int id, std::size_t max_message) {
           if (event.payload == "close-me") {
             send_all(fd, ws::close_frame(ws::close_code::normal, "bye").bytes());
             codec.close_sent();
+            server_closed = true;
             continue;
           }
           [[fallthrough]];
@@ -176,7 +178,8 @@ void serve(int fd, int id, std::size_t max_message) {
           linger_and_close(fd);
           return;
         case ws::EventKind::failed:
-          send_all(fd, ws::close_frame(event.code).bytes());
+          // One close frame per side: none after our own "close-me" close.
+          if (!server_closed) send_all(fd, ws::close_frame(event.code).bytes());
           say(name + "failed " + std::to_string(event.code));
           linger_and_close(fd);
           return;
