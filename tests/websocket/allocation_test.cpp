@@ -13,6 +13,10 @@ namespace {
 std::atomic<long> allocations{0};
 }
 
+// Once these are inlined, GCC sees free() on memory from operator new, not knowing that this file
+// made operator new call malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size ? size : 1)) return p;
@@ -20,6 +24,7 @@ void* operator new(std::size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace newspush::websocket::test {
 namespace {
