@@ -9,21 +9,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 "$root/scripts/deps.sh"
-# Chromium, and Node.js with npm where they are missing.
-"$root/scripts/deps.sh" browser
-
-# Debian 12's own Node.js is 18: the suites use only what Node 18 has (node --test, fetch), and
-# playwright-core is held at 1.61, its last release that supports Node 18.
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$node_major" -lt 18 ]; then
-  echo "browser-test.sh: Node.js >= 18 needed, found $(node --version)" >&2
-  exit 1
-fi
-
-# devDependencies only (ws, playwright-core); node_modules/ is never committed.
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/ws ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+# Chromium, Node.js and npm where missing, and the npm devDependencies.
+"$root/scripts/node-deps.sh"
 
 if [ -z "${NEWSPUSHD_BIN:-}" ]; then
   "$root/scripts/build.sh" release

@@ -12,6 +12,8 @@ packages=(
   # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer),
   # and systemd-analyze to check deploy/newspushd.service (tests/deploy).
   haproxy systemd
+  # A third-party WebSocket client (for /usr/bin/python3) in the codec's conformance test.
+  python3-websockets
 )
 # Extra groups, asked for by the scripts that need them.
 for group in "$@"; do

@@ -14,7 +14,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 
 seconds="${NEWSPUSH_FUZZ_SECONDS:-12}"
 all=(api_request article command cursor messages notification origin redis_url static_path
-     stream_query terminal_text token trending_payload web_push)
+     stream_query terminal_text token trending_payload web_push websocket)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 

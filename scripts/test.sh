@@ -8,6 +8,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
+# Node and the npm devDependencies: the browser tests, and Node's `ws` in the release ctest.
+"$root/scripts/node-deps.sh"
 # Each stage picks its newspushd: one exported by the caller must not replace the release build's.
 unset NEWSPUSHD_BIN
 
