@@ -224,6 +224,22 @@ def substitute(text, replacements, source):
     return "\n".join(lines)
 
 
+def newspushd_options(binary):
+    """{flag: (environment variable, default)} from `newspushd --help`, which server/config.cpp
+    generates from its one table of options."""
+    text = subprocess.run([binary, "--help"], check=True, capture_output=True, text=True).stdout
+    options, flag = {}, None
+    for line in text.splitlines():
+        match = re.match(r"  (--[a-z0-9-]+)", line)
+        if match:
+            flag = match[1]
+        env = re.search(r"\[env (NEWSPUSH_[A-Z0-9_]+), default (.*)\]", line)
+        if env and flag:
+            options[flag] = (env[1], env[2])
+    check(len(options) > 20, f"could not read the options of {binary} --help:\n{text}")
+    return options
+
+
 def main(test):
     """Runs test() and exits 0, or prints the failure and exits 1."""
     try:
