@@ -94,16 +94,23 @@ def needed_packages(binary):
         match = re.match(r"\s*(\S+) => (\S+)", line)
         if match:
             resolved[match[1]] = match[2]
-    packages = {}
+    paths = {}
     for library in libraries:
         check(library in resolved, f"ldd does not resolve {library} of {binary}")
-        path = os.path.realpath(resolved[library])
-        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
-        if owner.returncode != 0:  # merged /usr: the package may list the /lib path
-            owner = subprocess.run(["dpkg", "-S", path.replace("/usr/lib/", "/lib/", 1)],
-                                   capture_output=True, text=True)
-        check(owner.returncode == 0, f"no Debian package owns {path} ({library} of {binary})")
-        packages[library] = owner.stdout.split(":")[0]
+        paths[library] = os.path.realpath(resolved[library])
+    # One dpkg -S for all (each call reads the whole package database); with merged /usr a
+    # package may list the /lib path instead.
+    candidates = set(paths.values()) | {p.replace("/usr/lib/", "/lib/", 1) for p in paths.values()}
+    owners = {}
+    listing = subprocess.run(["dpkg", "-S", *sorted(candidates)], capture_output=True, text=True)
+    for line in listing.stdout.splitlines():
+        package, _, path = line.partition(": ")
+        owners[path] = package.split(":")[0]
+    packages = {}
+    for library, path in paths.items():
+        owner = owners.get(path) or owners.get(path.replace("/usr/lib/", "/lib/", 1))
+        check(owner, f"no Debian package owns {path} ({library} of {binary})")
+        packages[library] = owner
     return packages
 
 
