@@ -19,6 +19,7 @@ import signal
 import ssl
 import sys
 import time
+import urllib.parse
 
 import websockets
 
@@ -26,7 +27,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deploylib import (Newspushd, Processes, TestFailure, accepts, check, free_port, main,  # noqa: E402
                        self_signed_certificate, start_redis, substitute, wait_for)
 
-READERS = 10
+WS_READERS = 6
+SSE_READERS = 4  # GET /sse through the balancer (nginx: unbuffered), resuming with Last-Event-ID
+READERS = WS_READERS + SSE_READERS
 BEFORE_KILL = 25  # acknowledged articles before the SIGKILL
 TOTAL = 80
 PUBLISH_PAUSE = 0.04
@@ -145,8 +148,53 @@ class Reader:
             self.errors.append(json.dumps(message))
 
 
-async def scenario(url, tls, node_a, node_b):
-    readers = [Reader(n, url, tls) for n in range(READERS)]
+class SseReader(Reader):
+    """An EventSource's behaviour on a bare stream: GET /sse, and after a lost stream the same
+    request again with Last-Event-ID: the id of the last event received."""
+
+    async def run(self):
+        parsed = urllib.parse.urlparse(self.url)
+        while not self.stop:
+            writer = None
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                    parsed.hostname, parsed.port, ssl=self.tls,
+                    local_addr=(self.address, 0)), 5)
+                # HTTP/1.0: the body is the stream until the connection ends, not chunked.
+                request = f"GET /sse?categories=* HTTP/1.0\r\nHost: {parsed.netloc}\r\n"
+                if self.cursor:
+                    request += f"Last-Event-ID: {self.cursor}\r\n"
+                writer.write((request + "\r\n").encode())
+                status = (await asyncio.wait_for(reader.readline(), 5)).decode()
+                if " 200 " not in status:
+                    raise OSError(f"GET /sse answered {status.strip()}")
+                while (await reader.readline()).strip():
+                    pass  # the response head
+                self.connects += 1
+                data = []
+                while True:
+                    line = await reader.readline()
+                    if not line:
+                        break
+                    line = line.decode().rstrip("\r\n")
+                    if not line:
+                        if data:
+                            self.handle(json.loads("\n".join(data)))
+                        data = []
+                    elif line.startswith("data:"):
+                        data.append(line[5:].removeprefix(" "))
+            except (OSError, asyncio.TimeoutError, ssl.SSLError) as error:
+                self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
+            finally:
+                if writer:
+                    writer.close()
+            if not self.stop:
+                await asyncio.sleep(0.2)
+
+
+async def scenario(url, tls, nodes):
+    readers = [Reader(n, url, tls) for n in range(WS_READERS)]
+    readers += [SseReader(WS_READERS + n, url, tls) for n in range(SSE_READERS)]
     tasks = [asyncio.create_task(r.run()) for r in readers]
     try:
         try:
@@ -154,21 +202,28 @@ async def scenario(url, tls, node_a, node_b):
         except asyncio.TimeoutError:
             raise TestFailure("not every reader subscribed through the balancer: " +
                               "; ".join(f"{r.address}: {r.errors[-3:]}" for r in readers))
-        on_a = node_a.metric("newspush_connections")
-        on_b = node_b.metric("newspush_connections")
-        check(on_a >= 1 and on_b >= 1 and on_a + on_b == READERS,
-              f"readers not spread over both nodes: {on_a} on A, {on_b} on B")
+        counts = [(n.metric("newspush_connections"), n.metric("newspush_sse_streams"))
+                  for n in nodes]
+        check(all(c[0] >= 1 for c in counts) and sum(c[0] for c in counts) == READERS,
+              f"readers not spread over both nodes: (readers, SSE streams) {counts}")
+        # The node holding more SSE streams dies, so that both transports are moved.
+        victim, survivor = (nodes[0], nodes[1]) if counts[0][1] >= counts[1][1] else \
+            (nodes[1], nodes[0])
+        victim_counts = counts[nodes.index(victim)]
+        check(victim_counts[1] >= 1 and victim_counts[0] > victim_counts[1],
+              f"the node to kill should hold readers of both kinds: {counts}")
 
         acknowledged = []
         loop = asyncio.get_running_loop()
         killed_at = None
         for n in range(TOTAL):
             article = {"id": f"lb-{n:03d}", "category": "sports", "title": f"Dépêche {n}"}
-            cursor = await loop.run_in_executor(None, node_b.publish, KEY, article)
-            check(cursor is not None, f"publish {n} on node B failed:\n{node_b.process.output()}")
+            cursor = await loop.run_in_executor(None, survivor.publish, KEY, article)
+            check(cursor is not None,
+                  f"publish {n} on {survivor.name} failed:\n{survivor.process.output()}")
             acknowledged.append(article["id"])
             if len(acknowledged) == BEFORE_KILL:
-                node_a.process.signal_group(signal.SIGKILL)
+                victim.process.signal_group(signal.SIGKILL)
                 killed_at = time.monotonic()
             await asyncio.sleep(PUBLISH_PAUSE)
 
@@ -178,7 +233,10 @@ async def scenario(url, tls, node_a, node_b):
                 break
             await asyncio.sleep(0.05)
         moved = [r for r in readers if r.connects >= 2]
-        check(moved, "no reader reconnected after node A was killed")
+        check(len(moved) == victim_counts[0],
+              f"{len(moved)} readers reconnected, {victim.name} held {victim_counts[0]}")
+        check(sum(isinstance(r, SseReader) for r in moved) == victim_counts[1],
+              f"not every SSE reader of {victim.name} came back ({victim_counts[1]} held)")
         for r in readers:
             detail = (f"reader {r.address} (connects {r.connects}): got {len(r.ids)} of {TOTAL}; "
                       f"resets {r.resets}; errors {r.errors[-5:]}")
@@ -187,9 +245,11 @@ async def scenario(url, tls, node_a, node_b):
                   "not every acknowledged article exactly once in order: " + detail +
                   f"\nmissing {sorted(set(acknowledged) - set(r.ids))}" +
                   f"\ntwice {sorted(i for i in set(r.ids) if r.ids.count(i) > 1)}")
-        print(f"{balancer}: {len(moved)} of {READERS} readers moved from the killed node and "
-              f"resumed; every reader got all {TOTAL} articles once, in order "
+        print(f"{balancer}: {len(moved)} of {READERS} readers ({victim_counts[1]:.0f} of them SSE) "
+              f"moved from the killed {victim.name} and resumed; every reader got all {TOTAL} "
+              "articles once, in order "
               f"({time.monotonic() - killed_at:.1f} s after the kill)")
+        return survivor
     finally:
         for r in readers:
             r.stop = True
@@ -216,10 +276,10 @@ def test():
             url, tls = start_haproxy(processes, node_a, node_b)
         else:
             raise TestFailure(f"unknown balancer '{balancer}'")
-        asyncio.run(scenario(url, tls, node_a, node_b))
+        survivor = asyncio.run(scenario(url, tls, [node_a, node_b]))
         # The surviving node must still shut down cleanly.
-        code = node_b.process.terminate()
-        check(code == 0, f"node B exited {code} on SIGTERM:\n{node_b.process.output()}")
+        code = survivor.process.terminate()
+        check(code == 0, f"{survivor.name} exited {code} on SIGTERM:\n{survivor.process.output()}")
 
 
 if __name__ == "__main__":
