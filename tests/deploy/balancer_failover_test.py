@@ -36,6 +36,9 @@ PUBLISH_PAUSE = 0.04
 KEY = "deploy-test-publish-key"
 
 balancer, newspushd_bin, repo = sys.argv[1], sys.argv[2], sys.argv[3]
+# As for the C++ integration tests: scripts/sanitizer-test.sh names a sanitized newspushd here,
+# and the surviving node's exit code then carries any report.
+newspushd_bin = os.environ.get("NEWSPUSHD_BIN") or newspushd_bin
 
 
 def start_nginx(processes, node_a, node_b):
