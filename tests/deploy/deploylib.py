@@ -4,6 +4,7 @@ Run by Debian's /usr/bin/python3 (python3-websockets, python3-yaml), not a pyenv
 cannot see them. Every process is started in its own session and killed as a group when the
 test ends, whatever way it ends.
 """
+import ctypes
 import http.client
 import json
 import os
@@ -53,6 +54,16 @@ def accepts(port, host="127.0.0.1"):
         return False
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test dies, even if killed (a ctest timeout)
+    before it could stop its processes."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Process:
     def __init__(self, name, argv, log_path, env=None):
         self.name = name
@@ -61,7 +72,7 @@ class Process:
         self.log = open(log_path, "wb")
         self.popen = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True,
-                                      env=env)
+                                      env=env, preexec_fn=_die_with_parent)
 
     def output(self):
         with open(self.log_path, "rb") as f:
