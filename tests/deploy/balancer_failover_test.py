@@ -209,12 +209,13 @@ async def scenario(url, tls, nodes):
                   for n in nodes]
         check(all(c[0] >= 1 for c in counts) and sum(c[0] for c in counts) == READERS,
               f"readers not spread over both nodes: (readers, SSE streams) {counts}")
-        # The node holding more SSE streams dies, so that both transports are moved.
-        victim, survivor = (nodes[0], nodes[1]) if counts[0][1] >= counts[1][1] else \
-            (nodes[1], nodes[0])
-        victim_counts = counts[nodes.index(victim)]
-        check(victim_counts[1] >= 1 and victim_counts[0] > victim_counts[1],
-              f"the node to kill should hold readers of both kinds: {counts}")
+        # The node to kill holds readers of both kinds (the one with more SSE streams if both
+        # do), so that both transports are moved.
+        both = [i for i, (total, sse) in enumerate(counts) if 1 <= sse < total]
+        check(both, f"no node holds both WebSocket and SSE readers: (readers, SSE) {counts}")
+        victim_index = max(both, key=lambda i: counts[i][1])
+        victim, survivor = nodes[victim_index], nodes[1 - victim_index]
+        victim_counts = counts[victim_index]
 
         acknowledged = []
         loop = asyncio.get_running_loop()
