@@ -137,6 +137,9 @@ def test():
     uid = re.search(r"useradd\b[^\n]*--uid (\d+)", runtime)
     check(uid and pod["securityContext"]["runAsUser"] == int(uid[1]),
           f"runAsUser {pod['securityContext'].get('runAsUser')} is not the image's uid")
+    gid = re.search(r"groupadd\b[^\n]*--gid (\d+)", runtime)
+    check(gid and pod["securityContext"].get("runAsGroup") == int(gid[1]),
+          f"runAsGroup {pod['securityContext'].get('runAsGroup')} is not the image's gid")
     check(pod["securityContext"].get("runAsNonRoot") is True, "pods may run as root")
     check("command" not in container or container["command"][0] == "/usr/local/bin/newspushd",
           "the container does not run newspushd")
