@@ -41,6 +41,7 @@ newspush=build/release/cli/newspush
 
 # The commands, one a line as "NAME<TAB>COMMAND", run from the repository's root. The files they
 # read are written by prepare() below.
+# shellcheck disable=SC2016  # $(cat ...) is part of the command printed and run, not expanded here
 commands() {
   local proxy_protocol=""
   [ "$balancer" = haproxy ] && proxy_protocol=" --proxy-protocol"
@@ -164,9 +165,10 @@ start() {
     fi
   done
   "$root/scripts/deps.sh"
-  [ -x "$root/$newspushd" ] && [ -x "$root/$newspush" ] || "$root/scripts/build.sh" release
+  if [ ! -x "$root/$newspushd" ] || [ ! -x "$root/$newspush" ]; then "$root/scripts/build.sh" release; fi
   prepare
   # Whatever fails from here on, nothing is left running.
+  # shellcheck disable=SC2154  # status is assigned inside the trap
   trap 'status=$?; [ $status -eq 0 ] || { echo "try-production.sh: start failed; stopping" >&2; stop >&2; }' EXIT
   cd "$root"
   while IFS=$'\t' read -r name command; do
