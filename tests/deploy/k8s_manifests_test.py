@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deploylib import Processes, check, http_request, main, newspushd_options  # noqa: E402
 
 repo, newspushd_bin = sys.argv[1], sys.argv[2]
+# scripts/sanitizer-test.sh names a sanitized newspushd here; its exit code carries any report.
+newspushd_bin = os.environ.get("NEWSPUSHD_BIN") or newspushd_bin
 
 
 def load_objects():
