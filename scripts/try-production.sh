@@ -123,6 +123,8 @@ wait_until() {  # wait_until SECONDS WHAT COMMAND...
     sleep 0.1
   done
   echo "try-production.sh: $what did not come up within $seconds s; logs in $dir" >&2
+  # The last lines of the part being waited for ($name, set by start's loop).
+  tail -n 5 "$dir/$name.log" 2>/dev/null | sed "s/^/  $name: /" >&2
   exit 1
 }
 

@@ -42,7 +42,9 @@ def readme_lists_the_commands():
 def start(directory):
     """Starts on free shifted ports; returns the offset."""
     for _ in range(5):
-        offset = random.randrange(1000, 23000)
+        # Every port below 32768, out of the kernel's ephemeral range (32768-60999), where a
+        # connection of another test could take one between the script's check and its bind.
+        offset = random.randrange(1000, 6300)
         run = subprocess.run([script, "start", "--balancer", balancer, "--dir", directory,
                               "--port-offset", str(offset)], capture_output=True, text=True,
                              timeout=120)
