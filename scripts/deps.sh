@@ -12,8 +12,11 @@ packages=(
   # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer),
   # and systemd-analyze to check deploy/newspushd.service (tests/deploy).
   haproxy systemd
-  # A third-party WebSocket client (for /usr/bin/python3) in the codec's conformance test.
-  python3-websockets
+  # tests/deploy: Debian's nginx runs deploy/nginx.conf (openssl makes its test certificate),
+  # and Debian's python3 drives the readers (python3-websockets, also the third-party client of
+  # the WebSocket codec's conformance test) and reads the compose and Kubernetes files
+  # (python3-yaml). In a chroot or container the packages start no daemon.
+  nginx openssl python3-websockets python3-yaml
 )
 # Extra groups, asked for by the scripts that need them.
 for group in "$@"; do
@@ -26,9 +29,9 @@ for group in "$@"; do
       command -v npm >/dev/null || packages+=(npm)
       ;;
     bench)
-      # Peers for loadtest/run.sh --scenario nchan|compare (Debian's nginx + Nchan), and perf for
-      # profiles where the archive has it. nginx-light is only a metapackage over nginx.
-      packages+=(nginx libnginx-mod-nchan)
+      # Peers for loadtest/run.sh --scenario nchan|compare (Debian's nginx, always installed, +
+      # Nchan), and perf for profiles where the archive has it.
+      packages+=(libnginx-mod-nchan)
       if apt-cache show linux-perf >/dev/null 2>&1; then packages+=(linux-perf); fi
       ;;
     fuzz)
@@ -58,8 +61,8 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
   systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
-# Likewise the haproxy and nginx (bench group) packages start daemons; the tests and run.sh run
-# their own.
+# Likewise the haproxy and nginx packages start daemons (under systemd; not in a chroot or a
+# container); the tests and run.sh run their own.
 for daemon in haproxy nginx; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$daemon" 2>/dev/null; then
     systemctl disable --now "$daemon" >/dev/null 2>&1 || true
