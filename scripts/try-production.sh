@@ -59,9 +59,9 @@ commands() {
   else
     printf 'haproxy\thaproxy -db -f %s/haproxy.cfg\n' "$dir"
   fi
-  # The CLI takes a redis:// URL only: the feed publishes on the first primary.
-  printf 'demo-feed\tNEWSPUSH_PUBLISH_KEY=$(cat %s/publish-key) %s demo-feed --redis redis://127.0.0.1:%s --views-url http://127.0.0.1:%s/api/v1/views\n' \
-    "$dir" "$newspush" "$primary" "${admins[0]}"
+  # The feed finds the primary through the Sentinels too, and follows it after a failover.
+  printf 'demo-feed\tNEWSPUSH_PUBLISH_KEY=$(cat %s/publish-key) %s demo-feed --redis-sentinel %s --redis-master newspush --views-url http://127.0.0.1:%s/api/v1/views\n' \
+    "$dir" "$newspush" "$sentinel_list" "${admins[0]}"
 }
 
 # The files the commands read: a copy of deploy/redis.conf for each Redis and each Sentinel's

@@ -113,6 +113,30 @@ async def reader_through_failover(url, tls, admin_port, key, primary_pid):
             await asyncio.sleep(0.5)
         check(await next_article(ws, 15) == "try-2", "article after the failover not delivered")
 
+    # The demo feed found the primary through the Sentinels too: a new reader of every category
+    # gets one of its articles, published on the promoted replica. The balancer may still count
+    # the nodes down (their /readyz said 503 during the failover) until its checks pass again.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            ws = await websockets.connect(url, ssl=tls, open_timeout=10)
+            break
+        except websockets.exceptions.InvalidStatusCode as e:
+            check(e.status_code == 503 and time.monotonic() < deadline,
+                  f"no new reader after the failover: {e}")
+            await asyncio.sleep(0.5)
+    try:
+        await ws.send(json.dumps({"op": "subscribe", "categories": ["*"]}))
+        while True:
+            check(time.monotonic() < deadline, "no demo-feed article after the failover")
+            frame = await asyncio.wait_for(ws.recv(), deadline - time.monotonic())
+            ids = [json.loads(line)["article"]["id"] for line in frame.split("\n")
+                   if line and json.loads(line).get("type") == "article"]
+            if any(not i.startswith("try-") for i in ids):
+                break
+    finally:
+        await ws.close()
+
 
 def deploy_files():
     contents = {}
