@@ -45,6 +45,8 @@ class Server {
   void on_redis_state(redis::SubscriberState state);
   void on_history_ready(bool ready);
   void on_signal(int signal);
+  // SIGHUP with --tls-cert: the certificate and key read again, for new connections.
+  void wait_for_reload();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
   void stop();
 
@@ -64,6 +66,7 @@ class Server {
   trending::TrendingLeader trending_leader_;
   redis::RedisSubscriber subscriber_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signal_;  // SIGHUP, only with --tls-cert
   boost::asio::steady_timer drain_timer_;
   RateLimitedLog invalid_article_log_{10, std::chrono::seconds(10)};
 };
