@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# idle_memory.sh [BUILD_DIR] [CONNECTIONS]: server memory per idle WebSocket connection, plain
+# then TLS, against the same redis-server, one newspushd at a time (--threads 2), with a
+# certificate made here (EC P-256, self-signed). Prints one line per transport. Loopback only;
+# cleans up what it starts.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build_dir="${1:-$root/build/release}"
+connections="${2:-15000}"
+newspushd="$build_dir/server/newspushd"
+run_dir="$(mktemp -d /tmp/newspush-tls-idle.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+source "$root/scripts/free_port.sh"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+  -keyout "$run_dir/key.pem" -out "$run_dir/cert.pem" 2>/dev/null
+redis_port="$(free_port)"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$run_dir" \
+  --daemonize no --loglevel warning --logfile "$run_dir/redis.log" &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+for transport in plain tls; do
+  extra=()
+  [ "$transport" = tls ] && extra=(--tls-cert "$run_dir/cert.pem" --tls-key "$run_dir/key.pem")
+  port="$(free_port)"
+  "$newspushd" --listen "127.0.0.1:$port" --redis "redis://127.0.0.1:$redis_port" --threads 2 \
+    "${extra[@]}" 2>"$run_dir/newspushd-$transport.log" &
+  server=$!
+  pids+=("$server")
+  for _ in $(seq 100); do
+    curl -fsk "$([ "$transport" = tls ] && echo https || echo http)://127.0.0.1:$port/readyz" \
+      >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  tls_flag=()
+  [ "$transport" = tls ] && tls_flag=(--tls)
+  /usr/bin/python3 "$root/loadtest/tls/idle_memory.py" --pid "$server" --port "$port" \
+    --connections "$connections" "${tls_flag[@]}"
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+done
