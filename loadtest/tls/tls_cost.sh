@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# idle_memory.sh [BUILD_DIR] [CONNECTIONS]: server memory per idle WebSocket connection, plain
-# then TLS, against the same redis-server, one newspushd at a time (--threads 2), with a
-# certificate made here (EC P-256, self-signed). Prints one line per transport. Loopback only;
-# cleans up what it starts.
+# tls_cost.sh [BUILD_DIR] [CONNECTIONS] [ARTICLES] [RATE]: what TLS costs newspushd, plain then
+# TLS, against the same redis-server, one newspushd at a time (--threads 2), with a certificate
+# made here (EC P-256, self-signed): server memory per idle WebSocket connection (CONNECTIONS,
+# default 15000), then, with ARTICLES > 0, server CPU per million deliveries of ARTICLES articles
+# published at RATE per second to every connection. Loopback only; cleans up what it starts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build_dir="${1:-$root/build/release}"
 connections="${2:-15000}"
+articles="${3:-0}"
+rate="${4:-20}"
 newspushd="$build_dir/server/newspushd"
 run_dir="$(mktemp -d /tmp/newspush-tls-idle.XXXXXX)"
 pids=()
@@ -42,8 +45,9 @@ for transport in plain tls; do
   done
   tls_flag=()
   [ "$transport" = tls ] && tls_flag=(--tls)
-  /usr/bin/python3 "$root/loadtest/tls/idle_memory.py" --pid "$server" --port "$port" \
-    --connections "$connections" "${tls_flag[@]}"
+  /usr/bin/python3 "$root/loadtest/tls/tls_cost.py" --pid "$server" --port "$port" \
+    --connections "$connections" --articles "$articles" --rate "$rate" --redis-port "$redis_port" \
+    "${tls_flag[@]}"
   kill "$server"
   wait "$server" 2>/dev/null || true
 done
