@@ -4,6 +4,8 @@
 # made here (EC P-256, self-signed): server memory per idle WebSocket connection (CONNECTIONS,
 # default 15000), then, with ARTICLES > 0, server CPU per million deliveries of ARTICLES articles
 # published at RATE per second to every connection. Loopback only; cleans up what it starts.
+# --idle-timeout 900: the Python clients read raw bytes and answer no pings, and opening 15,000
+# TLS connections from one Python process takes minutes.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build_dir="${1:-$root/build/release}"
@@ -35,7 +37,7 @@ for transport in plain tls; do
   [ "$transport" = tls ] && extra=(--tls-cert "$run_dir/cert.pem" --tls-key "$run_dir/key.pem")
   port="$(free_port)"
   "$newspushd" --listen "127.0.0.1:$port" --redis "redis://127.0.0.1:$redis_port" --threads 2 \
-    "${extra[@]}" 2>"$run_dir/newspushd-$transport.log" &
+    --idle-timeout 900 "${extra[@]}" 2>"$run_dir/newspushd-$transport.log" &
   server=$!
   pids+=("$server")
   for _ in $(seq 100); do

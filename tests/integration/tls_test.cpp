@@ -182,6 +182,28 @@ TEST_F(TlsTest, PlainHttpOnTheTlsPortIsAnsweredClosedAndCounted) {
   EXPECT_EQ(health->status, 200);
 }
 
+TEST_F(TlsTest, ProxyHeaderComesBeforeTlsAndTheLimitsCountItsSource) {
+  auto node = start_node(pki_.chain("a"), pki_.key("a"),
+                         {"--trusted-proxy", "127.0.0.1", "--proxy-protocol",
+                          "--max-connections-per-ip", "1", "--admin-listen", "127.0.0.1:0"});
+  auto from = [&](const std::string& client) {
+    auto options = verified();
+    options.preamble = "PROXY TCP4 " + client + " 127.0.0.1 40000 443\r\n";
+    return options;
+  };
+  TlsWsClient first(node->port(), from("198.51.100.7"));
+  ASSERT_TRUE(first.subscribe({"sports"}));
+  // The same reader again, through the balancer: over its per-address limit, whatever TLS did.
+  EXPECT_THROW(TlsWsClient(node->port(), from("198.51.100.7")), std::runtime_error);
+  EXPECT_TRUE(node->wait_metric_at_least("newspush_connections_refused_total{reason=\"per_ip\"}", 1));
+  TlsWsClient other(node->port(), from("198.51.100.8"));
+  EXPECT_TRUE(other.subscribe({"sports"}));
+  // The balancer forgetting its header: the ClientHello is no PROXY header, the peer is closed.
+  EXPECT_THROW(TlsConnection(node->port(), verified()), std::runtime_error);
+  EXPECT_TRUE(node->wait_metric_at_least(
+      "newspush_connections_refused_total{reason=\"bad_proxy_header\"}", 1));
+}
+
 TEST_F(TlsTest, AdminListenerSpeaksTlsToo) {
   auto node = start_node(pki_.chain("a"), pki_.key("a"), {"--admin-listen", "127.0.0.1:0"});
   auto metrics = https_request(node->admin_port(), verified(), "GET", "/metrics");

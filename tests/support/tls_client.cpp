@@ -100,6 +100,14 @@ void connect_tcp(asio::io_context& ioc, tcp::socket& socket, std::uint16_t port,
   if (result) throw std::runtime_error("TLS client: connect failed: " + result.message());
 }
 
+// What a balancer puts first on the connection, before any TLS.
+void send_preamble(tcp::socket& socket, const TlsClientOptions& options) {
+  if (options.preamble.empty()) return;
+  error_code ec;
+  asio::write(socket, asio::buffer(options.preamble), ec);
+  if (ec) throw std::runtime_error("TLS client: sending the preamble failed: " + ec.message());
+}
+
 template <typename Stream>
 void handshake(asio::io_context& ioc, Stream& stream, Clock::time_point deadline) {
   bool done = false;
@@ -137,6 +145,7 @@ TlsConnection::TlsConnection(std::uint16_t port, const TlsClientOptions& options
     : impl_(std::make_unique<Impl>(options)) {
   const auto deadline = Clock::now() + timeout;
   connect_tcp(impl_->ioc, impl_->stream.next_layer(), port, deadline);
+  send_preamble(impl_->stream.next_layer(), options);
   prepare(impl_->stream.native_handle(), options);
   handshake(impl_->ioc, impl_->stream, deadline);
   info_ = describe(impl_->stream.native_handle());
@@ -249,6 +258,7 @@ TlsWsClient::TlsWsClient(std::uint16_t port, const TlsClientOptions& options,
   const auto deadline = Clock::now() + timeout;
   auto& ws = impl_->ws;
   connect_tcp(impl_->ioc, beast::get_lowest_layer(ws), port, deadline);
+  send_preamble(beast::get_lowest_layer(ws), options);
   prepare(ws.next_layer().native_handle(), options);
   handshake(impl_->ioc, ws.next_layer(), deadline);
   info_ = describe(ws.next_layer().native_handle());

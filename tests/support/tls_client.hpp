@@ -24,6 +24,7 @@ struct TlsClientOptions {
   std::string server_name = "localhost";     // SNI, and the name checked when verifying
   int max_version = 0;                       // e.g. TLS1_1_VERSION; 0: OpenSSL's default
   std::vector<std::string> alpn = {"http/1.1"};  // offered, in order; empty: no ALPN
+  std::string preamble;  // raw bytes sent before the handshake (a PROXY protocol header)
 };
 
 // What a handshake agreed on.
