@@ -12,6 +12,7 @@
 
 namespace newspush {
 
+using tcp = boost::asio::ip::tcp;
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 template class SseSession<TlsStream>;

@@ -63,12 +63,10 @@ inline void disarm_timer(boost::beast::tcp_stream& stream) { stream.expires_neve
 }  // namespace sse_detail
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using namespace sse_detail;
 
 template <typename Stream>
-tcp::socket& SseSession<Stream>::socket() {
-  return socket_of(boost::beast::get_lowest_layer(stream_));
+asio::ip::tcp::socket& SseSession<Stream>::socket() {
+  return sse_detail::socket_of(boost::beast::get_lowest_layer(stream_));
 }
 
 template <typename Stream>
@@ -95,11 +93,11 @@ void SseSession<Stream>::run(std::string_view allow_origin, const protocol::Subs
   socket().set_option(
       user_timeout(static_cast<int>(std::chrono::milliseconds(state_.session.idle_timeout).count())),
       ignored);
-  disarm_timer(boost::beast::get_lowest_layer(stream_));
+  sse_detail::disarm_timer(boost::beast::get_lowest_layer(stream_));
   start();
   metrics_.sse_streams_current.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
-  enqueue(std::make_shared<const std::string>(response_head(allow_origin)));
+  enqueue(std::make_shared<const std::string>(sse_detail::response_head(allow_origin)));
   if (!token.empty()) authorize(token);
   subscribe(subscription);
   if (state_.draining.load()) {
@@ -132,7 +130,7 @@ void SseSession<Stream>::arm_heartbeat() {
     auto self = weak.lock();
     if (ec || !self || self->closing_ || self->finished_) return;
     // Proxies close streams that stay silent; one that carries events needs no comment.
-    if (!self->wrote_since_heartbeat_) self->enqueue(heartbeat_frame());
+    if (!self->wrote_since_heartbeat_) self->enqueue(sse_detail::heartbeat_frame());
     self->wrote_since_heartbeat_ = false;
     self->arm_heartbeat();
   });
@@ -166,7 +164,8 @@ void SseSession<Stream>::send_close() {
   heartbeat_.cancel();
   // Readers told to go at the same moment (a drain) come back spread out.
   thread_local std::minstd_rand random{std::random_device{}()};
-  int retry = std::uniform_int_distribution<int>(kCloseRetryMinMillis, kCloseRetryMaxMillis)(random);
+  int retry = std::uniform_int_distribution<int>(sse_detail::kCloseRetryMinMillis,
+                                                 sse_detail::kCloseRetryMaxMillis)(random);
   close_event_ = "retry: " + std::to_string(retry) + "\n" +
                  protocol::sse_event("close", {}, protocol::close_message(close_reason_code_));
   asio::async_write(stream_, asio::buffer(close_event_),
@@ -175,7 +174,7 @@ void SseSession<Stream>::send_close() {
                       // The end of the body. The pending read sees the reader close its side,
                       // or the close deadline closes the socket.
                       boost::system::error_code ignored;
-                      self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+                      self->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
                     });
 }
 
