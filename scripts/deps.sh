@@ -9,6 +9,9 @@ packages=(
   # JWT signatures for connection tokens (server/auth); 1.10 checks neither exp nor nbf.
   libjwt-dev
   redis-server redis-tools curl
+  # The openssl command makes the test CA and certificates of tests/integration/tls_test.cpp
+  # and loadtest/tls/tls_cost.sh.
+  openssl
   # A real HAProxy in front of newspushd in the PROXY protocol test (deploy/haproxy.cfg's peer),
   # and systemd-analyze to check deploy/newspushd.service (tests/deploy).
   haproxy systemd

@@ -204,6 +204,16 @@ const Option kOptions[] = {
      "serve the operator endpoints (/metrics, /api/v1/stats, publish, retract, views) on this "
      "address only, e.g. 127.0.0.1:9090; the public port then has no write door at all",
      "none: on the public port", apply_admin_listen},
+    {"--tls-cert", "NEWSPUSH_TLS_CERT", "FILE",
+     "serve TLS (https://, wss://) on --listen and --admin-listen with this PEM certificate, the "
+     "server's first, then its intermediates; needs --tls-key. TLS 1.2 and 1.3, ECDHE with AEAD "
+     "ciphers only, ALPN http/1.1. SIGHUP reads both files again: new connections get the new "
+     "certificate, open ones keep theirs; a file that fails keeps the old one (logged)",
+     "none: plain TCP",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::tls_cert, c, v); }},
+    {"--tls-key", "NEWSPUSH_TLS_KEY", "FILE",
+     "the PEM private key of --tls-cert (unencrypted; readable by newspushd only)", "none",
+     [](Config& c, const std::string& v) { return apply_nonempty(&Config::tls_key, c, v); }},
     {"--reuse-port", "NEWSPUSH_REUSE_PORT", "[BOOL]",
      "let several newspushd processes listen on the same port (SO_REUSEPORT; the kernel spreads "
      "connections over them)",
@@ -432,6 +442,15 @@ ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup&
     }
     apply(*match, config, value, name);
   }
+  check_config(config);
+  return ConfigAction::run;
+}
+
+void check_config(const Config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty())
+    throw ConfigError(config.tls_cert.empty()
+                          ? "--tls-key: needs --tls-cert, the certificate it is the key of"
+                          : "--tls-cert: needs --tls-key, the certificate's private key");
   if (config.redis.sentinels.empty() != config.redis.sentinel_master.empty())
     throw ConfigError(config.redis.sentinels.empty()
                           ? "--redis-master: needs --redis-sentinel, the sentinels to ask"
@@ -444,13 +463,13 @@ ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup&
   if (config.max_send_queue < config.max_article + 1024)
     throw ConfigError("--max-send-queue: must be at least --max-article + 1024 (" +
                       std::to_string(config.max_article + 1024) + ")");
-  return ConfigAction::run;
 }
 
 std::string help_text() {
   std::string text =
       "Usage: newspushd [OPTIONS]\n"
-      "Pushes articles published on Redis to WebSocket clients (ws://HOST:PORT/ws).\n"
+      "Pushes articles published on Redis to WebSocket clients (ws://HOST:PORT/ws; wss:// with\n"
+      "--tls-cert) and Server-Sent Events readers (/sse).\n"
       "HTTP: /healthz, /readyz, /metrics and the /api/v1 endpoints of protocol/PROTOCOL.md.\n"
       "Every option can also be set by the environment variable shown; the flag wins.\n\n"
       "Options:\n";

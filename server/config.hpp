@@ -22,6 +22,8 @@ struct Config {
   bool reuse_port = false;           // SO_REUSEPORT: several processes share the port
   std::string admin_host;            // --admin-listen; empty: operator endpoints on the public port
   std::uint16_t admin_port = 0;
+  std::string tls_cert;              // PEM chain; with tls_key: TLS on both listeners
+  std::string tls_key;               // PEM private key
   RedisEndpoint redis;               // redis://127.0.0.1:6379
   std::chrono::milliseconds redis_timeout{10000};  // a command unanswered this long: reconnect
   std::size_t publish_replicas = 0;  // WAIT for this many replicas before acknowledging a write
@@ -77,6 +79,9 @@ using EnvLookup = std::function<const char*(const char* name)>;
 
 // "500ms", "2s", "5m", "2h"; a bare number is seconds. None when malformed or not positive.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Checks what no single flag can: pairs of flags that need each other. Throws ConfigError.
+void check_config(const Config& config);
 
 // Environment first, then flags (flags win). Throws ConfigError.
 ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup& env,

@@ -166,6 +166,18 @@ std::string render_prometheus(const Metrics& m) {
   w.single("newspush_slow_consumer_disconnects_total", "counter",
            "Connections closed with 1013 because their send queue passed its bound.",
            load(m.connections_closed[static_cast<std::size_t>(CloseCause::slow_consumer)]));
+  w.single("newspush_tls_handshakes_total", "counter", "TLS handshakes completed (--tls-cert).",
+           load(m.tls_handshakes));
+  w.single("newspush_tls_handshake_failures_total", "counter",
+           "TLS handshakes that failed: timeouts, versions or ciphers refused, plain HTTP, ...",
+           load(m.tls_handshake_failures));
+  w.single("newspush_tls_plain_http_total", "counter",
+           "Plain HTTP requests on the TLS port (answered 400, closed; also handshake failures).",
+           load(m.tls_plain_http));
+  w.family("newspush_tls_reloads_total", "counter",
+           "Certificate reloads on SIGHUP; failed: the old certificate stays.");
+  w.sample("newspush_tls_reloads_total", load(m.tls_reloads), "result=\"ok\"");
+  w.sample("newspush_tls_reloads_total", load(m.tls_reload_failures), "result=\"failed\"");
   w.single("newspush_redis_messages_total", "counter", "Messages received on the articles channel.",
            load(m.redis_messages));
   w.family("newspush_invalid_articles_total", "counter", "Rejected Redis messages, by reason.");

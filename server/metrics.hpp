@@ -124,6 +124,13 @@ struct Metrics {
   std::atomic<int> redis_up{0};
   std::atomic<int> draining{0};
   Counter http_requests{0};
+  // --tls-cert: handshakes completed and failed (timeouts, bad versions, plain HTTP, ...), plain
+  // HTTP requests on the TLS port (of the failures), certificate reloads on SIGHUP.
+  Counter tls_handshakes{0};
+  Counter tls_handshake_failures{0};
+  Counter tls_plain_http{0};
+  Counter tls_reloads{0};
+  Counter tls_reload_failures{0};
   std::array<Counter, static_cast<std::size_t>(Refusal::count_)> refused{};
 
   void count_refusal(Refusal refusal) {

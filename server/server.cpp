@@ -135,6 +135,7 @@ Server::Server(const Config& config)
                    },
                    [this](redis::SubscriberState s) { on_redis_state(s); }}),
       signals_(control_, SIGTERM, SIGINT),
+      reload_signal_(control_),
       drain_timer_(control_) {
   if (!config.redis.sentinels.empty()) {
     redis::FailoverWatcherOptions watch{config.redis.sentinels, config.redis.sentinel_master};
@@ -194,6 +195,15 @@ Server::Server(const Config& config)
       throw ConfigError(std::string("--static-dir: ") + e.what());
     }
   }
+  if (!config.tls_cert.empty()) {
+    try {
+      state_.tls = std::make_unique<TlsCertificates>(config.tls_cert, config.tls_key);
+    } catch (const TlsError& e) {
+      throw ConfigError(e.what());
+    }
+    // Without TLS, SIGHUP keeps its default meaning: nothing here would be reloaded.
+    reload_signal_.add(SIGHUP);
+  }
   listener_ = std::make_shared<Listener>(control_, listen_endpoint(config), config.reuse_port, hub_,
                                          state_);
   if (!config.admin_host.empty()) {
@@ -211,7 +221,7 @@ int Server::run() {
   listener_->start();
   auto endpoint = listener_->local_endpoint();
   log_info("listening on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
-           " with " + std::to_string(effective_threads(config_)) + " I/O threads");
+           (state_.tls ? " (TLS)" : "") + " with " + std::to_string(effective_threads(config_)) + " I/O threads");
   if (admin_listener_) {
     admin_listener_->start();
     auto admin = admin_listener_->local_endpoint();
@@ -225,6 +235,7 @@ int Server::run() {
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (!ec) on_signal(signal);
   });
+  if (state_.tls) wait_for_reload();
   control_.run();
   stop();
   log_info("stopped");
@@ -378,6 +389,21 @@ void Server::on_signal(int signal) {
   wait_for_drain(std::chrono::steady_clock::now() + config_.drain_timeout);
 }
 
+void Server::wait_for_reload() {
+  reload_signal_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (auto error = state_.tls->reload(); error.empty()) {
+      state_.metrics.tls_reloads.fetch_add(1, std::memory_order_relaxed);
+      log_info("SIGHUP: reloaded the TLS certificate " + config_.tls_cert + " and key " +
+               config_.tls_key + "; new connections use them, open ones keep theirs");
+    } else {
+      state_.metrics.tls_reload_failures.fetch_add(1, std::memory_order_relaxed);
+      log_error("SIGHUP: TLS reload failed, keeping the previous certificate: " + error);
+    }
+    wait_for_reload();
+  });
+}
+
 void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
   auto open = state_.metrics.connections_current.load();
   if (open <= 0 || std::chrono::steady_clock::now() >= deadline) {
@@ -393,6 +419,8 @@ void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
 
 void Server::stop() {
   if (failover_watcher_) failover_watcher_->stop();
+  boost::system::error_code ignored;
+  reload_signal_.cancel(ignored);
   trending_leader_.stop();
   views_.stop();
   subscriber_.stop();

@@ -48,6 +48,8 @@ class Server {
   // A sentinel announced that our primary moved: every connection follows at once.
   void on_failover(const std::string& old_primary, const std::string& new_primary);
   void on_signal(int signal);
+  // SIGHUP with --tls-cert: the certificate and key read again, for new connections.
+  void wait_for_reload();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
   void stop();
 
@@ -68,6 +70,7 @@ class Server {
   redis::RedisSubscriber subscriber_;
   std::unique_ptr<redis::FailoverWatcher> failover_watcher_;  // sentinel mode only
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signal_;  // SIGHUP, only with --tls-cert
   boost::asio::steady_timer drain_timer_;
   RateLimitedLog invalid_article_log_{10, std::chrono::seconds(10)};
 };

@@ -18,6 +18,7 @@
 #include "server/net/api.hpp"
 #include "server/net/origin_policy.hpp"
 #include "server/net/static_files.hpp"
+#include "server/net/tls_context.hpp"
 
 namespace newspush {
 
@@ -57,6 +58,7 @@ struct ServerState {
   std::vector<boost::asio::ip::address> trusted_proxies;     // read-only after start-up
   bool proxy_protocol = false;  // trusted peers begin with a PROXY header (public port only)
   std::size_t max_article = 0;
+  std::unique_ptr<TlsCertificates> tls;  // --tls-cert; null: plain TCP. Thread-safe.
   StaticSite site;  // read-only after start-up
   std::atomic<bool> redis_ready{false};    // subscribed to the live channels
   std::atomic<bool> history_ready{false};  // command connection up, functions loaded

@@ -1,11 +1,14 @@
 #include "server/net/http_session.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
 #include <algorithm>
 #include <array>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <nlohmann/json.hpp>
@@ -18,8 +21,6 @@
 #include "server/log.hpp"
 #include "server/net/api.hpp"
 #include "server/net/proxy_header.hpp"
-#include "server/net/sse_session.hpp"
-#include "server/net/websocket_session.hpp"
 #include "protocol/trending.hpp"
 #include "server/trending/view_recorder.hpp"
 
@@ -39,6 +40,16 @@ constexpr auto kLingerTime = std::chrono::seconds(5);
 
 // A misconfigured balancer (send-proxy missing) breaks every connection: say so, not a flood.
 RateLimitedLog bad_proxy_headers{5, std::chrono::seconds(10)};
+// Scanners and clients with old TLS stacks fail handshakes all day: a sample, not a flood.
+RateLimitedLog failed_handshakes{5, std::chrono::seconds(10)};
+
+// OpenSSL recognises a plain HTTP request where a ClientHello should be.
+bool is_plain_http(const boost::system::error_code& ec) {
+  return ec.category() == boost::asio::error::get_ssl_category() &&
+         ERR_GET_LIB(static_cast<unsigned long>(ec.value())) == ERR_LIB_SSL &&
+         (ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST ||
+          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTPS_PROXY_REQUEST);
+}
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
@@ -61,27 +72,32 @@ std::string url_token(std::string_view target) {
 
 }  // namespace
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
-                         Admission::ConnectionSlot slot, Door door)
-    : stream_(std::move(socket)), worker_(worker), state_(state), slot_(std::move(slot)), door_(door) {}
+HttpSession::HttpSession(std::unique_ptr<HttpTransport> transport, Worker& worker,
+                         ServerState& state, Admission::ConnectionSlot slot, Door door)
+    : transport_(std::move(transport)),
+      worker_(worker),
+      state_(state),
+      slot_(std::move(slot)),
+      door_(door) {}
 
 void HttpSession::run() {
   beast::error_code ec;
-  auto peer = stream_.socket().remote_endpoint(ec).address();
+  auto peer = tcp().socket().remote_endpoint(ec).address();
   bool proxied =
       !ec && door_ == Door::public_port && state_.proxy_protocol && is_trusted_proxy(peer);
   // Constructed on the accepting thread; from here on only the worker touches it.
-  boost::asio::dispatch(stream_.get_executor(),
+  boost::asio::dispatch(executor(),
                         beast::bind_front_handler(proxied ? &HttpSession::read_proxy_header
-                                                          : &HttpSession::read_request,
+                                                          : &HttpSession::shake_hands,
                                                   shared_from_this()));
 }
 
 void HttpSession::read_proxy_header() {
   // Armed once: the whole header within the head timeout, however it is split.
-  if (buffer_.size() == 0) stream_.expires_after(kHeaderTimeout);
+  if (buffer_.size() == 0) tcp().expires_after(kHeaderTimeout);
   // Never more than a header's worth: the buffer stays small until the header is known good.
-  stream_.async_read_some(
+  // The TCP stream itself: a PROXY header comes before any TLS.
+  tcp().async_read_some(
       buffer_.prepare(proxy_header::kMaxHeader - buffer_.size()),
       beast::bind_front_handler(&HttpSession::on_proxy_header, shared_from_this()));
 }
@@ -98,29 +114,73 @@ void HttpSession::on_proxy_header(beast::error_code ec, std::size_t bytes) {
     buffer_.consume(result.consumed);  // the rest is the start of the HTTP request
     beast::error_code peer_ec;
     proxied_client_ = result.source ? result.source->address()
-                                    : stream_.socket().remote_endpoint(peer_ec).address();
-    return read_request();
+                                    : tcp().socket().remote_endpoint(peer_ec).address();
+    return shake_hands();
   }
   // A proxy that connected and left before sending anything refused nothing.
   if (ec == boost::asio::error::eof && buffer_.size() == 0) return;
   state_.metrics.count_refusal(Refusal::bad_proxy_header);
   beast::error_code peer_ec;
-  auto peer = stream_.socket().remote_endpoint(peer_ec);
+  auto peer = tcp().socket().remote_endpoint(peer_ec);
   std::string why = ec ? "no PROXY header (" + ec.message() + ")"
                        : std::string(result.status == proxy_header::Status::invalid
                                          ? result.reason
                                          : std::string_view("PROXY header too long"));
   bad_proxy_headers.log(LogLevel::warn, "closed a connection from trusted proxy " +
                                             peer.address().to_string() + ": " + why);
-  stream_.close();
+  tcp().close();
+}
+
+void HttpSession::shake_hands() {
+  if (!transport_->is_tls()) return read_request();
+  // Not re-armed after a PROXY header: the header and the handshake share the head timeout.
+  if (buffer_.size() == 0) tcp().expires_after(kHeaderTimeout);
+  transport_->handshake(buffer_.cdata(),
+                        beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+}
+
+void HttpSession::on_handshake(beast::error_code ec, std::size_t used) {
+  buffer_.consume(used);
+  if (!ec) {
+    state_.metrics.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    return read_request();
+  }
+  // A client that connected and left before saying anything failed nothing.
+  if (ec == boost::asio::error::eof && used == 0 && buffer_.size() == 0) return;
+  state_.metrics.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  beast::error_code peer_ec;
+  auto peer = tcp().socket().remote_endpoint(peer_ec);
+  if (is_plain_http(ec)) {
+    state_.metrics.tls_plain_http.fetch_add(1, std::memory_order_relaxed);
+    failed_handshakes.log(LogLevel::info, "plain HTTP from " + peer.address().to_string() +
+                                              " on the TLS port: answered 400 and closed");
+    return refuse_plain_http();
+  }
+  failed_handshakes.log(LogLevel::info, "TLS handshake with " + peer.address().to_string() +
+                                            " failed: " + ec.message());
+  tcp().close();
+}
+
+void HttpSession::refuse_plain_http() {
+  // Written on the TCP stream as it is: the client speaks no TLS, and deserves a reason it can
+  // read rather than a reset.
+  static constexpr std::string_view kAnswer =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Connection: close\r\nContent-Length: 45\r\n\r\n"
+      "this port speaks TLS: use https:// or wss://\n";
+  tcp().expires_after(kHeaderTimeout);
+  boost::asio::async_write(tcp(), boost::asio::buffer(kAnswer.data(), kAnswer.size()),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (!ec) self->linger();
+                           });
 }
 
 void HttpSession::read_request() {
   parser_.emplace();
   // The head first: what the body may be is decided by the route, once it is known.
   parser_->body_limit(boost::none);
-  stream_.expires_after(kHeaderTimeout);
-  http::async_read_header(stream_, buffer_, *parser_,
+  tcp().expires_after(kHeaderTimeout);
+  transport_->read_header(buffer_, *parser_,
                           beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
 }
 
@@ -153,9 +213,9 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
   if (parser_->content_length() && *parser_->content_length() > rule.max_body)
     return refuse({413, "too_large", "request body over the size limit", {}});
   parser_->body_limit(rule.max_body);
-  stream_.expires_after(kBodyTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_body, shared_from_this()));
+  tcp().expires_after(kBodyTimeout);
+  transport_->read_body(buffer_, *parser_,
+                        beast::bind_front_handler(&HttpSession::on_body, shared_from_this()));
 }
 
 void HttpSession::on_body(beast::error_code ec, std::size_t) {
@@ -217,9 +277,8 @@ void HttpSession::upgrade(Request request) {
   auto client = admit_reader(request);
   if (!client) return;
   std::string token = url_token(request.target());
-  std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
-                                     std::move(*client))
-      ->run(std::move(request), std::move(token));
+  transport_->start_websocket({worker_, state_, std::move(slot_), std::move(*client)},
+                              std::move(request), std::move(token));
 }
 
 void HttpSession::stream_events(const Request& request) {
@@ -258,9 +317,8 @@ void HttpSession::stream_events(const Request& request) {
   // Cross-origin pages may read the stream: any page when no --allowed-origin is set, else the
   // allowed ones (admit_reader refused the others), named back as CORS wants.
   std::string_view allow_origin = !state_.origins.restricted() || origin.empty() ? "*" : origin;
-  std::make_shared<SseSession>(stream_.release_socket(), worker_, state_, std::move(slot_),
-                               std::move(*client))
-      ->run(allow_origin, subscription, url_token(target));
+  transport_->start_sse({worker_, state_, std::move(slot_), std::move(*client)}, allow_origin,
+                        subscription, url_token(target));
 }
 
 bool HttpSession::is_trusted_proxy(const boost::asio::ip::address& peer) const {
@@ -279,7 +337,7 @@ boost::asio::ip::address HttpSession::client_address(const Request& request) {
   // client itself when the balancer only relays TCP: with --proxy-protocol it is not read.
   if (proxied_client_) return *proxied_client_;
   beast::error_code ec;
-  auto peer = stream_.socket().remote_endpoint(ec).address();
+  auto peer = tcp().socket().remote_endpoint(ec).address();
   if (ec || !is_trusted_proxy(peer)) return peer;
   // "client, proxy1, proxy2": the last entry is the one our trusted proxy added; those before
   // it may be forged by the client.
@@ -294,20 +352,23 @@ boost::asio::ip::address HttpSession::client_address(const Request& request) {
 
 void HttpSession::shut_down_send() {
   beast::error_code ignored;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  // TLS too: no close_notify, which would wait for the client's; the response said
+  // Content-Length or Connection: close, so the client knows where it ends.
+  tcp().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 void HttpSession::linger() {
   shut_down_send();
   linger_until_ = std::chrono::steady_clock::now() + kLingerTime;
-  stream_.expires_after(kLingerTime);
+  tcp().expires_after(kLingerTime);
   discard_input();
 }
 
 void HttpSession::discard_input() {
   // What is read is thrown away: one buffer per thread serves every lingering connection.
+  // Raw TCP, even under TLS: the bytes are thrown away undecrypted.
   thread_local std::array<char, 16 * 1024> discarded;
-  stream_.async_read_some(boost::asio::buffer(discarded), [self = shared_from_this()](
+  tcp().async_read_some(boost::asio::buffer(discarded), [self = shared_from_this()](
                                                               beast::error_code ec, std::size_t) {
     if (ec || std::chrono::steady_clock::now() >= self->linger_until_) return;
     self->discard_input();
@@ -320,9 +381,9 @@ void HttpSession::send(Response response) {
   response_->keep_alive(request_keep_alive_);
   response_->set(http::field::server, "newspushd/" NEWSPUSH_VERSION);
   response_->prepare_payload();
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&HttpSession::on_write, shared_from_this(),
-                                              response_->keep_alive()));
+  transport_->write(*response_, beast::bind_front_handler(&HttpSession::on_write,
+                                                         shared_from_this(),
+                                                         response_->keep_alive()));
 }
 
 void HttpSession::send_json(int status, std::string body) {
@@ -381,7 +442,7 @@ void HttpSession::publish_article(const Request& request) {
   }
   // The body as sent is what gets stored: re-publishing the same bytes is recognised as a retry.
   state_.history->post_publish(
-      request.body(), stream_.get_executor(), [self = shared_from_this()](const redis::Reply& reply) {
+      request.body(), executor(), [self = shared_from_this()](const redis::Reply& reply) {
         if (reply.is_error()) {
           auto error = api::error_from_redis(reply.text);
           return self->send_json(error.status, api::error_body(error));
@@ -396,7 +457,7 @@ void HttpSession::publish_article(const Request& request) {
 
 void HttpSession::retract_article(std::string id) {
   state_.history->post_retract(
-      std::move(id), stream_.get_executor(), [self = shared_from_this()](const redis::Reply& reply) {
+      std::move(id), executor(), [self = shared_from_this()](const redis::Reply& reply) {
         if (reply.is_error()) {
           auto error = api::error_from_redis(reply.text);
           return self->send_json(error.status, api::error_body(error));
@@ -445,7 +506,7 @@ void HttpSession::list_recent(const Request& request, std::string_view query) {
     return send_json(200, R"({"cursor":)" + nlohmann::json(worker_.head()).dump() + R"(,"events":[]})");
   }
   state_.recent->get(
-      recent.category, recent.limit, stream_.get_executor(),
+      recent.category, recent.limit, executor(),
       [self = shared_from_this(), limit = recent.limit,
        rights = std::move(*rights)](RecentCache::Answer read) {
         if (!read->ok)
@@ -487,7 +548,7 @@ void HttpSession::record_views(const Request& request) {
     return send_json(error->status, api::error_body(*error));
   if (!state_.views) return send_json(503, api::error_body({503, "unavailable", "views unavailable", {}}));
   state_.views->post_views(
-      std::move(ids), stream_.get_executor(), [self = shared_from_this()](trending::ViewCounts counts) {
+      std::move(ids), executor(), [self = shared_from_this()](trending::ViewCounts counts) {
         if (!counts.ok)
           return self->send_json(503, api::error_body({503, "unavailable", counts.error, {}}));
         self->send_json(200, nlohmann::json({{"counted", counts.counted}, {"unknown", counts.unknown}}).dump());

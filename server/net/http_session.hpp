@@ -1,18 +1,15 @@
 #pragma once
-// A plain HTTP connection: health, readiness and metrics for operators and load balancers, and
-// the door to /ws, where the connection becomes a WebSocketSession.
+// An HTTP connection, plain or TLS (see HttpTransport): health, readiness and metrics for
+// operators and load balancers, the API, and the door to /ws and /sse, where the connection
+// becomes a WebSocketSession or an SseSession.
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 
 #include "server/hub/hub.hpp"
 #include "server/net/api.hpp"
+#include "server/net/http_transport.hpp"
 #include "server/server_state.hpp"
 
 namespace newspush {
@@ -22,18 +19,23 @@ enum class Door { public_port, admin_port };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, Worker& worker, ServerState& state,
+  HttpSession(std::unique_ptr<HttpTransport> transport, Worker& worker, ServerState& state,
               Admission::ConnectionSlot slot, Door door);
   void run();
 
  private:
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using Request = HttpRequest;
+  using Response = HttpResponse;
 
   // --proxy-protocol, a trusted peer: its PROXY header first, within the head timeout; what
   // follows it in the same read stays in buffer_ for the HTTP parser.
   void read_proxy_header();
   void on_proxy_header(boost::beast::error_code ec, std::size_t bytes);
+  // TLS: the handshake, within the head timeout; plain: straight to the request.
+  void shake_hands();
+  void on_handshake(boost::beast::error_code ec, std::size_t used);
+  // Plain HTTP on the TLS port: told so in plain HTTP, then closed.
+  void refuse_plain_http();
   void read_request();
   void on_header(boost::beast::error_code ec, std::size_t bytes);
   void on_body(boost::beast::error_code ec, std::size_t bytes);
@@ -69,9 +71,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void send_json(int status, std::string body);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
 
-  boost::beast::tcp_stream stream_;
+  boost::beast::tcp_stream& tcp() { return transport_->tcp(); }
+  boost::asio::any_io_executor executor() { return transport_->tcp().get_executor(); }
+
+  std::unique_ptr<HttpTransport> transport_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<HttpRequestParser> parser_;
   std::shared_ptr<Response> response_;
   // Set from the PROXY header (the peer's own address for LOCAL): the same for every request.
   std::optional<boost::asio::ip::address> proxied_client_;

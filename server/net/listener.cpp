@@ -4,6 +4,8 @@
 #include <string_view>
 
 #include "server/net/http_session.hpp"
+#include "server/net/http_transport.hpp"
+#include "server/net/tls_context.hpp"
 
 namespace newspush {
 
@@ -65,7 +67,11 @@ void Listener::on_accept(Worker* worker, boost::system::error_code ec, tcp::sock
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<HttpSession>(std::move(socket), *worker, state_, std::move(*slot), door_)->run();
+  // The context current now: a SIGHUP reload changes what later connections get.
+  auto transport = state_.tls ? make_tls_transport(std::move(socket), state_.tls->current())
+                              : make_plain_transport(std::move(socket));
+  std::make_shared<HttpSession>(std::move(transport), *worker, state_, std::move(*slot), door_)
+      ->run();
   accept_next();
 }
 

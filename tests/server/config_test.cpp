@@ -153,7 +153,8 @@ TEST(Config, HelpAndVersion) {
   std::string help = help_text();
   for (const char* name : {"--listen", "NEWSPUSH_LISTEN", "--redis", "NEWSPUSH_REDIS", "--threads",
                            "--max-send-queue", "--drain-timeout", "--log-level",
-                           "--proxy-protocol", "NEWSPUSH_PROXY_PROTOCOL"})
+                           "--proxy-protocol", "NEWSPUSH_PROXY_PROTOCOL", "--tls-cert",
+                           "NEWSPUSH_TLS_CERT", "--tls-key", "NEWSPUSH_TLS_KEY"})
     EXPECT_NE(help.find(name), std::string::npos) << name;
 }
 
@@ -197,6 +198,25 @@ TEST(Config, ReusePortIsABoolean) {
   // Alone, a switch means true, and the next flag stays a flag.
   EXPECT_TRUE(parse({"--reuse-port"}).reuse_port);
   EXPECT_EQ(parse({"--reuse-port", "--threads", "3"}).threads, 3u);
+}
+
+TEST(Config, TlsNeedsBothTheCertificateAndTheKey) {
+  Config none = parse({});
+  EXPECT_TRUE(none.tls_cert.empty());
+  EXPECT_TRUE(none.tls_key.empty());
+  Config both = parse({"--tls-cert", "/etc/news/chain.pem", "--tls-key", "/etc/news/key.pem"});
+  EXPECT_EQ(both.tls_cert, "/etc/news/chain.pem");
+  EXPECT_EQ(both.tls_key, "/etc/news/key.pem");
+  EXPECT_EQ(parse({}, Env{{{"NEWSPUSH_TLS_CERT", "c.pem"}, {"NEWSPUSH_TLS_KEY", "k.pem"}}}).tls_key,
+            "k.pem");
+  EXPECT_EQ(error_of({"--tls-cert", "c.pem"}), "--tls-cert: needs --tls-key, the certificate's private key");
+  EXPECT_EQ(error_of({"--tls-key", "k.pem"}), "--tls-key: needs --tls-cert, the certificate it is the key of");
+  EXPECT_NE(error_of({"--tls-cert", ""}).find("--tls-cert"), std::string::npos);
+  // Only the pair is checked here: whether the files hold a usable chain and key is checked
+  // when newspushd loads them (tests/integration/tls_test.cpp).
+  Config lone;
+  lone.tls_key = "k.pem";
+  EXPECT_THROW(check_config(lone), ConfigError);
 }
 
 TEST(Config, ProxyProtocolIsASwitchThatNeedsATrustedProxy) {

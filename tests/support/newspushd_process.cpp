@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/tls_client.hpp"
 
 #ifndef NEWSPUSHD_BIN
 #error "NEWSPUSHD_BIN must be defined by the build (path of the newspushd executable)"
@@ -107,6 +108,7 @@ NewspushdProcess::NewspushdProcess(std::string redis_url, std::vector<std::strin
     throw std::runtime_error(
         "cannot read the port in newspushd's \"listening on\" line; output:\n" + process_.output());
   }
+  tls_ = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
   if (std::find(extra_args.begin(), extra_args.end(), "--admin-listen") == extra_args.end()) return;
   if (process_.wait_for_line(kAdminMarker, startup_timeout))
     admin_port_ = parse_port(process_.lines(), kAdminMarker);
@@ -117,26 +119,33 @@ NewspushdProcess::NewspushdProcess(std::string redis_url, std::vector<std::strin
   }
 }
 
+std::optional<HttpResponse> NewspushdProcess::probe(const std::string& target,
+                                                   std::chrono::milliseconds timeout) {
+  // The harness asks its own child: what certificate answers is for the tests to check.
+  if (tls_) return https_request(operator_port(), TlsClientOptions{}, "GET", target, timeout);
+  return http_get(operator_port(), target, timeout);
+}
+
 std::string NewspushdProcess::ws_url() const {
   return "ws://127.0.0.1:" + std::to_string(port_) + "/ws";
 }
 
 bool NewspushdProcess::wait_ready(std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(operator_port(), "/readyz", std::chrono::seconds(2));
+    const auto response = probe("/readyz", std::chrono::seconds(2));
     return response && response->status == 200;
   });
 }
 
 bool NewspushdProcess::wait_not_ready(std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(operator_port(), "/readyz", std::chrono::seconds(2));
+    const auto response = probe("/readyz", std::chrono::seconds(2));
     return response && response->status != 200;
   });
 }
 
 std::string NewspushdProcess::metrics_text() {
-  const auto response = http_get(operator_port(), "/metrics");
+  const auto response = probe("/metrics", std::chrono::seconds(10));
   if (!response) throw std::runtime_error("GET /metrics failed (no response)");
   if (response->status != 200) {
     throw std::runtime_error("GET /metrics answered " + std::to_string(response->status));
@@ -160,7 +169,7 @@ double NewspushdProcess::metric(const std::string& name_with_labels) {
 bool NewspushdProcess::wait_metric_at_least(const std::string& name_with_labels, double value,
                                             std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(operator_port(), "/metrics", std::chrono::seconds(2));
+    const auto response = probe("/metrics", std::chrono::seconds(2));
     if (!response || response->status != 200) return false;
     const auto sample = metric_value(response->body, name_with_labels);
     return sample && *sample >= value;
@@ -170,7 +179,7 @@ bool NewspushdProcess::wait_metric_at_least(const std::string& name_with_labels,
 bool NewspushdProcess::wait_metric_at_most(const std::string& name_with_labels, double value,
                                            std::chrono::milliseconds timeout) {
   return poll_until(timeout, [&] {
-    const auto response = http_get(operator_port(), "/metrics", std::chrono::seconds(2));
+    const auto response = probe("/metrics", std::chrono::seconds(2));
     if (!response || response->status != 200) return false;
     const auto sample = metric_value(response->body, name_with_labels);
     return sample && *sample <= value;

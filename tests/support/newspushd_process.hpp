@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace newspush::test {
 
@@ -40,6 +41,7 @@ class NewspushdProcess {
   // ws://127.0.0.1:PORT/ws
   std::string ws_url() const;
 
+  // With --tls-cert among the arguments, /readyz and /metrics are asked over TLS.
   // Polls GET /readyz until it answers 200; false if it does not within timeout.
   bool wait_ready(std::chrono::milliseconds timeout = 15s);
   // Polls GET /readyz until it answers something other than 200 (e.g. after Redis went away).
@@ -70,10 +72,13 @@ class NewspushdProcess {
 
  private:
   std::uint16_t operator_port() const { return admin_port_ ? admin_port_ : port_; }
+  // GET on the operator port: over TLS (unverified) when started with --tls-cert.
+  std::optional<HttpResponse> probe(const std::string& target, std::chrono::milliseconds timeout);
 
   ChildProcess process_;
   std::uint16_t port_ = 0;
   std::uint16_t admin_port_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace newspush::test

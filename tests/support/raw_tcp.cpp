@@ -75,7 +75,7 @@ long RawTcp::read_some(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
-std::optional<int> RawTcp::read_status(std::chrono::milliseconds timeout) {
+std::optional<int> ByteStream::read_status(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (received_.find("\r\n\r\n") == std::string::npos)
     if (read_some(deadline) <= 0) return std::nullopt;
@@ -89,19 +89,19 @@ std::optional<int> RawTcp::read_status(std::chrono::milliseconds timeout) {
   return status;
 }
 
-bool RawTcp::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+bool ByteStream::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (received_.find(needle) == std::string::npos)
     if (read_some(deadline) <= 0) return false;
   return true;
 }
 
-bool RawTcp::wait_closed(std::chrono::milliseconds timeout) {
+bool ByteStream::wait_closed(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     long n = read_some(deadline);
     if (n == 0) return true;
-    if (n < 0) return remaining_ms(deadline) > 0;  // an error before the deadline: a reset
+    if (n < 0) return std::chrono::steady_clock::now() < deadline;  // an error before it: a reset
   }
 }
 

@@ -11,19 +11,13 @@ namespace newspush::test {
 
 using namespace std::chrono_literals;
 
-class RawTcp {
+// Bytes to and from a server, read with deadlines: RawTcp, or TlsConnection (tls_client.hpp).
+class ByteStream {
  public:
-  // Throws std::runtime_error when the connection cannot be made. `source`: a loopback address
-  // to connect from ("127.0.0.2"), to be another client than 127.0.0.1; empty: the default.
-  // `receive_buffer`: SO_RCVBUF before connecting (0: the system's), to play a reader that
-  // stops reading with little buffered in its kernel.
-  explicit RawTcp(std::uint16_t port, const std::string& source = {}, int receive_buffer = 0);
-  ~RawTcp();
-  RawTcp(const RawTcp&) = delete;
-  RawTcp& operator=(const RawTcp&) = delete;
+  virtual ~ByteStream() = default;
 
   // Writes every byte or gives up (false) when the peer closes or the timeout passes.
-  bool send(std::string_view bytes, std::chrono::milliseconds timeout = 10s);
+  virtual bool send(std::string_view bytes, std::chrono::milliseconds timeout = 10s) = 0;
   // Reads until the end of an HTTP response head ("\r\n\r\n") and returns its status code;
   // nullopt when the connection ends first (a reset included) or the timeout passes.
   std::optional<int> read_status(std::chrono::milliseconds timeout = 10s);
@@ -39,12 +33,31 @@ class RawTcp {
     return read_some(std::chrono::steady_clock::now() + timeout);
   }
 
- private:
+ protected:
   // One read with a deadline: >0 bytes appended, 0 on orderly close, -1 on error or timeout.
-  long read_some(std::chrono::steady_clock::time_point deadline);
+  virtual long read_some(std::chrono::steady_clock::time_point deadline) = 0;
 
-  int fd_ = -1;
   std::string received_;
+};
+
+class RawTcp : public ByteStream {
+ public:
+  // Throws std::runtime_error when the connection cannot be made. `source`: a loopback address
+  // to connect from ("127.0.0.2"), to be another client than 127.0.0.1; empty: the default.
+  // `receive_buffer`: SO_RCVBUF before connecting (0: the system's), to play a reader that
+  // stops reading with little buffered in its kernel.
+  explicit RawTcp(std::uint16_t port, const std::string& source = {}, int receive_buffer = 0);
+  ~RawTcp() override;
+  RawTcp(const RawTcp&) = delete;
+  RawTcp& operator=(const RawTcp&) = delete;
+
+  bool send(std::string_view bytes, std::chrono::milliseconds timeout = 10s) override;
+
+ protected:
+  long read_some(std::chrono::steady_clock::time_point deadline) override;
+
+ private:
+  int fd_ = -1;
 };
 
 }  // namespace newspush::test

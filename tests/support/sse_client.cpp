@@ -16,18 +16,29 @@ std::string lower(std::string text) {
 
 SseClient::SseClient(std::uint16_t port, const std::string& target,
                      std::vector<std::pair<std::string, std::string>> headers, int receive_buffer)
-    : tcp_(port, {}, receive_buffer) {
+    : tcp_(std::make_unique<RawTcp>(port, std::string(), receive_buffer)) {
+  send_request(target, headers);
+}
+
+SseClient::SseClient(const TlsClientOptions& tls, std::uint16_t port, const std::string& target,
+                     std::vector<std::pair<std::string, std::string>> headers)
+    : tcp_(std::make_unique<TlsConnection>(port, tls)) {
+  send_request(target, headers);
+}
+
+void SseClient::send_request(const std::string& target,
+                             const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   request += "\r\n";
-  tcp_.send(request);
+  tcp_->send(request);
 }
 
 std::optional<int> SseClient::status(std::chrono::milliseconds timeout) {
-  auto code = tcp_.read_status(timeout);
+  auto code = tcp_->read_status(timeout);
   if (!code) return std::nullopt;
-  auto end = tcp_.received().find("\r\n\r\n");
-  head_ = tcp_.received().substr(0, end + 2);
+  auto end = tcp_->received().find("\r\n\r\n");
+  head_ = tcp_->received().substr(0, end + 2);
   parsed_ = end + 4;
   return code;
 }
@@ -49,7 +60,7 @@ std::optional<std::string> SseClient::header(const std::string& name) const {
 }
 
 std::optional<SseEvent> SseClient::parse_buffered() {
-  const std::string& buffer = tcp_.received();
+  const std::string& buffer = tcp_->received();
   while (true) {
     auto end = buffer.find("\n\n", parsed_);
     if (end == std::string::npos) return std::nullopt;
@@ -94,7 +105,7 @@ std::optional<SseEvent> SseClient::next(std::chrono::milliseconds timeout) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
-    long n = tcp_.read_more(left);
+    long n = tcp_->read_more(left);
     if (n == 0) ended_ = true;
     if (n < 0) return std::nullopt;
   }

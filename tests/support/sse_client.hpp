@@ -4,6 +4,7 @@
 // blank line; "event:", "id:", "data:" fields; lines starting with ':' are comments).
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/raw_tcp.hpp"
+#include "tests/support/tls_client.hpp"
 
 namespace newspush::test {
 
@@ -28,6 +30,9 @@ class SseClient {
   // Connects and sends `GET target`. `headers` are added as given (Host is always set).
   SseClient(std::uint16_t port, const std::string& target,
             std::vector<std::pair<std::string, std::string>> headers = {}, int receive_buffer = 0);
+  // The same over TLS (https://).
+  SseClient(const TlsClientOptions& tls, std::uint16_t port, const std::string& target,
+            std::vector<std::pair<std::string, std::string>> headers = {});
 
   // Reads the response head; its status, or nullopt if the connection ends first.
   std::optional<int> status(std::chrono::milliseconds timeout = 10s);
@@ -48,15 +53,17 @@ class SseClient {
   long retry() const { return retry_; }
   // True when the server ended the stream (orderly close) within the timeout; the events still
   // buffered are dropped.
-  bool wait_closed(std::chrono::milliseconds timeout = 10s) { return tcp_.wait_closed(timeout); }
+  bool wait_closed(std::chrono::milliseconds timeout = 10s) { return tcp_->wait_closed(timeout); }
   // Everything received (head and body).
-  const std::string& raw() const { return tcp_.received(); }
+  const std::string& raw() const { return tcp_->received(); }
 
  private:
   // One complete event from what is buffered, if there is one.
   std::optional<SseEvent> parse_buffered();
+  void send_request(const std::string& target,
+                    const std::vector<std::pair<std::string, std::string>>& headers);
 
-  RawTcp tcp_;
+  std::unique_ptr<ByteStream> tcp_;
   std::string head_;
   std::size_t parsed_ = 0;  // offset in tcp_.received() of the first unparsed byte
   std::size_t comments_ = 0;
