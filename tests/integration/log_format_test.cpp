@@ -161,7 +161,7 @@ TEST(JsonLogs, ABadFormatIsRefusedWithExitCode2) {
   EXPECT_EQ(bad.wait_exit(10s), 2);
   const auto lines = bad.lines();
   ASSERT_EQ(lines.size(), 1u) << bad.output();
-  EXPECT_THAT(lines[0], testing::HasSubstr("--log-format"));
+  EXPECT_THAT(lines[0], testing::HasSubstr("--log-format: invalid value 'yaml'"));
 }
 
 }  // namespace
