@@ -108,9 +108,13 @@ TEST(JsonLogs, EveryLineIsJsonRequestIdsAreEchoedAndLoggedAndTheDrainIsNamed) {
   EXPECT_EQ(stream->header("X-Request-Id"), "sse-req-9");
 
   ASSERT_TRUE(node.process().wait_for_line(*replaced, 10s)) << node.output();
+  // The drain starts with the reader and the stream, the upgrade above gone.
+  ASSERT_TRUE(node.wait_metric_at_most("newspush_connections", 2)) << node.metrics_text();
+  ASSERT_TRUE(node.wait_metric_at_least("newspush_connections", 2)) << node.metrics_text();
   ASSERT_TRUE(node.process().send_signal(SIGTERM));
   ASSERT_TRUE(reader->wait_closed(15s));
   EXPECT_EQ(reader->close_code(), 1001);
+  reader.reset();
   // The stream ends with a close event, then the body; a reader then closes its side, as
   // EventSource does, and the drain is over.
   EXPECT_TRUE(stream->next_of_type("close", 15s)) << stream->raw();
@@ -149,7 +153,7 @@ TEST(JsonLogs, EveryLineIsJsonRequestIdsAreEchoedAndLoggedAndTheDrainIsNamed) {
   EXPECT_LT(started, finished);
   EXPECT_LT(finished, stopped);
   EXPECT_EQ(lines[started]["signal"], "SIGTERM");
-  EXPECT_GE(lines[started]["connections"], 2);  // the WebSocket reader and the stream
+  EXPECT_EQ(lines[started]["connections"], 2);  // the WebSocket reader and the stream
   EXPECT_TRUE(lines[finished]["duration_ms"].is_number_integer());
   EXPECT_EQ(position_of(lines, "drain.timed_out"), lines.size());
   EXPECT_LT(position_of(lines, "listening"), lines.size());
