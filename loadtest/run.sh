@@ -132,13 +132,13 @@ redis_url="redis://127.0.0.1:$redis_port"
 # Each start_* sets server_pid (the process whose CPU and RSS are measured), server_log and
 # target_args (how newspush-loadtest reaches it).
 
-# Starts newspushd on $1 (port 0: any) and sets server_port from its log: from the "listening on"
+# Starts newspushd on $1 (port 0: any) and sets server_port from its log: from the "listening address="
 # line this process adds (the log is shared with the servers started before it in this run).
 start_newspushd() {
   server_log="$run_dir/newspushd.log"
   touch "$server_log"
   local earlier
-  earlier="$(grep -c 'listening on' "$server_log" || true)"
+  earlier="$(grep -c 'listening address=' "$server_log" || true)"
   taskset -c "$server_cpus" "$newspushd" --listen "127.0.0.1:$1" --redis "$redis_url" \
     "${server_args[@]}" 2>>"$server_log" &
   server_pid=$!
@@ -146,7 +146,7 @@ start_newspushd() {
   server_pids=("$server_pid")
   server_port=""
   for _ in $(seq 200); do
-    server_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$server_log" |
+    server_port="$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$server_log" |
       tail -n +"$((earlier + 1))" | tail -1)"
     [ -n "$server_port" ] && [ "$1" = 0 -o "$server_port" = "$1" ] && break
     kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: newspushd exited:" >&2; cat "$server_log" >&2; exit 1; }

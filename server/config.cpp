@@ -194,6 +194,13 @@ std::string apply_log_level(Config& c, const std::string& v) {
   return {};
 }
 
+std::string apply_log_format(Config& c, const std::string& v) {
+  auto format = parse_log_format(v);
+  if (!format) return "expected text or json";
+  c.log_format = *format;
+  return {};
+}
+
 constexpr std::size_t KiB = 1024;
 constexpr std::size_t MiB = 1024 * KiB;
 
@@ -382,6 +389,10 @@ const Option kOptions[] = {
      apply_size<&Config::trending_size, 1, 100>},
     {"--log-level", "NEWSPUSH_LOG_LEVEL", "LEVEL", "debug, info, warn or error", "info",
      apply_log_level},
+    {"--log-format", "NEWSPUSH_LOG_FORMAT", "FORMAT",
+     "text (one readable line an event: time, level, event, key=value fields) or json (one JSON "
+     "object a line: time, level, event and the fields, for log shippers)",
+     "text", apply_log_format},
 };
 
 void apply(const Option& option, Config& config, const std::string& value, const std::string& source) {

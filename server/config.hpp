@@ -66,6 +66,7 @@ struct Config {
   std::chrono::milliseconds trending_half_life{7200000};    // a view's weight halves in this time
   std::size_t trending_size = 10;                           // items per list
   LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
 };
 
 // Thrown for a bad flag, value or environment variable; what() names it in one line.

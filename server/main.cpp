@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   set_log_level(config.log_level);
+  set_log_format(config.log_format);
   // hiredis writes with write(2); a peer that vanished must be an error code, not a signal.
   std::signal(SIGPIPE, SIG_IGN);
   try {
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     std::cerr << "newspushd: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    log_error(std::string("cannot start: ") + e.what());
+    log_event(LogLevel::error, "startup.failed", {{"error", e.what()}});
     return 1;
   }
 }

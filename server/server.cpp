@@ -119,7 +119,9 @@ Server::Server(const Config& config)
                     reset_clients(reason, head);
                   },
                   [this](const std::string& head) { on_caught_up(head); },
-                  [](const std::string& message) { log_warn(message); },
+                  [](LogLevel level, std::string_view event, LogFields fields) {
+                    log_event(level, event, fields);
+                  },
                   [this] {
                     state_.metrics.live_feed_overflows.fetch_add(1, std::memory_order_relaxed);
                   }}),
@@ -146,12 +148,13 @@ Server::Server(const Config& config)
               on_failover(old_primary, new_primary);
             },
             [this](const std::string& sentinel) {
-              log_info("redis failover watch: listening for +switch-master of '" +
-                       config_.redis.sentinel_master + "' on sentinel " + sentinel);
+              log_event(LogLevel::info, "redis.failover_watch",
+                        {{"master", config_.redis.sentinel_master}, {"sentinel", sentinel}});
             },
             [](const std::string& sentinel, const std::string& why) {
-              log_warn("redis failover watch: lost sentinel " + sentinel + ": " + why +
-                       " (trying the next with backoff; failovers are still found on reconnect)");
+              // Failovers are still found on reconnect while the watch tries the next sentinel.
+              log_event(LogLevel::warn, "redis.failover_watch_lost",
+                        {{"sentinel", sentinel}, {"error", why}});
             }});
   }
   state_.session = session_settings(config);
@@ -220,13 +223,16 @@ int Server::run() {
   hub_.start();
   listener_->start();
   auto endpoint = listener_->local_endpoint();
-  log_info("listening on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
-           (state_.tls ? " (TLS)" : "") + " with " + std::to_string(effective_threads(config_)) + " I/O threads");
+  log_event(LogLevel::info, "listening",
+            {{"address", endpoint.address().to_string() + ":" + std::to_string(endpoint.port())},
+             {"threads", effective_threads(config_)},
+             {"tls", state_.tls != nullptr}});
   if (admin_listener_) {
     admin_listener_->start();
     auto admin = admin_listener_->local_endpoint();
-    log_info("operator endpoints (metrics, stats, publish) only on admin port " +
-             admin.address().to_string() + ":" + std::to_string(admin.port()));
+    log_event(LogLevel::info, "listening.admin",
+              {{"address", admin.address().to_string() + ":" + std::to_string(admin.port())},
+               {"serves", "metrics, stats, publish, retract, views"}});
   }
   history_.start();
   subscriber_.start();
@@ -238,7 +244,7 @@ int Server::run() {
   if (state_.tls) wait_for_reload();
   control_.run();
   stop();
-  log_info("stopped");
+  log_event(LogLevel::info, "stopped");
   return 0;
 }
 
@@ -270,9 +276,8 @@ void Server::on_message(std::string_view channel, std::string_view payload) {
 void Server::count_invalid(protocol::ArticleError error, const std::string& detail) {
   state_.metrics.invalid_articles[static_cast<std::size_t>(error)].fetch_add(
       1, std::memory_order_relaxed);
-  invalid_article_log_.log(LogLevel::warn, "invalid article (" +
-                                               std::string(protocol::to_string(error)) +
-                                               "): " + detail);
+  invalid_article_log_.log_event(LogLevel::warn, "article.invalid",
+                                 {{"error", protocol::to_string(error)}, {"detail", detail}});
 }
 
 void Server::on_caught_up(const std::string& head) {
@@ -286,8 +291,8 @@ void Server::on_caught_up(const std::string& head) {
 void Server::seed_known_categories() {
   history_.call("newspush_categories", {}, [this](const redis::Reply& reply) {
     if (reply.is_error() || reply.type != redis::Reply::Type::array) {
-      log_warn("could not list the history's categories (" + reply.text +
-               "); article lists ask Redis for any name until the next catch-up");
+      // Article lists then ask Redis for any name until the next catch-up.
+      log_event(LogLevel::warn, "history.categories_unavailable", {{"error", reply.text}});
       return;
     }
     for (const auto& category : reply.elements) state_.known_categories.add(category.text);
@@ -321,8 +326,8 @@ void Server::on_history_ready(bool ready) {
   if (ready) live_feed_.retry_now();
   if (ready) trending_feed_.load_current();
   if (ready) trending_leader_.on_history_ready();
-  if (ready) log_info("redis history ready (" + config_.history_key + ", functions loaded)");
-  else log_warn("redis history unavailable: " + history_.last_error());
+  if (ready) log_event(LogLevel::info, "history.ready", {{"stream", config_.history_key}});
+  else log_event(LogLevel::warn, "history.unavailable", {{"error", history_.last_error()}});
 }
 
 void Server::on_redis_state(redis::SubscriberState s) {
@@ -335,12 +340,19 @@ void Server::on_redis_state(redis::SubscriberState s) {
   metrics.redis_up.store(up ? 1 : 0);
   state_.redis_ready.store(up);
   std::string where = describe(config_.redis);
-  if (!config_.redis.sentinels.empty() && s == redis::SubscriberState::subscribed)
-    where = "primary " + subscriber_.address() + " (" + where + ")";
+  const bool sentinels = !config_.redis.sentinels.empty();
   switch (s) {
     case redis::SubscriberState::subscribed:
-      log_info("redis subscribed to " + config_.channel + ", " + config_.events_channel + " and " +
-               config_.trending_channel + " at " + where);
+      if (sentinels)
+        log_event(LogLevel::info, "redis.subscribed",
+                  {{"channels", config_.channel + "," + config_.events_channel + "," +
+                                    config_.trending_channel},
+                   {"primary", subscriber_.address()}, {"redis", where}});
+      else
+        log_event(LogLevel::info, "redis.subscribed",
+                  {{"channels", config_.channel + "," + config_.events_channel + "," +
+                                    config_.trending_channel},
+                   {"redis", where}});
       state_.caught_up.store(false);
       live_feed_.on_subscribed();
       // Lists published while we were not subscribed are only in Redis' copy.
@@ -349,32 +361,37 @@ void Server::on_redis_state(redis::SubscriberState s) {
     case redis::SubscriberState::disconnected: {
       std::string error = subscriber_.last_error();
       // Refused credentials are a configuration error, not an outage: said so, as an error.
+      // Either way: not ready, retrying with backoff.
       if (error.starts_with("AUTH failed"))
-        log_error("redis " + error + " (" + where +
-                  "; check the user and password of --redis or NEWSPUSH_REDIS; not ready, "
-                  "retrying with backoff)");
+        log_event(LogLevel::error, "redis.auth_failed",
+                  {{"redis", where}, {"error", error},
+                   {"hint", "check the user and password of --redis or NEWSPUSH_REDIS"}});
       else
-        log_warn("redis disconnected from " + where + ": " + error +
-                 " (not ready; reconnecting with backoff)");
+        log_event(LogLevel::warn, "redis.disconnected", {{"redis", where}, {"error", error}});
       break;
     }
     default:
-      log_debug("redis " + std::string(redis::to_string(s)) + " " + where);
+      if (log_enabled(LogLevel::debug))
+        log_event(LogLevel::debug, "redis." + std::string(redis::to_string(s)), {{"redis", where}});
   }
 }
 
 void Server::on_failover(const std::string& old_primary, const std::string& new_primary) {
   state_.metrics.redis_failovers.fetch_add(1, std::memory_order_relaxed);
-  log_warn("redis failover: primary of '" + config_.redis.sentinel_master + "' is now " +
-           new_primary + " (was " + old_primary + "); reconnecting every redis connection");
+  log_event(LogLevel::warn, "redis.failover",
+            {{"master", config_.redis.sentinel_master},
+             {"primary", new_primary},
+             {"was", old_primary}});
   const std::string why = "failover: the primary moved to " + new_primary;
   subscriber_.follow_primary(new_primary, why);
   history_.follow_primary(new_primary, why);
 }
 
 void Server::on_signal(int signal) {
-  log_info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
-           ", draining connections");
+  log_event(LogLevel::info, "drain.started",
+            {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+             {"connections", state_.metrics.connections_current.load()},
+             {"timeout_s", static_cast<std::int64_t>(config_.drain_timeout.count())}});
   state_.draining.store(true);
   state_.metrics.draining.store(1);
   listener_->stop();
@@ -383,7 +400,9 @@ void Server::on_signal(int signal) {
   // A second signal means: stop now.
   signals_.async_wait([this](boost::system::error_code ec, int) {
     if (ec) return;
-    log_warn("second signal, stopping without waiting for clients");
+    log_event(LogLevel::warn, "drain.aborted",
+              {{"reason", "second signal: stopping without waiting for clients"},
+               {"connections", state_.metrics.connections_current.load()}});
     control_.stop();
   });
   wait_for_drain(std::chrono::steady_clock::now() + config_.drain_timeout);
@@ -394,11 +413,13 @@ void Server::wait_for_reload() {
     if (ec) return;
     if (auto error = state_.tls->reload(); error.empty()) {
       state_.metrics.tls_reloads.fetch_add(1, std::memory_order_relaxed);
-      log_info("SIGHUP: reloaded the TLS certificate " + config_.tls_cert + " and key " +
-               config_.tls_key + "; new connections use them, open ones keep theirs");
+      // New connections use them; open ones keep the context they shook hands with.
+      log_event(LogLevel::info, "tls.reloaded",
+                {{"cert", config_.tls_cert}, {"key", config_.tls_key}});
     } else {
       state_.metrics.tls_reload_failures.fetch_add(1, std::memory_order_relaxed);
-      log_error("SIGHUP: TLS reload failed, keeping the previous certificate: " + error);
+      log_event(LogLevel::error, "tls.reload_failed",
+                {{"error", error}, {"kept", "the previous certificate"}});
     }
     wait_for_reload();
   });
@@ -407,7 +428,14 @@ void Server::wait_for_reload() {
 void Server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
   auto open = state_.metrics.connections_current.load();
   if (open <= 0 || std::chrono::steady_clock::now() >= deadline) {
-    if (open > 0) log_warn(std::to_string(open) + " connections still open at drain timeout");
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - (deadline - config_.drain_timeout));
+    if (open > 0)
+      log_event(LogLevel::warn, "drain.timed_out",
+                {{"still_open", open}, {"duration_ms", static_cast<std::int64_t>(took.count())}});
+    else
+      log_event(LogLevel::info, "drain.finished",
+                {{"duration_ms", static_cast<std::int64_t>(took.count())}});
     control_.stop();
     return;
   }

@@ -51,10 +51,11 @@ void LiveFeed::drop_held() {
     // position is enough to read them again; keeping it is what makes dropping safe.
     dropped_since_read_ = true;
     if (handlers_.log && !overflow_logged_)
-      handlers_.log("catch-up: " + std::to_string(held_.size()) + " live events held (" +
-                    std::to_string(held_bytes_) + " bytes) passed the bound of " +
-                    std::to_string(max_held_bytes_) + " bytes; dropped, reading them again from " +
-                    "the history after " + protocol::to_string(*last_));
+      handlers_.log(LogLevel::warn, "catchup.overflow",
+                    {{"held_events", held_.size()},
+                     {"held_bytes", held_bytes_},
+                     {"bound_bytes", max_held_bytes_},
+                     {"rereading_after", protocol::to_string(*last_)}});
     overflow_logged_ = true;
   }
   held_.clear();
@@ -102,7 +103,9 @@ void LiveFeed::read_missed() {
 void LiveFeed::on_read(std::uint64_t generation, HistoryRead read) {
   if (generation != generation_) return;  // superseded by a newer subscription
   if (!read.ok) {
-    if (handlers_.log) handlers_.log("history not readable yet (" + read.error + "); retrying");
+    if (handlers_.log)
+      handlers_.log(LogLevel::warn, "history.unreadable",
+                    {{"error", read.error}, {"retrying", true}});
     retry_timer_.expires_after(kRetryDelay);
     retry_timer_.async_wait([this, generation](boost::system::error_code ec) {
       if (!ec && generation == generation_) read_missed();
@@ -111,7 +114,8 @@ void LiveFeed::on_read(std::uint64_t generation, HistoryRead read) {
   }
   bool had_position = last_.has_value();
   if (!read.reset_reason.empty()) {
-    if (handlers_.log) handlers_.log("history reset (" + read.reset_reason + "): telling clients");
+    if (handlers_.log)
+      handlers_.log(LogLevel::warn, "history.reset", {{"reason", read.reset_reason}});
     handlers_.reset(read.reset_reason, read.head);
     last_.reset();
     had_position = false;

@@ -15,6 +15,7 @@
 
 #include "server/history/history.hpp"
 #include "server/hub/event.hpp"
+#include "server/log.hpp"
 
 namespace newspush {
 
@@ -28,7 +29,8 @@ class LiveFeed {
     std::function<void(const std::string& reason, const std::string& head)> reset;
     // A catch-up finished: the newest cursor this node stands at (events carry theirs).
     std::function<void(const std::string& head)> caught_up;
-    std::function<void(const std::string& message)> log;
+    // What an operator should hear of (an event for log_event, with its fields).
+    std::function<void(LogLevel, std::string_view event, LogFields)> log;
     // The live events held during a catch-up passed the bound and were dropped (to be read again).
     std::function<void()> overflow;
   };

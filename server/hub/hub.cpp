@@ -99,7 +99,7 @@ void Hub::start() {
       try {
         w->context_.run();
       } catch (const std::exception& e) {
-        log_error(std::string("worker thread stopped by exception: ") + e.what());
+        log_event(LogLevel::error, "worker.crashed", {{"error", e.what()}});
         std::abort();
       }
     });

@@ -21,6 +21,7 @@
 #include "server/log.hpp"
 #include "server/net/api.hpp"
 #include "server/net/proxy_header.hpp"
+#include "server/net/request_id.hpp"
 #include "protocol/trending.hpp"
 #include "server/trending/view_recorder.hpp"
 
@@ -50,6 +51,10 @@ bool is_plain_http(const boost::system::error_code& ec) {
          (ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST ||
           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTPS_PROXY_REQUEST);
 }
+// Redis down makes every API call fail: a few lines say so, not one per request.
+RateLimitedLog failed_requests{20, std::chrono::seconds(10)};
+// Paths are logged, not kept whole: a head may hold 8 KiB of them.
+constexpr std::size_t kMaxLoggedPath = 256;
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
@@ -126,8 +131,8 @@ void HttpSession::on_proxy_header(beast::error_code ec, std::size_t bytes) {
                        : std::string(result.status == proxy_header::Status::invalid
                                          ? result.reason
                                          : std::string_view("PROXY header too long"));
-  bad_proxy_headers.log(LogLevel::warn, "closed a connection from trusted proxy " +
-                                            peer.address().to_string() + ": " + why);
+  bad_proxy_headers.log_event(LogLevel::warn, "proxy_header.refused",
+                              {{"peer", peer.address().to_string()}, {"reason", why}});
   tcp().close();
 }
 
@@ -152,12 +157,12 @@ void HttpSession::on_handshake(beast::error_code ec, std::size_t used) {
   auto peer = tcp().socket().remote_endpoint(peer_ec);
   if (is_plain_http(ec)) {
     state_.metrics.tls_plain_http.fetch_add(1, std::memory_order_relaxed);
-    failed_handshakes.log(LogLevel::info, "plain HTTP from " + peer.address().to_string() +
-                                              " on the TLS port: answered 400 and closed");
+    failed_handshakes.log_event(LogLevel::info, "tls.plain_http",
+                                {{"peer", peer.address().to_string()}});
     return refuse_plain_http();
   }
-  failed_handshakes.log(LogLevel::info, "TLS handshake with " + peer.address().to_string() +
-                                            " failed: " + ec.message());
+  failed_handshakes.log_event(LogLevel::info, "tls.handshake_failed",
+                              {{"peer", peer.address().to_string()}, {"error", ec.message()}});
   tcp().close();
 }
 
@@ -185,13 +190,20 @@ void HttpSession::read_request() {
 }
 
 void HttpSession::on_header(beast::error_code ec, std::size_t) {
+  request_id_.clear();
+  request_path_.clear();
+  request_method_ = http::verb::unknown;
   if (ec == http::error::header_limit) {
+    request_id_ = new_request_id();
     request_keep_alive_ = false;
     body_left_unread_ = true;
     return send_json(431, api::error_body({431, "header_too_large", "request header over 8 KiB", {}}));
   }
   if (ec) return shut_down_send();
   const Request& head = parser_->get();
+  request_id_ = request_id_for(head["X-Request-Id"]);
+  request_method_ = head.method();
+  request_path_ = path_of(head.target()).substr(0, kMaxLoggedPath);
   request_version_ = head.version();
   request_keep_alive_ = head.keep_alive();
   std::string_view path = path_of(head.target());
@@ -277,6 +289,8 @@ void HttpSession::upgrade(Request request) {
   auto client = admit_reader(request);
   if (!client) return;
   std::string token = url_token(request.target());
+  // The id the 101 answer echoes (the request's own, or the one made for it).
+  request.set("X-Request-Id", request_id_);
   transport_->start_websocket({worker_, state_, std::move(slot_), std::move(*client)},
                               std::move(request), std::move(token));
 }
@@ -318,7 +332,7 @@ void HttpSession::stream_events(const Request& request) {
   // allowed ones (admit_reader refused the others), named back as CORS wants.
   std::string_view allow_origin = !state_.origins.restricted() || origin.empty() ? "*" : origin;
   transport_->start_sse({worker_, state_, std::move(slot_), std::move(*client)}, allow_origin,
-                        subscription, url_token(target));
+                        subscription, url_token(target), request_id_);
 }
 
 bool HttpSession::is_trusted_proxy(const boost::asio::ip::address& peer) const {
@@ -380,10 +394,42 @@ void HttpSession::send(Response response) {
   response_->version(request_version_);
   response_->keep_alive(request_keep_alive_);
   response_->set(http::field::server, "newspushd/" NEWSPUSH_VERSION);
+  if (!request_id_.empty()) response_->set("X-Request-Id", request_id_);
   response_->prepare_payload();
+  log_refusal(*response_);
   transport_->write(*response_, beast::bind_front_handler(&HttpSession::on_write,
                                                          shared_from_this(),
                                                          response_->keep_alive()));
+}
+
+void HttpSession::log_refusal(const Response& response) const {
+  const unsigned status = response.result_int();
+  if (status < 400 || request_path_ == "/readyz") return;
+  const bool failed = status >= 500;
+  const LogLevel level = failed ? LogLevel::warn : LogLevel::debug;
+  if (!log_enabled(level)) return;
+  // The API's answers say why in their body: {"error":"code","message":"..."}.
+  std::string code, message;
+  if (response[http::field::content_type] == "application/json") {
+    auto body = nlohmann::json::parse(response.body(), nullptr, false);
+    if (body.is_object() && body.contains("error") && body["error"].is_string())
+      code = body["error"].get<std::string>();
+    if (body.is_object() && body.contains("message") && body["message"].is_string())
+      message = body["message"].get<std::string>();
+  }
+  const auto verb = http::to_string(request_method_);
+  const std::string_view method(verb.data(), verb.size());
+  const std::string_view event = failed ? "http.failed" : "http.refused";
+  const auto write = [&](LogFields fields) {
+    if (failed) failed_requests.log_event(level, event, fields);
+    else log_event(level, event, fields);
+  };
+  if (code.empty())
+    write({{"request_id", request_id_}, {"method", method}, {"path", request_path_},
+           {"status", status}});
+  else
+    write({{"request_id", request_id_}, {"method", method}, {"path", request_path_},
+           {"status", status}, {"error", code}, {"message", message}});
 }
 
 void HttpSession::send_json(int status, std::string body) {
@@ -442,7 +488,8 @@ void HttpSession::publish_article(const Request& request) {
   }
   // The body as sent is what gets stored: re-publishing the same bytes is recognised as a retry.
   state_.history->post_publish(
-      request.body(), executor(), [self = shared_from_this()](const redis::Reply& reply) {
+      request.body(), executor(),
+      [self = shared_from_this(), id = std::move(parsed.article.id)](const redis::Reply& reply) {
         if (reply.is_error()) {
           auto error = api::error_from_redis(reply.text);
           return self->send_json(error.status, api::error_body(error));
@@ -450,6 +497,9 @@ void HttpSession::publish_article(const Request& request) {
         if (reply.type != redis::Reply::Type::array || reply.elements.size() < 2)
           return self->send_json(503, api::error_body({503, "unavailable", "unexpected reply", {}}));
         const std::string& status = reply.elements[1].text;
+        log_event(LogLevel::info, "article.published",
+                  {{"request_id", self->request_id_}, {"id", id},
+                   {"cursor", reply.elements[0].text}, {"status", status}});
         nlohmann::json body = {{"cursor", reply.elements[0].text}, {"status", status}};
         self->send_json(status == "duplicate" ? 200 : 201, body.dump());
       });
@@ -457,11 +507,13 @@ void HttpSession::publish_article(const Request& request) {
 
 void HttpSession::retract_article(std::string id) {
   state_.history->post_retract(
-      std::move(id), executor(), [self = shared_from_this()](const redis::Reply& reply) {
+      id, executor(), [self = shared_from_this(), id](const redis::Reply& reply) {
         if (reply.is_error()) {
           auto error = api::error_from_redis(reply.text);
           return self->send_json(error.status, api::error_body(error));
         }
+        log_event(LogLevel::info, "article.retracted",
+                  {{"request_id", self->request_id_}, {"id", id}, {"cursor", reply.text}});
         self->send_json(200, nlohmann::json({{"cursor", reply.text}, {"status", "retracted"}}).dump());
       });
 }

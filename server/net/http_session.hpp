@@ -68,6 +68,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void show_trending(const Request& request, std::string_view query);
   void record_views(const Request& request);
   void send(Response response);
+  // Refusals and failures, with the request's id (answers of 400 and up; /readyz's 503 is an
+  // answer to a probe, not a failure).
+  void log_refusal(const Response& response) const;
   void send_json(int status, std::string body);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
 
@@ -81,6 +84,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Set from the PROXY header (the peer's own address for LOCAL): the same for every request.
   std::optional<boost::asio::ip::address> proxied_client_;
   unsigned request_version_ = 11;
+  // The current request's X-Request-Id (its own when sane, else a new one), method and path, for
+  // the response and the log lines about the request.
+  std::string request_id_;
+  boost::beast::http::verb request_method_ = boost::beast::http::verb::unknown;
+  std::string request_path_;
   bool request_keep_alive_ = false;
   bool body_left_unread_ = false;
   std::chrono::steady_clock::time_point linger_until_;

@@ -60,7 +60,8 @@ class HttpTransport {
   // transport is empty afterwards.
   virtual void start_websocket(ReaderHandOff hand_off, HttpRequest request, std::string token) = 0;
   virtual void start_sse(ReaderHandOff hand_off, std::string_view allow_origin,
-                         const protocol::Subscribe& subscription, std::string_view token) = 0;
+                         const protocol::Subscribe& subscription, std::string_view token,
+                         std::string_view request_id) = 0;
 };
 
 std::unique_ptr<HttpTransport> make_plain_transport(boost::asio::ip::tcp::socket&& socket);

@@ -57,11 +57,12 @@ class TlsTransport final : public HttpTransport {
         ->run(std::move(request), std::move(token));
   }
   void start_sse(ReaderHandOff hand_off, std::string_view allow_origin,
-                 const protocol::Subscribe& subscription, std::string_view token) override {
+                 const protocol::Subscribe& subscription, std::string_view token,
+                 std::string_view request_id) override {
     std::make_shared<SseSession<TlsStream>>(std::move(stream_), hand_off.worker, hand_off.state,
                                             std::move(hand_off.connection_slot),
                                             std::move(hand_off.client_slot), context_)
-        ->run(allow_origin, subscription, token);
+        ->run(allow_origin, subscription, token, request_id);
   }
 
  private:

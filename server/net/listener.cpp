@@ -44,7 +44,7 @@ void Listener::accept_next() {
 void Listener::on_accept(Worker* worker, boost::system::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    accept_errors_.log(LogLevel::warn, "accept failed: " + ec.message());
+    accept_errors_.log_event(LogLevel::warn, "accept.failed", {{"error", ec.message()}});
     if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space) {
       // Out of file descriptors: accepting again at once would spin; let connections close first.
       retry_timer_.expires_after(std::chrono::milliseconds(100));

@@ -224,7 +224,7 @@ void PushSession::on_replay(const std::string& since, HistoryRead read) {
   if (closing_ || finished_) return;
   if (!read.ok) {
     // Resuming without the history would silently lose articles: let the client come back.
-    log_warn("cannot replay history for a resuming client: " + read.error);
+    log_event(LogLevel::warn, "replay.failed", {{"error", read.error}});
     close_with(protocol::close_code::try_again_later, "history_unavailable",
                CloseCause::history_unavailable);
     return;
@@ -241,8 +241,11 @@ void PushSession::on_replay(const std::string& since, HistoryRead read) {
     queue_replay(since, wanted, up_to);
   }
   if (log_enabled(LogLevel::debug))
-    log_debug("replay since " + since + ": " + std::to_string(read.events.size()) + " read, " +
-              std::to_string(held_.size()) + " held, reset '" + read.reset_reason + "'");
+    log_event(LogLevel::debug, "replay.read",
+              {{"since", since},
+               {"read", read.events.size()},
+               {"held", held_.size()},
+               {"reset", read.reset_reason}});
   for (const auto& event : held_) append_to_backlog(event);  // already counted
   held_.clear();
   start_draining_backlog();
@@ -331,7 +334,8 @@ void PushSession::authorize(std::string_view token) {
   metrics_.token_results[static_cast<std::size_t>(verification.error)].fetch_add(
       1, std::memory_order_relaxed);
   if (!verification.ok()) {
-    log_debug("refused a connection token: " + verification.detail);
+    log_event(LogLevel::debug, "token.refused",
+              {{"error", auth::to_string(verification.error)}, {"detail", verification.detail}});
     metrics_.client_errors.fetch_add(1, std::memory_order_relaxed);
     reply(protocol::invalid_token_message(auth::to_string(verification.error)));
     if (!errors_.spend(ErrorBudget::Clock::now()))
@@ -340,8 +344,8 @@ void PushSession::authorize(std::string_view token) {
     return;
   }
   if (log_enabled(LogLevel::debug))
-    log_debug("token accepted for '" + verification.claims.subject + "' (key '" +
-              verification.claims.key_id + "')");
+    log_event(LogLevel::debug, "token.accepted",
+              {{"subject", verification.claims.subject}, {"key", verification.claims.key_id}});
   // Re-sending the token that was just warned about must not be warned about again (a client
   // that refreshes on each warning would loop).
   bool reminded = grant_ && grant_->reminded && grant_->expiry == verification.claims.expiry;
@@ -429,7 +433,9 @@ void PushSession::deliver(const EventPtr& event) {
   if (replayed_up_to_ && event->cursor) {
     // Once the live stream passes the replay, they cannot overlap any more.
     if (already_replayed(*event, replayed_up_to_)) {
-      log_debug("dropped a live event already replayed: " + protocol::to_string(*event->cursor));
+      if (log_enabled(LogLevel::debug))
+        log_event(LogLevel::debug, "live.duplicate_dropped",
+                  {{"cursor", protocol::to_string(*event->cursor)}});
       return;
     }
     replayed_up_to_.reset();
@@ -504,7 +510,8 @@ void PushSession::close_with(int code, std::string_view reason_code, CloseCause 
   // Counted when decided: the socket of a peer that stopped reading may linger until the deadline.
   if (registered_) metrics_.count_close(cause);
   if (cause != CloseCause::client && cause != CloseCause::shutdown)
-    log_debug("closing connection with " + std::to_string(code) + " " + close_reason_code_);
+    log_event(LogLevel::debug, "connection.closing",
+              {{"code", code}, {"reason", close_reason_code_}});
   // Armed now, not at start_close: a peer that stopped reading may never let the flush finish.
   close_deadline_.expires_after(kCloseDeadline);
   close_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {

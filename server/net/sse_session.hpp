@@ -27,9 +27,9 @@ class SseSession : public PushSession {
 
   // Answers the request: `allow_origin` is the Access-Control-Allow-Origin to send (empty:
   // none), `subscription` what the query (and Last-Event-ID) asked for, already validated,
-  // `token` the query's ?token= (empty: none).
+  // `token` the query's ?token= (empty: none), `request_id` the request's X-Request-Id.
   void run(std::string_view allow_origin, const protocol::Subscribe& subscription,
-           std::string_view token);
+           std::string_view token, std::string_view request_id = {});
 
   void shut_down() override;
 

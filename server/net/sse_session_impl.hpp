@@ -34,7 +34,7 @@ inline const SharedFrame& heartbeat_frame() {
   return frame;
 }
 
-inline std::string response_head(std::string_view allow_origin) {
+inline std::string response_head(std::string_view allow_origin, std::string_view request_id) {
   std::string head =
       "HTTP/1.1 200 OK\r\n"
       "Server: newspushd/" NEWSPUSH_VERSION "\r\n"
@@ -44,6 +44,7 @@ inline std::string response_head(std::string_view allow_origin) {
       "X-Accel-Buffering: no\r\n"
       // The body ends when the connection does: no length, no chunking to frame each write.
       "Connection: close\r\n";
+  if (!request_id.empty()) head.append("X-Request-Id: ").append(request_id).append("\r\n");
   if (!allow_origin.empty()) {
     head.append("Access-Control-Allow-Origin: ").append(allow_origin).append("\r\n");
     if (allow_origin != "*") head.append("Vary: Origin\r\n");
@@ -85,7 +86,7 @@ SseSession<Stream>::~SseSession() {
 
 template <typename Stream>
 void SseSession<Stream>::run(std::string_view allow_origin, const protocol::Subscribe& subscription,
-                     std::string_view token) {
+                             std::string_view token, std::string_view request_id) {
   // A reader whose machine vanished never acknowledges the heartbeats: the kernel gives up on
   // the connection after the idle timeout, as a WebSocket's unanswered pings would.
   using user_timeout = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_USER_TIMEOUT>;
@@ -97,7 +98,7 @@ void SseSession<Stream>::run(std::string_view allow_origin, const protocol::Subs
   start();
   metrics_.sse_streams_current.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
-  enqueue(std::make_shared<const std::string>(sse_detail::response_head(allow_origin)));
+  enqueue(std::make_shared<const std::string>(sse_detail::response_head(allow_origin, request_id)));
   if (!token.empty()) authorize(token);
   subscribe(subscription);
   if (state_.draining.load()) {

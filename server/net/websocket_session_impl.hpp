@@ -68,9 +68,11 @@ void WebSocketSession<NextLayer>::run(Request request, std::string token) {
   timeouts.idle_timeout = state_.session.idle_timeout;
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-    response.set(beast::http::field::server, "newspushd/" NEWSPUSH_VERSION);
-  }));
+  ws_.set_option(websocket::stream_base::decorator(
+      [id = std::string(request["X-Request-Id"])](websocket::response_type& response) {
+        response.set(beast::http::field::server, "newspushd/" NEWSPUSH_VERSION);
+        response.set("X-Request-Id", id);
+      }));
   ws_.read_message_max(state_.session.max_frame);
   // Frames are written whole: the gather write of a batch must not be split or copied.
   ws_.auto_fragment(false);
@@ -81,8 +83,11 @@ void WebSocketSession<NextLayer>::run(Request request, std::string token) {
 
 template <typename NextLayer>
 void WebSocketSession<NextLayer>::on_accept(beast::error_code ec) {
+  // The handshake is over: the id need not be kept for the connection's life.
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
   if (ec) {
-    log_debug("websocket handshake failed: " + ec.message());
+    if (log_enabled(LogLevel::debug))
+      log_event(LogLevel::debug, "websocket.handshake_failed", {{"error", ec.message()}});
     return;
   }
   start();

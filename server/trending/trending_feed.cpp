@@ -21,8 +21,8 @@ void TrendingFeed::load_current() {
   history_.call("newspush_trending_current", {}, [this](const Reply& reply) {
     loading_ = false;
     if (reply.is_error() || reply.type != Reply::Type::array) {
-      log_warn("trending: cannot load the current lists: " +
-               (reply.is_error() ? reply.text : std::string("unexpected reply")));
+      log_event(LogLevel::warn, "trending.load_failed",
+                {{"error", reply.is_error() ? reply.text : std::string("unexpected reply")}});
       return;
     }
     for (const auto& element : reply.elements) apply(element.text, false);
@@ -32,8 +32,8 @@ void TrendingFeed::load_current() {
 void TrendingFeed::apply(std::string_view payload, bool from_channel) {
   auto parsed = parse_payload(payload);
   if (!parsed) {
-    malformed_log_.log(LogLevel::warn, "trending: ignored a malformed list (" +
-                                           std::to_string(payload.size()) + " bytes)");
+    malformed_log_.log_event(LogLevel::warn, "trending.malformed_list",
+                             {{"bytes", payload.size()}});
     return;
   }
   auto [it, first] = newest_seq_.try_emplace(parsed->category, parsed->seq);

@@ -37,7 +37,8 @@ void TrendingLeader::stop() {
   if (!leader_) return;
   set_leader(false, {});
   history_.call("newspush_trending_release", {options_.node_id}, [](const Reply& reply) {
-    if (reply.is_error()) log_debug("trending: releasing the lease failed: " + reply.text);
+    if (reply.is_error())
+      log_event(LogLevel::debug, "trending.release_failed", {{"error", reply.text}});
   });
 }
 
@@ -69,7 +70,7 @@ void TrendingLeader::on_tick(const Reply& reply) {
   if (!tick) {
     // Cannot tell whether the lease is still ours: act as a follower until a tick says so.
     set_leader(false, {});
-    log_warn("trending: " + error);
+    log_event(LogLevel::warn, "trending.tick_failed", {{"error", error}});
     return;
   }
   set_leader(tick->leader, tick->holder);
@@ -80,7 +81,8 @@ void TrendingLeader::on_tick(const Reply& reply) {
     history_.call("newspush_trending_base",
                   {std::to_string(options_.half_life.count()), std::to_string(now)},
                   [](const Reply& r) {
-                    if (r.is_error()) log_warn("trending: cannot create the decay base: " + r.text);
+                    if (r.is_error())
+                      log_event(LogLevel::warn, "trending.base_failed", {{"error", r.text}});
                   });
     return;
   }
@@ -92,8 +94,9 @@ void TrendingLeader::on_tick(const Reply& reply) {
                    std::to_string(rebase->base.t0_ms), std::to_string(rebase->base.half_life_ms),
                    factor},
                   [](const Reply& r) {
-                    if (r.is_error()) log_warn("trending: rebase failed: " + r.text);
-                    else log_info("trending: moved the decay base forward");
+                    if (r.is_error())
+                      log_event(LogLevel::warn, "trending.rebase_failed", {{"error", r.text}});
+                    else log_event(LogLevel::info, "trending.rebased");
                   });
     return;  // the next tick ranks on the new base
   }
@@ -134,7 +137,7 @@ void TrendingLeader::publish_changes(const TickReply& tick, std::int64_t now_ms)
   if (lists == 0) return;
   history_.call("newspush_trending_publish", std::move(args), [this, lists](const Reply& reply) {
     if (reply.is_error()) {
-      log_warn("trending: publishing failed: " + reply.text);
+      log_event(LogLevel::warn, "trending.publish_failed", {{"error", reply.text}});
       return;
     }
     metrics_.trending_lists_published.fetch_add(lists, std::memory_order_relaxed);
@@ -145,8 +148,9 @@ void TrendingLeader::set_leader(bool leader, const std::string& holder) {
   if (leader == leader_) return;
   leader_ = leader;
   metrics_.trending_leader.store(leader ? 1 : 0);
-  if (leader) log_info("trending: this node now computes the rankings (" + options_.node_id + ")");
-  else log_info("trending: rankings computed elsewhere" + (holder.empty() ? "" : " (" + holder + ")"));
+  // leader: this node now computes the rankings; follower: another one (holder) does.
+  if (leader) log_event(LogLevel::info, "trending.leader", {{"node", options_.node_id}});
+  else log_event(LogLevel::info, "trending.follower", {{"holder", holder}});
 }
 
 }  // namespace newspush::trending

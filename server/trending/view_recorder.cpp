@@ -149,7 +149,7 @@ void ViewRecorder::send(std::vector<std::string> ids, Done done, int attempts_le
 void ViewRecorder::count(const ViewCounts& counts, std::size_t sent) {
   if (!counts.ok) {
     metrics_.count_views(ViewResult::dropped, sent);
-    log_debug("views dropped: " + counts.error);
+    log_event(LogLevel::debug, "views.dropped", {{"views", sent}, {"error", counts.error}});
     return;
   }
   metrics_.count_views(ViewResult::counted, counts.counted);

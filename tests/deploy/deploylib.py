@@ -183,9 +183,9 @@ class Newspushd:
                 "--redis", redis_url, *extra_args]
         self.process = processes.start(name, argv)
         self.name = name
-        self.port = int(self.process.wait_for_output(r"listening on 127\.0\.0\.1:(\d+)", 15)[1])
+        self.port = int(self.process.wait_for_output(r"listening address=127\.0\.0\.1:(\d+)", 15)[1])
         self.admin_port = int(self.process.wait_for_output(
-            r"admin port 127\.0\.0\.1:(\d+)", 15)[1])
+            r"listening.admin address=127\.0\.0\.1:(\d+)", 15)[1])
 
     def wait_ready(self, timeout=15):
         wait_for(lambda: http_request(self.admin_port, "GET", "/readyz")[0] == 200, timeout,

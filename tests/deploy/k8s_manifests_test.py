@@ -173,8 +173,8 @@ def test():
     environment["NEWSPUSH_ADMIN_LISTEN"] = "127.0.0.1:0"
     with Processes("newspush-k8s-") as processes:
         node = processes.start("newspushd", [newspushd_bin], env=environment)
-        port = int(node.wait_for_output(r"listening on 127\.0\.0\.1:(\d+)", 15)[1])
-        admin_port = int(node.wait_for_output(r"admin port 127\.0\.0\.1:(\d+)", 15)[1])
+        port = int(node.wait_for_output(r"listening address=127\.0\.0\.1:(\d+)", 15)[1])
+        admin_port = int(node.wait_for_output(r"listening.admin address=127\.0\.0\.1:(\d+)", 15)[1])
         probe_port = {"http": port, "admin": admin_port}
         health = http_request(probe_port[liveness["httpGet"]["port"]], "GET", "/healthz")
         check(health[0] == 200, f"liveness /healthz answered {health}")

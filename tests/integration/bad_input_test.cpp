@@ -155,7 +155,7 @@ TEST_F(BadInputTest, InvalidArticlesAreCountedByReasonAndNeverDelivered) {
   EXPECT_EQ((*event)["article"]["id"], "good");
   for (const auto& [payload, reason] : bad)
     EXPECT_GE(server_->metric("newspush_invalid_articles_total{reason=\"" + reason + "\"}"), 1) << reason;
-  EXPECT_TRUE(server_->process().wait_for_line("invalid article", 10s));
+  EXPECT_TRUE(server_->process().wait_for_line("article.invalid", 10s));
 }
 
 TEST_F(BadInputTest, PlainHttpGetsAnswersNotHangs) {

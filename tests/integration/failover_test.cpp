@@ -261,7 +261,7 @@ std::string statuses_text(const std::map<int, int>& statuses) {
 }
 
 std::string failover_line(std::uint16_t new_port) {
-  return "redis failover: primary of 'newspush' is now 127.0.0.1:" + std::to_string(new_port);
+  return "redis.failover master=newspush primary=127.0.0.1:" + std::to_string(new_port);
 }
 
 TEST(Failover, PrimaryKilledMidStreamWithOneSentinelDownLosesNothingAcknowledged) {
@@ -274,7 +274,7 @@ TEST(Failover, PrimaryKilledMidStreamWithOneSentinelDownLosesNothingAcknowledged
   const std::string first_sentinel = redis.sentinels[0]->address();
   for (auto* node : {&a, &b})
     ASSERT_TRUE(node->process().wait_for_line(
-        "listening for +switch-master of 'newspush' on sentinel " + first_sentinel, 10s))
+        "redis.failover_watch master=newspush sentinel=" + first_sentinel, 10s))
         << node->output();
 
   Readers readers;
@@ -293,8 +293,8 @@ TEST(Failover, PrimaryKilledMidStreamWithOneSentinelDownLosesNothingAcknowledged
   const std::string second_sentinel = redis.sentinels[1]->address();
   ASSERT_TRUE(readers.pump_until(
       [&] {
-        return logged(a, "on sentinel " + second_sentinel) &&
-               logged(b, "on sentinel " + second_sentinel);
+        return logged(a, "redis.failover_watch master=newspush sentinel=" + second_sentinel) &&
+               logged(b, "redis.failover_watch master=newspush sentinel=" + second_sentinel);
       },
       20s))
       << a.output();
@@ -362,7 +362,7 @@ TEST(Failover, PartitionedPrimaryIsReplacedAndDemotedWhenItComesBack) {
   ASSERT_TRUE(a.wait_ready(20s)) << a.output();
   ASSERT_TRUE(b.wait_ready(20s)) << b.output();
   for (auto* node : {&a, &b})
-    ASSERT_TRUE(node->process().wait_for_line("listening for +switch-master", 10s))
+    ASSERT_TRUE(node->process().wait_for_line("INFO redis.failover_watch ", 10s))
         << node->output();
 
   Readers readers;
@@ -409,8 +409,8 @@ TEST(Failover, PartitionedPrimaryIsReplacedAndDemotedWhenItComesBack) {
   for (auto* node : {&a, &b}) {
     std::string last;
     for (const auto& line : node->process().lines())
-      if (line.find("redis subscribed to") != std::string::npos) last = line;
-    EXPECT_NE(last.find("at primary 127.0.0.1:" + std::to_string(promoted)), std::string::npos)
+      if (line.find("redis.subscribed") != std::string::npos) last = line;
+    EXPECT_NE(last.find("primary=127.0.0.1:" + std::to_string(promoted)), std::string::npos)
         << last;
   }
   const auto acknowledged = publisher.acknowledged();

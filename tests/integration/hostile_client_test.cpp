@@ -239,9 +239,10 @@ TEST(AdminPort, WithAnAdminPortThePublicOneHasNoWriteDoorNorOperatorEndpoints) {
   RedisServer redis;
   NewspushdProcess node(redis.url(), {"--publish-key", kKey, "--admin-listen", "127.0.0.1:0"});
   ASSERT_TRUE(node.wait_ready()) << node.output();
-  ASSERT_TRUE(node.process().wait_for_line("only on admin port 127.0.0.1:", 10s)) << node.output();
+  ASSERT_TRUE(node.process().wait_for_line("listening.admin address=127.0.0.1:", 10s))
+      << node.output();
   const std::string output = node.output();
-  const std::string marker = "only on admin port 127.0.0.1:";
+  const std::string marker = "listening.admin address=127.0.0.1:";
   const auto admin = static_cast<std::uint16_t>(
       std::stoi(output.substr(output.find(marker) + marker.size())));
   const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer " + kKey}};

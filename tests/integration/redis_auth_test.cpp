@@ -108,7 +108,7 @@ TEST(RedisAuth, WrongPasswordIsAClearErrorRetriedWithBackoffAndNeverShown) {
   RedisServer redis(secured());
   NewspushdProcess node(url(redis, "newsroom:" + kWrongPassword, 3));
   // Logged, and retried: the process keeps running and tries again.
-  ASSERT_TRUE(node.process().wait_for_line_count("redis AUTH failed: WRONGPASS", 2, 20s))
+  ASSERT_TRUE(node.process().wait_for_line_count("redis.auth_failed", 2, 20s))
       << node.output();
   EXPECT_EQ(readyz_status(node), 503);
   EXPECT_TRUE(node.process().running());
@@ -148,7 +148,7 @@ TEST(RedisAuth, HostNameIsResolved) {
   auto article = client->next_event_of_type("article");
   ASSERT_TRUE(article) << node.output();
   EXPECT_EQ((*article)["article"]["id"], "named-1");
-  EXPECT_THAT(node.output(), HasSubstr("at redis://localhost:" + std::to_string(redis.port())));
+  EXPECT_THAT(node.output(), HasSubstr("redis=redis://localhost:" + std::to_string(redis.port())));
 }
 
 TEST(RedisAuth, Ipv6LiteralWithCredentials) {
@@ -157,7 +157,7 @@ TEST(RedisAuth, Ipv6LiteralWithCredentials) {
   RedisServer redis(options);
   NewspushdProcess node(url(redis, ":" + kDefaultPassword, 1, "[::1]"));
   ASSERT_TRUE(node.wait_ready()) << node.output();
-  EXPECT_THAT(node.output(), HasSubstr("at redis://:***@[::1]:" + std::to_string(redis.port())));
+  EXPECT_THAT(node.output(), HasSubstr("redis=redis://:***@[::1]:" + std::to_string(redis.port())));
   EXPECT_THAT(node.output(), Not(HasSubstr("Hunter2")));
 }
 

@@ -42,7 +42,7 @@ TEST(Resilience, RedisKilledForFiveSecondsThenRestartedDeliveryResumes) {
   redis.kill();
   auto killed_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(server.wait_not_ready()) << server.output();
-  EXPECT_TRUE(server.process().wait_for_line("redis disconnected", 15s));
+  EXPECT_TRUE(server.process().wait_for_line("redis.disconnected", 15s));
   // The outage lasts five seconds (the scenario, not a synchronisation): meanwhile the server
   // keeps retrying and keeps serving the clients it has.
   EXPECT_TRUE(server.wait_metric_at_least("newspush_redis_failed_attempts_total", 3, 30s));
@@ -282,7 +282,7 @@ TEST(Resilience, SigtermExitsZeroEvenWhenAClientIgnoresTheClose) {
   ASSERT_TRUE(server.wait_metric_at_least("newspush_connections", 1));
   ASSERT_TRUE(server.process().send_signal(SIGTERM));
   EXPECT_EQ(server.process().wait_exit(15s), 0) << server.output();
-  EXPECT_TRUE(server.process().wait_for_line("connections still open at drain timeout", 5s));
+  EXPECT_TRUE(server.process().wait_for_line("drain.timed_out still_open=", 5s));
 }
 
 }  // namespace

@@ -130,7 +130,7 @@ TEST(Sentinel, PrimaryKilledNewspushdFollowsThePromotedReplicaAndReadersKeepRece
                      sentinels[1]->address(), sentinels[2]->address()}));
   ASSERT_TRUE(node.wait_ready(20s)) << node.output();
   EXPECT_TRUE(
-      node.process().wait_for_line("at primary 127.0.0.1:" + std::to_string(primary.port()), 5s))
+      node.process().wait_for_line("primary=127.0.0.1:" + std::to_string(primary.port()), 5s))
       << node.output();
   auto client = connect_subscribed(node.port(), {"world"});
 
@@ -146,7 +146,7 @@ TEST(Sentinel, PrimaryKilledNewspushdFollowsThePromotedReplicaAndReadersKeepRece
       << "no failover; sentinel says master at " << sentinels[1]->master_port().value_or(0);
   // newspushd re-asks the sentinels on reconnect and lands on the promoted replica.
   ASSERT_TRUE(
-      node.process().wait_for_line("at primary 127.0.0.1:" + std::to_string(replica->port()), 30s))
+      node.process().wait_for_line("primary=127.0.0.1:" + std::to_string(replica->port()), 30s))
       << node.output();
   ASSERT_TRUE(node.wait_ready(30s)) << node.output();
 
@@ -181,10 +181,10 @@ TEST(Sentinel, AllSentinelsDownAtStartIsLoggedNotReadyUntilOneComesUp) {
   ASSERT_TRUE(node.wait_ready(30s)) << node.output();
   // The failover watch finds it too (after its own backoff).
   EXPECT_TRUE(node.process().wait_for_line(
-      "listening for +switch-master of 'newspush' on sentinel " + sentinels[1]->address(), 15s))
+      "redis.failover_watch master=newspush sentinel=" + sentinels[1]->address(), 15s))
       << node.output();
   EXPECT_TRUE(
-      node.process().wait_for_line("at primary 127.0.0.1:" + std::to_string(primary.port()), 5s))
+      node.process().wait_for_line("primary=127.0.0.1:" + std::to_string(primary.port()), 5s))
       << node.output();
   auto client = connect_subscribed(node.port(), {"world"});
   publish(primary, make_article("c1", "world"));

@@ -227,7 +227,7 @@ TEST_F(TlsTest, SighupReloadsForNewConnectionsWhileOpenOnesKeepTheirs) {
   ASSERT_TRUE(node->process().send_signal(SIGHUP));
   ASSERT_TRUE(node->wait_metric_at_least("newspush_tls_reloads_total{result=\"ok\"}", 1))
       << node->output();
-  EXPECT_TRUE(node->process().wait_for_line("reloaded the TLS certificate", 10s));
+  EXPECT_TRUE(node->process().wait_for_line("INFO tls.reloaded ", 10s));
   TlsConnection after(node->port(), verified());
   EXPECT_EQ(after.info().serial, "0B02");
 
@@ -240,7 +240,7 @@ TEST_F(TlsTest, SighupReloadsForNewConnectionsWhileOpenOnesKeepTheirs) {
   TestPki::write(cert, "not a certificate\n");
   ASSERT_TRUE(node->process().send_signal(SIGHUP));
   ASSERT_TRUE(node->wait_metric_at_least("newspush_tls_reloads_total{result=\"failed\"}", 1));
-  EXPECT_TRUE(node->process().wait_for_line("TLS reload failed", 10s));
+  EXPECT_TRUE(node->process().wait_for_line("ERROR tls.reload_failed ", 10s));
   TlsConnection still(node->port(), verified());
   EXPECT_EQ(still.info().serial, "0B02");
   publish(redis_, make_article("after-bad-reload", "sports"));

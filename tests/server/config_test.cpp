@@ -44,6 +44,14 @@ TEST(Config, DefaultsMatchTheDocumentedOnes) {
   EXPECT_EQ(c.max_frame, 65536u);
   EXPECT_EQ(c.max_categories, 64u);
   EXPECT_EQ(c.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c.log_format, LogFormat::text);
+}
+
+TEST(Config, LogFormatFromTheFlagOrTheEnvironment) {
+  EXPECT_EQ(parse({"--log-format", "json"}).log_format, LogFormat::json);
+  EXPECT_EQ(parse({"--log-format=text"}).log_format, LogFormat::text);
+  Env env{{{"NEWSPUSH_LOG_FORMAT", "json"}}};
+  EXPECT_EQ(parse({}, env).log_format, LogFormat::json);
 }
 
 TEST(Config, FlagsInBothSpellings) {
@@ -75,6 +83,7 @@ TEST(Config, BadValuesNameTheFlag) {
   EXPECT_NE(error_of({"--redis", "http://x"}).find("--redis"), std::string::npos);
   EXPECT_NE(error_of({"--idle-timeout", "0"}).find("--idle-timeout"), std::string::npos);
   EXPECT_NE(error_of({"--log-level", "loud"}).find("--log-level"), std::string::npos);
+  EXPECT_NE(error_of({"--log-format", "yaml"}).find("--log-format"), std::string::npos);
   EXPECT_NE(error_of({"--frobnicate"}).find("--frobnicate"), std::string::npos);
   EXPECT_NE(error_of({"--threads"}).find("missing value"), std::string::npos);
 }
@@ -152,9 +161,9 @@ TEST(Config, HelpAndVersion) {
   EXPECT_EQ(parse_config({"--version"}, Env{}.lookup(), c), ConfigAction::version);
   std::string help = help_text();
   for (const char* name : {"--listen", "NEWSPUSH_LISTEN", "--redis", "NEWSPUSH_REDIS", "--threads",
-                           "--max-send-queue", "--drain-timeout", "--log-level",
-                           "--proxy-protocol", "NEWSPUSH_PROXY_PROTOCOL", "--tls-cert",
-                           "NEWSPUSH_TLS_CERT", "--tls-key", "NEWSPUSH_TLS_KEY"})
+                           "--max-send-queue", "--drain-timeout", "--log-level", "--log-format",
+                           "NEWSPUSH_LOG_FORMAT", "--proxy-protocol", "NEWSPUSH_PROXY_PROTOCOL",
+                           "--tls-cert", "NEWSPUSH_TLS_CERT", "--tls-key", "NEWSPUSH_TLS_KEY"})
     EXPECT_NE(help.find(name), std::string::npos) << name;
 }
 

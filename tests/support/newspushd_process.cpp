@@ -30,10 +30,27 @@ std::vector<std::string> make_argv(const std::string& redis_url,
   return argv;
 }
 
-constexpr std::string_view kListeningMarker = "listening on 127.0.0.1:";
-constexpr std::string_view kAdminMarker = "only on admin port 127.0.0.1:";
+// What precedes the port in the "listening" and "listening.admin" lines, in either log format.
+struct Markers {
+  std::string_view listening;
+  std::string_view admin;
+};
+constexpr Markers kTextMarkers = {"INFO listening address=127.0.0.1:",
+                                  "INFO listening.admin address=127.0.0.1:"};
+constexpr Markers kJsonMarkers = {R"("event":"listening","address":"127.0.0.1:)",
+                                  R"("event":"listening.admin","address":"127.0.0.1:)"};
 
-// The port from the first line holding `marker` ("listening on 127.0.0.1:PORT"); 0 if none.
+const Markers& markers_for(const std::vector<std::string>& extra_args) {
+  for (std::size_t i = 0; i < extra_args.size(); ++i) {
+    if (extra_args[i] == "--log-format=json" ||
+        (extra_args[i] == "--log-format" && i + 1 < extra_args.size() &&
+         extra_args[i + 1] == "json"))
+      return kJsonMarkers;
+  }
+  return kTextMarkers;
+}
+
+// The port from the first line holding `marker` ("listening address=127.0.0.1:PORT"); 0 if none.
 std::uint16_t parse_port(const std::vector<std::string>& lines, std::string_view marker) {
   for (const auto& line : lines) {
     const auto at = line.find(marker);
@@ -95,23 +112,24 @@ NewspushdProcess::NewspushdProcess(std::string redis_url, std::vector<std::strin
                                    std::vector<std::string> extra_env,
                                    std::chrono::milliseconds startup_timeout)
     : process_(make_argv(redis_url, extra_args), std::move(extra_env)) {
-  if (!process_.wait_for_line(kListeningMarker, startup_timeout)) {
+  const auto& markers = markers_for(extra_args);
+  if (!process_.wait_for_line(markers.listening, startup_timeout)) {
     const auto status = process_.wait_exit(std::chrono::milliseconds(0));
     process_.kill();
-    throw std::runtime_error(std::string("newspushd did not log \"listening on 127.0.0.1:PORT\" ") +
+    throw std::runtime_error(std::string("newspushd did not log its \"listening\" line ") +
                              (status ? "and exited with " + std::to_string(*status) : "in time") +
                              "; output:\n" + process_.output());
   }
-  port_ = parse_port(process_.lines(), kListeningMarker);
+  port_ = parse_port(process_.lines(), markers.listening);
   if (port_ == 0) {
     process_.kill();
-    throw std::runtime_error(
-        "cannot read the port in newspushd's \"listening on\" line; output:\n" + process_.output());
+    throw std::runtime_error("cannot read the port in newspushd's \"listening\" line; output:\n" +
+                             process_.output());
   }
   tls_ = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
   if (std::find(extra_args.begin(), extra_args.end(), "--admin-listen") == extra_args.end()) return;
-  if (process_.wait_for_line(kAdminMarker, startup_timeout))
-    admin_port_ = parse_port(process_.lines(), kAdminMarker);
+  if (process_.wait_for_line(markers.admin, startup_timeout))
+    admin_port_ = parse_port(process_.lines(), markers.admin);
   if (admin_port_ == 0) {
     process_.kill();
     throw std::runtime_error("cannot read the admin port in newspushd's log; output:\n" +

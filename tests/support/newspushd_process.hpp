@@ -20,9 +20,10 @@ std::string newspushd_bin();
 class NewspushdProcess {
  public:
   // Starts newspushd_bin() with `--listen 127.0.0.1:0 --redis <redis_url> --log-level debug`
-  // followed by extra_args, and waits (up to startup_timeout) for its "listening on
-  // 127.0.0.1:PORT" log line. Throws std::runtime_error, with the process output, if it exits or
-  // never logs the line. Readiness (Redis subscribed) is separate: see wait_ready().
+  // followed by extra_args, and waits (up to startup_timeout) for its "listening" log line (in
+  // the text format, or JSON when extra_args hold --log-format json). Throws std::runtime_error,
+  // with the process output, if it exits or never logs the line. Readiness (Redis subscribed) is
+  // separate: see wait_ready().
   explicit NewspushdProcess(std::string redis_url, std::vector<std::string> extra_args = {},
                             std::vector<std::string> extra_env = {},
                             std::chrono::milliseconds startup_timeout = 15s);

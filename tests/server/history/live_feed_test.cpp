@@ -100,7 +100,7 @@ class LiveFeedTest : public ::testing::Test {
               seen_.push_back("reset " + reason + " " + head);
             },
             [this](const std::string& head) { caught_up_.push_back(head); },
-            [this](const std::string& message) { logs_.push_back(message); },
+            [this](LogLevel, std::string_view event, LogFields) { logs_.emplace_back(event); },
             [this] { ++overflows_; }},
         max_held_bytes);
   }

@@ -193,7 +193,8 @@ export class Newspushd extends Proc {
       "--listen", `127.0.0.1:${port}`, "--redis", redis.url, "--threads", "1", ...args,
     ], { stdio: ["ignore", "pipe", "pipe"] });
     const proc = track(new Newspushd(child, "newspushd"));
-    const m = await waitForOutput(child, "stderr", /listening on 127\.0\.0\.1:(\d+)/, 15000, "newspushd");
+    const m = await waitForOutput(
+      child, "stderr", /listening address=127\.0\.0\.1:(\d+)/, 15000, "newspushd");
     proc.port = Number(m[1]);
     proc.http = `http://127.0.0.1:${proc.port}`;
     proc.ws = `ws://127.0.0.1:${proc.port}/ws`;
