@@ -1,7 +1,7 @@
 #pragma once
 // Connection tokens as a site's backend signs them (JWT, HS256), for `newspush token`: the demo
 // mints its reader's token with it. OpenSSL's HMAC signs; newspushd verifies with libjwt, so the
-// two sides do not share code.
+// two sides share no code but common/'s base64url.
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -10,9 +10,6 @@ namespace newspush::cli {
 
 // newspushd refuses shorter HS256 secrets (--token-secret).
 inline constexpr std::size_t kMinTokenSecretBytes = 32;
-
-// RFC 4648 section 5, without padding (as JWS wants).
-std::string base64url(std::string_view bytes);
 
 // HMAC-SHA256 of `signing_input` ("header.payload") with `secret`, base64url.
 std::string hs256_signature(std::string_view signing_input, std::string_view secret);

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 #include "bridge/push/subscription.hpp"
 #include "bridge/push/web_push_crypto.hpp"
 #include "fuzz/fuzz_check.hpp"
@@ -17,12 +17,12 @@ namespace {
 struct Fixture {
   bridge::P256PrivateKey receiver = std::move(
       *bridge::P256PrivateKey::from_base64url("q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94").key);
-  std::string auth = *bridge::base64url_decode("BTBZMqHH6r4Tts7J_aSIgg");
+  std::string auth = *newspush::base64url_decode("BTBZMqHH6r4Tts7J_aSIgg");
   bridge::ReceiverKeys receiver_keys =
-      std::move(*bridge::parse_receiver_keys(bridge::base64url_encode(receiver.public_bytes()),
+      std::move(*bridge::parse_receiver_keys(base64url_encode(receiver.public_bytes()),
                                              "BTBZMqHH6r4Tts7J_aSIgg")
                      .keys);
-  bridge::SenderSecrets secrets{*bridge::base64url_decode("DGv6ra1nlYgDCS1FRnbzlw"),
+  bridge::SenderSecrets secrets{*newspush::base64url_decode("DGv6ra1nlYgDCS1FRnbzlw"),
                                 std::move(*bridge::P256PrivateKey::from_base64url(
                                                "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw")
                                                .key)};

@@ -1,6 +1,6 @@
 #include "bridge/push/jwt.hpp"
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 #include "bridge/push/openssl_types.hpp"
 #include "protocol/bounded_json.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 #include "protocol/bounded_json.hpp"
 
 namespace newspush::bridge {

@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 
 namespace newspush::bridge {
 namespace {
@@ -101,7 +101,7 @@ P256PublicKey::Parsed P256PublicKey::from_bytes(std::string_view point) {
 }
 
 P256PublicKey::Parsed P256PublicKey::from_base64url(std::string_view text) {
-  auto bytes = base64url_decode(text);
+  auto bytes = base64url_decode_maybe_padded(text);
   if (!bytes) return public_failure(KeyError::bad_encoding);
   return from_bytes(*bytes);
 }
@@ -147,7 +147,7 @@ P256PrivateKey::Parsed P256PrivateKey::from_scalar(std::string_view scalar) {
 }
 
 P256PrivateKey::Parsed P256PrivateKey::from_base64url(std::string_view text) {
-  auto bytes = base64url_decode(text);
+  auto bytes = base64url_decode_maybe_padded(text);
   if (!bytes) return private_failure(KeyError::bad_encoding);
   return from_scalar(*bytes);
 }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 #include "bridge/push/jwt.hpp"
 
 namespace newspush::bridge {

@@ -3,7 +3,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 
 namespace newspush::bridge {
 namespace {
@@ -144,7 +144,7 @@ ReceiverKeysParse parse_receiver_keys(std::string_view p256dh_base64url,
     result.key_error = key.error;
     return result;
   }
-  auto auth = base64url_decode(auth_base64url);
+  auto auth = base64url_decode_maybe_padded(auth_base64url);
   if (!auth || auth->size() != kAuthSecretBytes) {
     result.error = WebPushError::bad_auth_secret;
     return result;

@@ -1,3 +1,4 @@
+#include "common/base64url.hpp"
 #include "server/auth/token_verifier.hpp"
 
 #include <jwt.h>
@@ -50,41 +51,9 @@ std::string loggable(std::string_view text) {
   return '"' + out + '"';
 }
 
-int base64url_digit(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-// RFC 7515's base64url, unpadded, and canonical: the bits left over after the last whole byte
-// must be zero, so no second spelling of the same bytes passes. libjwt's own decoder skips
-// unknown characters instead of refusing them.
-std::optional<std::string> decode_base64url(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;  // 6 bits: not even one byte
-  std::string out;
-  out.reserve(text.size() / 4 * 3 + 2);
-  std::uint32_t bits = 0;
-  int pending = 0;  // bits in `bits` not yet emitted
-  for (char c : text) {
-    int digit = base64url_digit(c);
-    if (digit < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(digit);
-    pending += 6;
-    if (pending >= 8) {
-      pending -= 8;
-      out.push_back(static_cast<char>((bits >> pending) & 0xff));
-      bits &= (1u << pending) - 1;
-    }
-  }
-  if (bits != 0) return std::nullopt;
-  return out;
-}
-
 std::optional<Json> decode_json_object(std::string_view segment) {
-  auto text = decode_base64url(segment);
+  // RFC 7515: unpadded and canonical. libjwt's own decoder skips unknown characters instead.
+  auto text = base64url_decode(segment);
   if (!text) return std::nullopt;
   bool too_deep = false;
   Json value = protocol::parse_bounded<Json>(*text, too_deep);
@@ -325,7 +294,7 @@ TokenVerification TokenVerifier::verify(std::string_view token, Clock::time_poin
   // for its JSON is not reported as a forgery; its claims are read only once it is authentic.
   auto payload = decode_json_object(payload_segment);
   if (!payload) return fail(TokenError::malformed, "payload is not base64url JSON object");
-  if (!decode_base64url(signature_segment))
+  if (!base64url_decode(signature_segment))
     return fail(TokenError::malformed, "signature is not canonical base64url");
   if (signature_segment.empty()) return fail(TokenError::bad_signature, "no signature");
 

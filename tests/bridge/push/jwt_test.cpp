@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 #include "tests/bridge/push/test_keys.hpp"
 
 namespace newspush::bridge {

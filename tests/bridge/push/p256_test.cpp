@@ -6,7 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 #include "tests/bridge/push/test_keys.hpp"
 
 namespace newspush::bridge {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
 
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 
 namespace newspush::bridge {
 namespace {

@@ -1,8 +1,8 @@
-#include "bridge/push/base64url.hpp"
+#include "common/base64url.hpp"
 
 #include <cstdint>
 
-namespace newspush::bridge {
+namespace newspush {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -37,12 +37,6 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (!text.empty() && text.back() == '=') {
-    if (text.size() % 4 != 0) return std::nullopt;
-    std::size_t padding = text.ends_with("==") ? 2 : 1;
-    text.remove_suffix(padding);
-    if (!text.empty() && text.back() == '=') return std::nullopt;
-  }
   if (text.size() % 4 == 1) return std::nullopt;  // 6 bits: not even one byte
   std::string out;
   out.reserve(text.size() / 4 * 3 + 2);
@@ -63,4 +57,14 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace newspush::bridge
+std::optional<std::string> base64url_decode_maybe_padded(std::string_view text) {
+  if (!text.empty() && text.back() == '=') {
+    if (text.size() % 4 != 0) return std::nullopt;
+    std::size_t padding = text.ends_with("==") ? 2 : 1;
+    text.remove_suffix(padding);
+    if (!text.empty() && text.back() == '=') return std::nullopt;
+  }
+  return base64url_decode(text);
+}
+
+}  // namespace newspush
