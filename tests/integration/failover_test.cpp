@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/articles.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/http_client.hpp"
@@ -32,29 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kMaster = "newspush";
 const std::string kKey = "failover-test-key-0123456789";
-
-std::string info_field(RedisServer& redis, const std::string& section, const std::string& field) {
-  try {
-    std::string info = redis.command({"INFO", section}).text;
-    auto at = info.find(field + ":");
-    if (at == std::string::npos) return {};
-    auto start = at + field.size() + 1;
-    return info.substr(start, info.find_first_of("\r\n", start) - start);
-  } catch (const std::exception&) {
-    return {};
-  }
-}
-
-// Polls `done` every 50 ms until it holds or `timeout` passes.
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
 
 // Primary, two replicas in sync, three sentinels that know each other and both replicas.
 // Full syncs start at once (Redis waits 5 s by default to batch replicas).
@@ -89,7 +67,7 @@ struct Topology {
     bool synced = eventually(
         [&] {
           return std::all_of(replicas.begin(), replicas.end(), [](auto& r) {
-            return info_field(*r, "replication", "master_link_status") == "up";
+            return r->info_field("replication", "master_link_status") == "up";
           });
         },
         15s);
@@ -394,12 +372,12 @@ TEST(Failover, PartitionedPrimaryIsReplacedAndDemotedWhenItComesBack) {
   ASSERT_TRUE(redis.primary->process().send_signal(SIGCONT));
   ASSERT_TRUE(readers.pump_until(
       [&] {
-        return info_field(*redis.primary, "replication", "role") == "slave" &&
-               info_field(*redis.primary, "replication", "master_port") ==
+        return redis.primary->info_field("replication", "role") == "slave" &&
+               redis.primary->info_field("replication", "master_port") ==
                    std::to_string(promoted);
       },
       30s))
-      << "old primary not demoted: " << info_field(*redis.primary, "replication", "role");
+      << "old primary not demoted: " << redis.primary->info_field("replication", "role");
   const std::size_t healed = publisher.acknowledged_count();
   ASSERT_TRUE(readers.pump_until([&] { return publisher.acknowledged_count() >= healed + 5; }, 30s))
       << statuses_text(publisher.statuses()) << a.output();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/articles.hpp"
 #include "tests/support/newspushd_process.hpp"
 #include "tests/support/redis_sentinel.hpp"
@@ -22,30 +23,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kMaster = "newspush";
-
-// Polls `done` every 50 ms until it holds or `timeout` passes: each is a state the processes
-// reach by themselves (a replica in sync, sentinels that found each other, a promotion).
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
-std::string info_field(RedisServer& redis, const std::string& section, const std::string& field) {
-  try {
-    std::string info = redis.command({"INFO", section}).text;
-    auto at = info.find(field + ":");
-    if (at == std::string::npos) return {};
-    auto start = at + field.size() + 1;
-    return info.substr(start, info.find_first_of("\r\n", start) - start);
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 std::unique_ptr<RedisServer> start_replica_of(const RedisServer& primary) {
   RedisServerOptions options;
@@ -108,7 +85,7 @@ TEST(Sentinel, PrimaryKilledNewspushdFollowsThePromotedReplicaAndReadersKeepRece
   RedisServer primary;
   auto replica = start_replica_of(primary);
   ASSERT_TRUE(eventually(
-      [&] { return info_field(*replica, "replication", "master_link_status") == "up"; }, 15s));
+      [&] { return replica->info_field("replication", "master_link_status") == "up"; }, 15s));
   std::vector<std::unique_ptr<RedisSentinel>> sentinels;
   for (int i = 0; i < 3; ++i)
     sentinels.push_back(std::make_unique<RedisSentinel>(sentinel_options(primary)));

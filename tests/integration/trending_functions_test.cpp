@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/functions_library.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -63,15 +64,9 @@ std::string g17(double x) {
   return text;
 }
 
-// Polls until pred() holds or the bound passes; returns whether it held. For events that Redis
-// produces on its own clock (key expiry): the bound is generous, the poll is what waits.
+// Key expiry happens on Redis' own clock: a generous bound, a short poll.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds bound = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
+  return test::eventually(pred, bound, 10ms);
 }
 
 struct Item {

@@ -155,6 +155,18 @@ bool RedisServer::answers_ping() {
   return reply && reply->type == REDIS_REPLY_STATUS && std::string_view(reply->str) == "PONG";
 }
 
+std::string RedisServer::info_field(const std::string& section, const std::string& field) {
+  try {
+    std::string info = command({"INFO", section}).text;
+    auto at = info.find(field + ":");
+    if (at == std::string::npos) return {};
+    auto start = at + field.size() + 1;
+    return info.substr(start, info.find_first_of("\r\n", start) - start);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 RedisValue RedisServer::command(const std::vector<std::string>& argv) {
   Context c = connect(port_, 2000ms, options_.requirepass);
   if (!c) throw std::runtime_error("cannot connect to redis on port " + std::to_string(port_));

@@ -68,6 +68,8 @@ class RedisServer {
   // The reply's text (string/status/error) or its integer as text; "" for nil.
   std::string command_string(const std::vector<std::string>& argv);
   long long publish(std::string_view channel, std::string_view payload);
+  // One field of INFO SECTION ("" if absent or if redis cannot be reached).
+  std::string info_field(const std::string& section, const std::string& field);
 
   // Any (other) free loopback port, e.g. one where nothing listens yet.
   static std::uint16_t pick_free_port();
