@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -606,7 +607,9 @@ void ClientFleet::start() {
     if (settings.tls_ca.empty()) {
       fleet.tls_context->set_verify_mode(asio::ssl::verify_none);  // loopback measurements
     } else {
-      fleet.tls_context->load_verify_file(settings.tls_ca);  // throws: a start-up error
+      error_code ec;
+      fleet.tls_context->load_verify_file(settings.tls_ca, ec);
+      if (ec) throw std::runtime_error("--tls-ca " + settings.tls_ca + ": " + ec.message());
       fleet.tls_context->set_verify_mode(asio::ssl::verify_peer);
     }
   }
