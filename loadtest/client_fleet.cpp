@@ -556,8 +556,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string subscribe_command_;
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
   std::optional<websocket::stream<TlsStream>> wss_;  // --tls
-  std::optional<beast::tcp_stream> http_;             // SSE
-  std::optional<TlsStream> https_;                    // SSE, --tls
+  std::optional<beast::tcp_stream> http_;            // SSE
+  std::optional<TlsStream> https_;                   // SSE, --tls
   std::string sse_request_;
   SseParser sse_;
   bool head_done_ = false;

@@ -187,8 +187,7 @@ Options parse_options(int argc, char** argv) {
   if (options.target == Target::nchan && options.transport == Transport::sse) {
     throw OptionsError("--transport sse measures newspushd only (Nchan is read over WebSocket)");
   }
-  if (options.url.starts_with("wss://") || options.url.starts_with("https://"))
-    options.tls = true;
+  if (options.url.starts_with("wss://") || options.url.starts_with("https://")) options.tls = true;
   if (options.target == Target::nchan && options.tls) {
     throw OptionsError("--tls measures newspushd only (the Nchan setup serves plain ws://)");
   }

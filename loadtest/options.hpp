@@ -27,7 +27,7 @@ struct Options {
   // --tls-ca the server's certificate is not checked (fine on loopback, said in --help).
   bool tls = false;
   std::string tls_ca;
-  std::string publish_url;                     // nchan: http://HOST:PORT/pub/ (default: from url)
+  std::string publish_url;  // nchan: http://HOST:PORT/pub/ (default: from url)
   std::string redis = "redis://127.0.0.1:6379";
   std::string channel = "news:articles";
   unsigned connections = 100;
