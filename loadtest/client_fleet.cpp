@@ -12,15 +12,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -32,6 +37,7 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 using Clock = std::chrono::steady_clock;
+using TlsStream = asio::ssl::stream<beast::tcp_stream>;
 
 void IntervalTotals::add(const IntervalTotals& other) {
   deliveries += other.deliveries;
@@ -94,6 +100,7 @@ class Client;
 struct ClientFleet::Impl {
   FleetSettings settings;
   tcp::endpoint server;
+  std::optional<asio::ssl::context> tls_context;  // settings.tls: shared by every client
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<ThreadTotals>> totals;
   std::vector<std::thread> threads;
@@ -163,14 +170,24 @@ class Client : public std::enable_shared_from_this<Client> {
   void connect() {
     ++fleet_.attempts;
     attempt_started_ = Clock::now();
+    // A fresh stream per attempt (TLS state cannot be reused after a close).
+    ws_.reset();
+    wss_.reset();
+    http_.reset();
+    https_.reset();
     if (fleet_.settings.sse) {
-      ws_.reset();
-      http_.emplace(context_);
+      if (fleet_.settings.tls)
+        https_.emplace(context_, *fleet_.tls_context);
+      else
+        http_.emplace(context_);
       head_done_ = false;
       sse_.restart();
+    } else if (fleet_.settings.tls) {
+      wss_.emplace(context_, *fleet_.tls_context);
     } else {
       ws_.emplace(context_);
     }
+    if (fleet_.settings.tls && !prepare_tls(tls_layer())) return;
     buffer_.clear();
     auto& socket = stream().socket();
     error_code ec;
@@ -194,7 +211,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void resume_reading() {
     asio::post(context_, [self = shared_from_this()] {
       self->paused_ = false;
-      if (!self->ws_ && !self->http_) return;
+      if (!self->ws_ && !self->wss_ && !self->http_ && !self->https_) return;
       auto& socket = self->stream().socket();
       error_code ignored;  // a normal window again, so the backlog drains quickly
       socket.set_option(asio::socket_base::receive_buffer_size(1 << 20), ignored);
@@ -214,22 +231,68 @@ class Client : public std::enable_shared_from_this<Client> {
   const std::string& end_label() const { return end_label_; }
 
  private:
-  // The TCP stream under either transport.
-  beast::tcp_stream& stream() { return ws_ ? beast::get_lowest_layer(*ws_) : *http_; }
+  // The TCP stream under either transport, with or without TLS.
+  beast::tcp_stream& stream() {
+    if (ws_) return beast::get_lowest_layer(*ws_);
+    if (wss_) return beast::get_lowest_layer(*wss_);
+    if (https_) return https_->next_layer();
+    return *http_;
+  }
+
+  TlsStream& tls_layer() { return wss_ ? wss_->next_layer() : *https_; }
+
+  // SNI carries the host as given, unless it is numeric (RFC 6066 names only); with --tls-ca the
+  // certificate must name the host (DNS name or IP address).
+  bool prepare_tls(TlsStream& tls) {
+    const auto& host = fleet_.settings.host;
+    error_code ec;
+    asio::ip::make_address(host, ec);
+    if (ec && !SSL_set_tlsext_host_name(tls.native_handle(), host.c_str())) {
+      on_failure("tls: cannot set the server name");
+      return false;
+    }
+    if (!fleet_.settings.tls_ca.empty())
+      tls.set_verify_callback(asio::ssl::host_name_verification(host));
+    return true;
+  }
 
   void on_connect(error_code ec) {
     if (ec) return on_failure("connect: " + ec.message());
+    if (!fleet_.settings.tls) return on_transport_ready();
+    // Under the connect's deadline, which the tcp_stream below the TLS stream still holds.
+    tls_layer().async_handshake(
+        asio::ssl::stream_base::client,
+        beast::bind_front_handler(&Client::on_tls_handshake, shared_from_this()));
+  }
+
+  void on_tls_handshake(error_code ec) {
+    if (ec) return on_failure("tls: " + ec.message());
+    on_transport_ready();
+  }
+
+  void on_transport_ready() {
     if (fleet_.settings.sse) {
-      asio::async_write(*http_, asio::buffer(sse_request_),
-                        beast::bind_front_handler(&Client::on_request_sent, shared_from_this()));
+      auto handler = beast::bind_front_handler(&Client::on_request_sent, shared_from_this());
+      if (https_)
+        asio::async_write(*https_, asio::buffer(sse_request_), std::move(handler));
+      else
+        asio::async_write(*http_, asio::buffer(sse_request_), std::move(handler));
       return;
     }
-    beast::get_lowest_layer(*ws_).expires_never();
-    ws_->set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
-                                                    websocket::stream_base::none(), false});
-    ws_->async_handshake(fleet_.settings.host + ":" + std::to_string(fleet_.settings.port),
-                         handshake_target_,
-                         beast::bind_front_handler(&Client::on_handshake, shared_from_this()));
+    if (wss_)
+      websocket_handshake(*wss_);
+    else
+      websocket_handshake(*ws_);
+  }
+
+  template <typename WebSocket>
+  void websocket_handshake(WebSocket& ws) {
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
+                                                  websocket::stream_base::none(), false});
+    ws.async_handshake(fleet_.settings.host + ":" + std::to_string(fleet_.settings.port),
+                       handshake_target_,
+                       beast::bind_front_handler(&Client::on_handshake, shared_from_this()));
   }
 
   void on_handshake(error_code ec) {
@@ -239,21 +302,32 @@ class Client : public std::enable_shared_from_this<Client> {
       if (!paused_) read();
       return;
     }
-    ws_->text(true);
-    ws_->async_write(asio::buffer(subscribe_command_),
-                     beast::bind_front_handler(&Client::on_subscribe_sent, shared_from_this()));
+    if (wss_)
+      send_subscribe(*wss_);
+    else
+      send_subscribe(*ws_);
     read();
+  }
+
+  template <typename WebSocket>
+  void send_subscribe(WebSocket& ws) {
+    ws.text(true);
+    ws.async_write(asio::buffer(subscribe_command_),
+                   beast::bind_front_handler(&Client::on_subscribe_sent, shared_from_this()));
   }
 
   void on_subscribe_sent(error_code, std::size_t) {}  // a failed write also fails the read
 
-  // After the handshake (Beast's) the socket is read here, frames split by next_frame: see
-  // frame_reader.hpp for why.
+  // After the handshake (Beast's) the socket (TLS: the TLS stream) is read here, frames split
+  // by next_frame: see frame_reader.hpp for why.
   void read() {
     reading_ = true;
-    beast::get_lowest_layer(*ws_).socket().async_read_some(
-        buffer_.prepare(kReadChunk),
-        beast::bind_front_handler(&Client::on_read, shared_from_this()));
+    auto handler = beast::bind_front_handler(&Client::on_read, shared_from_this());
+    if (wss_)
+      wss_->next_layer().async_read_some(buffer_.prepare(kReadChunk), std::move(handler));
+    else
+      beast::get_lowest_layer(*ws_).socket().async_read_some(buffer_.prepare(kReadChunk),
+                                                             std::move(handler));
   }
 
   void on_read(error_code ec, std::size_t bytes) {
@@ -269,7 +343,7 @@ class Client : public std::enable_shared_from_this<Client> {
       if (frame->opcode == 8) {
         buffer_.consume(buffer_.size());
         error_code ignored;
-        beast::get_lowest_layer(*ws_).socket().close(ignored);
+        stream().socket().close(ignored);
         return on_end(std::to_string(close_code_of(frame->payload)));
       }
       if (frame->opcode == 9) {
@@ -299,7 +373,11 @@ class Client : public std::enable_shared_from_this<Client> {
     pong_in_flight_ = true;
     payload = payload.substr(0, websocket::ping_data::static_capacity);
     websocket::ping_data data(payload.data(), payload.size());
-    ws_->async_pong(data, [self = shared_from_this()](error_code) { self->pong_in_flight_ = false; });
+    auto done = [self = shared_from_this()](error_code) { self->pong_in_flight_ = false; };
+    if (wss_)
+      wss_->async_pong(data, std::move(done));
+    else
+      ws_->async_pong(data, std::move(done));
   }
 
   // SSE: the request is out; the head is read under the same deadline (Beast's tcp_stream), the
@@ -312,7 +390,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void sse_read() {
     reading_ = true;
     auto handler = beast::bind_front_handler(&Client::on_sse_read, shared_from_this());
-    if (head_done_)
+    if (https_)  // the deadline, until the head is in, is the tcp_stream's below TLS
+      https_->async_read_some(buffer_.prepare(kReadChunk), std::move(handler));
+    else if (head_done_)
       http_->socket().async_read_some(buffer_.prepare(kReadChunk), std::move(handler));
     else
       http_->async_read_some(buffer_.prepare(kReadChunk), std::move(handler));
@@ -345,7 +425,7 @@ class Client : public std::enable_shared_from_this<Client> {
         return on_failure(refused);
       }
       head_done_ = true;
-      http_->expires_never();
+      stream().expires_never();
       body.remove_prefix(head.size);
     }
     std::string closed_with;  // the close event's code: the server ends the stream after it
@@ -475,7 +555,9 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string handshake_target_;
   std::string subscribe_command_;
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
-  std::optional<beast::tcp_stream> http_;  // SSE
+  std::optional<websocket::stream<TlsStream>> wss_;  // --tls
+  std::optional<beast::tcp_stream> http_;            // SSE
+  std::optional<TlsStream> https_;                   // SSE, --tls
   std::string sse_request_;
   SseParser sse_;
   bool head_done_ = false;
@@ -520,6 +602,17 @@ void ClientFleet::start() {
   auto& fleet = *impl_;
   const auto& settings = fleet.settings;
   fleet.server = tcp::endpoint(asio::ip::make_address(settings.host), settings.port);
+  if (settings.tls) {
+    fleet.tls_context.emplace(asio::ssl::context::tls_client);
+    if (settings.tls_ca.empty()) {
+      fleet.tls_context->set_verify_mode(asio::ssl::verify_none);  // loopback measurements
+    } else {
+      error_code ec;
+      fleet.tls_context->load_verify_file(settings.tls_ca, ec);
+      if (ec) throw std::runtime_error("--tls-ca " + settings.tls_ca + ": " + ec.message());
+      fleet.tls_context->set_verify_mode(asio::ssl::verify_peer);
+    }
+  }
   for (unsigned i = 0; i < settings.threads; ++i) {
     fleet.contexts.push_back(std::make_unique<asio::io_context>(1));
     fleet.totals.push_back(std::make_unique<ThreadTotals>());

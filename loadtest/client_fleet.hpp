@@ -25,6 +25,10 @@ struct FleetSettings {
   // connection, counts as subscribed at the "subscribed" event and reads "article" events
   // (their data is the WebSocket message). A "close" event ends the client with its code.
   bool sse = false;
+  // TLS under either transport (newspushd only): the TLS handshake (SNI: host, unless numeric)
+  // comes before the WebSocket or HTTP one. tls_ca empty: the certificate is not verified.
+  bool tls = false;
+  std::string tls_ca;
   unsigned connections = 100;
   unsigned source_addresses = 4;  // 127.0.0.1 .. 127.0.0.K
   unsigned categories_per_client = 2;

@@ -73,6 +73,14 @@ const std::vector<Flag>& flags() {
        "newspushd endpoint [ws://127.0.0.1:8080/ws; sse: http://127.0.0.1:8080/sse];\n"
        "                          nchan: subscriber prefix ws://H:P/sub/",
        text(&O::url)},
+      {"--tls", nullptr,
+       "TLS to newspushd (wss://, https:// for SSE); the certificate is not verified\n"
+       "                          unless --tls-ca is given [off]",
+       [](O& o, std::string_view) { o.tls = true; }},
+      {"--tls-ca", "FILE",
+       "with --tls: verify the server's certificate against this CA (PEM), and that it\n"
+       "                          names the --url host [none]",
+       text(&O::tls_ca)},
       {"--publish-url", "URL", "nchan: publisher prefix [http://H:P/pub/ of --url]",
        text(&O::publish_url)},
       {"--redis", "URL", "Redis the articles are published on [redis://127.0.0.1:6379]",
@@ -179,9 +187,18 @@ Options parse_options(int argc, char** argv) {
   if (options.target == Target::nchan && options.transport == Transport::sse) {
     throw OptionsError("--transport sse measures newspushd only (Nchan is read over WebSocket)");
   }
+  if (options.url.starts_with("wss://") || options.url.starts_with("https://")) options.tls = true;
+  if (options.target == Target::nchan && options.tls) {
+    throw OptionsError("--tls measures newspushd only (the Nchan setup serves plain ws://)");
+  }
+  if (!options.tls_ca.empty() && !options.tls) throw OptionsError("--tls-ca needs --tls");
   if (options.url.empty()) {
-    options.url = options.transport == Transport::sse ? "http://127.0.0.1:8080/sse"
-                                                      : "ws://127.0.0.1:8080/ws";
+    if (options.tls)
+      options.url = options.transport == Transport::sse ? "https://127.0.0.1:8080/sse"
+                                                        : "wss://127.0.0.1:8080/ws";
+    else
+      options.url = options.transport == Transport::sse ? "http://127.0.0.1:8080/sse"
+                                                        : "ws://127.0.0.1:8080/ws";
   }
   return options;
 }

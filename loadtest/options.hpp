@@ -23,7 +23,11 @@ struct Options {
   // Empty until parsed: then ws://127.0.0.1:8080/ws, or http://127.0.0.1:8080/sse for SSE.
   // nchan: the subscriber prefix, ws://HOST:PORT/sub/.
   std::string url;
-  std::string publish_url;                     // nchan: http://HOST:PORT/pub/ (default: from url)
+  // TLS to newspushd (wss://, https:// for SSE): --tls, or a wss:// / https:// --url. Without
+  // --tls-ca the server's certificate is not checked (fine on loopback, said in --help).
+  bool tls = false;
+  std::string tls_ca;
+  std::string publish_url;  // nchan: http://HOST:PORT/pub/ (default: from url)
   std::string redis = "redis://127.0.0.1:6379";
   std::string channel = "news:articles";
   unsigned connections = 100;

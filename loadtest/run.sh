@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# run.sh [--scenario NAME] [--target newspushd|nchan] [--transport websocket|sse] [--build-dir DIR]
-#        [-- LOADTEST_ARGS...]
+# run.sh [--scenario NAME] [--target newspushd|nchan] [--transport websocket|sse] [--tls]
+#        [--build-dir DIR] [-- LOADTEST_ARGS...]
 # Scenarios: smoke s2 breaking idle slow ramp reconnect; nchan (s2 against Nchan); compare (the S2
 # ramp against newspushd, then against Nchan, printed side by side); scaleout (the S2 ramp against
 # one newspushd with 2 threads, then two newspushd processes sharing the port with --reuse-port;
 # nothing pinned, total server CPU from /proc); transports (the S2 ramp against newspushd over
 # WebSocket, then over SSE, a fresh newspushd each, side by side). --transport sse: newspushd's
 # clients read GET /sse event streams instead of WebSockets (Nchan's always use WebSocket).
+# --tls: newspushd serves TLS (--tls-cert/--tls-key) with a fresh self-signed certificate (openssl,
+# EC P-256, for IP:127.0.0.1) and the generator speaks wss:// or https:// and verifies it
+# (--tls --tls-ca); any newspushd scenario, not the Nchan ones (nchan, compare, --target nchan).
 # Builds (scripts/build.sh release, unless --build-dir points at an existing build), starts a private
 # redis-server and the target on free loopback ports (the server pinned to CPU 0, Redis and the load
 # generator to CPU 1), runs the scenario and writes loadtest/results/<scenario>-<date>.{json,html}.
@@ -20,6 +23,7 @@ scenario=smoke
 target=newspushd
 transport=websocket
 build_dir=""
+tls=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +32,8 @@ while [ $# -gt 0 ]; do
     --transport) transport="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tls) tls=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +59,9 @@ case "$scenario" in
              server_args+=(--drain-timeout 1) ;;
   *) echo "run.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
 esac
+# A TLS handshake costs the one-threaded server about a millisecond or more: opened faster than
+# it keeps up, handshakes pile up and time out. (Arguments after -- still win.)
+[ "$tls" = 1 ] && args+=(--connect-rate 400)
 case "$target" in
   newspushd) ;;
   nchan)
@@ -71,6 +79,9 @@ case "$transport" in
     fi ;;
   *) echo "run.sh: unknown transport '$transport' (websocket or sse)" >&2; exit 2 ;;
 esac
+if [ "$tls" = 1 ] && { [ "$target" = nchan ] || [ "$scenario" = nchan ] || [ "$scenario" = compare ]; }; then
+  echo "run.sh: --tls measures newspushd only (the Nchan setup serves plain ws://)" >&2; exit 2
+fi
 # The servers this invocation measures, in order.
 if [ "$scenario" = compare ]; then targets=(newspushd nchan); else targets=("$target"); fi
 if [ "$scenario" = scaleout ]; then targets=(newspushd-2threads newspushd-2processes); fi
@@ -122,6 +133,15 @@ stop_process() {
 
 source "$root/scripts/free_port.sh"
 
+# --tls: newspushd's flags and the CA the generator checks its certificate against.
+tls_server_args=()
+if [ "$tls" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+    -keyout "$run_dir/key.pem" -out "$run_dir/cert.pem" 2>/dev/null
+  tls_server_args=(--tls-cert "$run_dir/cert.pem" --tls-key "$run_dir/key.pem")
+fi
+
 redis_port="$(free_port)"
 taskset -c "$generator_cpus" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
   --dir "$run_dir" --daemonize no --loglevel warning --logfile "$run_dir/redis.log" &
@@ -140,7 +160,7 @@ start_newspushd() {
   local earlier
   earlier="$(grep -c 'listening address=' "$server_log" || true)"
   taskset -c "$server_cpus" "$newspushd" --listen "127.0.0.1:$1" --redis "$redis_url" \
-    "${server_args[@]}" 2>>"$server_log" &
+    "${server_args[@]}" "${tls_server_args[@]}" 2>>"$server_log" &
   server_pid=$!
   pids+=("$server_pid")
   server_pids=("$server_pid")
@@ -153,12 +173,21 @@ start_newspushd() {
     sleep 0.05
   done
   for _ in $(seq 100); do
-    if curl -fs "http://127.0.0.1:$server_port/readyz" >/dev/null 2>&1; then
+    if [ "$tls" = 1 ]; then
+      ready_url=(--cacert "$run_dir/cert.pem" "https://127.0.0.1:$server_port/readyz")
+    else
+      ready_url=("http://127.0.0.1:$server_port/readyz")
+    fi
+    if curl -fs "${ready_url[@]}" >/dev/null 2>&1; then
+      local secure=""
+      [ "$tls" = 1 ] && secure=s
       if [ "$run_transport" = sse ]; then
-        target_args=(--target newspushd --transport sse --url "http://127.0.0.1:$server_port/sse")
+        target_args=(--target newspushd --transport sse
+                     --url "http$secure://127.0.0.1:$server_port/sse")
       else
-        target_args=(--target newspushd --url "ws://127.0.0.1:$server_port/ws")
+        target_args=(--target newspushd --url "ws$secure://127.0.0.1:$server_port/ws")
       fi
+      [ "$tls" = 1 ] && target_args+=(--tls --tls-ca "$run_dir/cert.pem")
       target_args+=(--redis "$redis_url")
       echo "redis $redis_url (cpu $generator_cpus), newspushd pid $server_pid on" \
         "127.0.0.1:$server_port (cpu $server_cpus)" >&2
@@ -237,7 +266,7 @@ for t in "${targets[@]}"; do
       [ -e "$run_dir/stopping" ] && exit 0
       echo "run.sh: restarting newspushd on port $server_port" >&2
       exec taskset -c 0 "$newspushd" --listen "127.0.0.1:$server_port" --redis "$redis_url" \
-        "${server_args[@]}" 2>>"$run_dir/newspushd.log"
+        "${server_args[@]}" "${tls_server_args[@]}" 2>>"$run_dir/newspushd.log"
     ) &
     pids+=($!)
   fi
@@ -245,6 +274,7 @@ for t in "${targets[@]}"; do
   case "$scenario" in compare|scaleout|transports) out="$out-$t" ;; esac
   [ "$scenario" != nchan ] && [ "$scenario" != compare ] && [ "$t" = nchan ] && out="$out-nchan"
   [ "$scenario" != transports ] && [ "$t" != nchan ] && [ "$transport" = sse ] && out="$out-sse"
+  [ "$tls" = 1 ] && out="$out-tls"
   run_status=0
   # In the background so that a signal to run.sh stops it at once (and cleanup ends the generator).
   taskset -c "$generator_cpus" "$loadtest" "${target_args[@]}" --server-pid "$server_pid" --json "$out.json" \

@@ -31,12 +31,17 @@ FleetSettings fleet_settings(const Options& options) {
   FleetSettings settings;
   std::string_view url = options.url;
   // The scheme only separates the authority from the path: --transport decides how clients read.
+  // --tls (or a wss:// / https:// URL, which sets it) decides whether TLS is spoken.
   if (url.starts_with("ws://")) {
     url.remove_prefix(5);
   } else if (url.starts_with("http://")) {
     url.remove_prefix(7);
+  } else if (url.starts_with("wss://")) {
+    url.remove_prefix(6);
+  } else if (url.starts_with("https://")) {
+    url.remove_prefix(8);
   } else {
-    throw std::runtime_error("--url must start with ws:// or http://");
+    throw std::runtime_error("--url must start with ws://, http://, wss:// or https://");
   }
   const auto slash = url.find('/');
   settings.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
@@ -47,6 +52,8 @@ FleetSettings fleet_settings(const Options& options) {
   settings.port = static_cast<std::uint16_t>(std::stoi(std::string(authority.substr(colon + 1))));
   settings.nchan = options.target == Target::nchan;
   settings.sse = options.transport == Transport::sse;
+  settings.tls = options.tls;
+  settings.tls_ca = options.tls_ca;
   if (settings.nchan && !settings.target.ends_with('/')) settings.target += '/';
   settings.connections = options.connections;
   settings.source_addresses = options.source_addresses;
