@@ -13,7 +13,7 @@
 #include "server/auth/restricted_categories.hpp"
 #include "server/history/replay_window.hpp"
 #include "server/hub/event.hpp"
-#include "server/redis/redis_command_client.hpp"
+#include "common/redis/redis_command_client.hpp"
 
 namespace newspush {
 

@@ -4,8 +4,8 @@
 #include <random>
 #include <sstream>
 
-#include "server/redis/asio_adapter.hpp"
-#include "server/redis/backoff.hpp"
+#include "common/redis/asio_adapter.hpp"
+#include "common/redis/backoff.hpp"
 
 namespace newspush::redis {
 

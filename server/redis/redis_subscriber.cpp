@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
-#include "server/redis/asio_adapter.hpp"
-#include "server/redis/backoff.hpp"
+#include "common/redis/asio_adapter.hpp"
+#include "common/redis/backoff.hpp"
 
 namespace newspush::redis {
 

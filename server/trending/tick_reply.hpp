@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "server/redis/reply.hpp"
+#include "common/redis/reply.hpp"
 #include "server/trending/decay.hpp"
 #include "server/trending/ranking.hpp"
 

@@ -1,4 +1,4 @@
-#include "server/redis/asio_adapter.hpp"
+#include "common/redis/asio_adapter.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>

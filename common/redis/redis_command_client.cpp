@@ -1,4 +1,4 @@
-#include "server/redis/redis_command_client.hpp"
+#include "common/redis/redis_command_client.hpp"
 
 #include <hiredis/hiredis.h>
 

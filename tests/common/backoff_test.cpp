@@ -1,4 +1,4 @@
-#include "server/redis/backoff.hpp"
+#include "common/redis/backoff.hpp"
 
 #include <gtest/gtest.h>
 

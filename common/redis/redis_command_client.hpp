@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "common/redis_url.hpp"
-#include "server/redis/asio_adapter.hpp"
-#include "server/redis/backoff.hpp"
-#include "server/redis/reply.hpp"
+#include "common/redis/asio_adapter.hpp"
+#include "common/redis/backoff.hpp"
+#include "common/redis/reply.hpp"
 
 namespace newspush::redis {
 

@@ -1,0 +1,333 @@
+#include "bridge/daemon/config.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+
+namespace newspush::bridge {
+namespace {
+
+struct Option {
+  const char* flag;
+  const char* env;
+  const char* value_name;
+  const char* help;
+  const char* default_text;
+  // An error message, empty when the value was accepted.
+  std::string (*apply)(BridgeConfig&, const std::string&);
+  bool secret = false;  // its value is never repeated in an error
+  bool is_switch = false;
+};
+
+template <typename Int>
+std::string parse_int(const std::string& text, Int min, Int max, Int& out) {
+  Int value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min ||
+      value > max)
+    return "expected a number from " + std::to_string(min) + " to " + std::to_string(max);
+  out = value;
+  return {};
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || value <= 0) return std::nullopt;
+  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  long long scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit.empty() || unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60 * 1000;
+  else if (unit == "h") scale = 3600 * 1000;
+  else return std::nullopt;
+  if (value > (1LL << 40) / scale) return std::nullopt;
+  return std::chrono::milliseconds(value * scale);
+}
+
+template <typename Check>
+std::string apply_list(std::vector<std::string>& out, const std::string& v, Check check) {
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = v.find(',', start);
+    std::string entry = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (auto error = check(entry); !error.empty()) return error;
+    out.push_back(entry);
+    if (comma == std::string::npos) return {};
+    start = comma + 1;
+  }
+}
+
+std::string apply_listen(BridgeConfig& c, const std::string& v) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
+  std::string host = v.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::uint16_t port = 0;
+  if (auto e = parse_int<std::uint16_t>(v.substr(colon + 1), 0, 65535, port); !e.empty()) return e;
+  c.listen_host = host;
+  c.listen_port = port;
+  return {};
+}
+
+std::string apply_redis(BridgeConfig& c, const std::string& v) {
+  std::string error;
+  auto endpoint = parse_redis_url(v, &error);
+  if (!endpoint) return error;
+  endpoint->sentinels = std::move(c.redis.sentinels);
+  endpoint->sentinel_master = std::move(c.redis.sentinel_master);
+  c.redis = *endpoint;
+  return {};
+}
+
+std::string apply_redis_sentinels(BridgeConfig& c, const std::string& v) {
+  std::vector<std::string> entries;
+  return apply_list(entries, v, [&c](const std::string& entry) {
+    std::string error;
+    auto sentinel = parse_host_port(entry, &error);
+    if (!sentinel) return error;
+    c.redis.sentinels.push_back(*sentinel);
+    return std::string();
+  });
+}
+
+template <std::string BridgeConfig::*field>
+std::string apply_nonempty(BridgeConfig& c, const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  c.*field = v;
+  return {};
+}
+
+template <std::size_t BridgeConfig::*field, std::size_t min, std::size_t max>
+std::string apply_size(BridgeConfig& c, const std::string& v) {
+  return parse_int<std::size_t>(v, min, max, c.*field);
+}
+
+std::string apply_api_keys(BridgeConfig& c, const std::string& v) {
+  return apply_list(c.api_keys, v, [](const std::string& key) {
+    return key.size() < 16 ? std::string("each key needs at least 16 characters") : std::string();
+  });
+}
+
+std::string apply_claim_after(BridgeConfig& c, const std::string& v) {
+  auto d = parse_duration(v);
+  if (!d || *d < std::chrono::milliseconds(100)) return "expected a DURATION of at least 100ms";
+  c.claim_after = *d;
+  return {};
+}
+
+std::string apply_ttl(BridgeConfig& c, const std::string& v) {
+  auto d = parse_duration(v);
+  if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(24 * 28))
+    return "expected a DURATION from 1s to 672h";
+  c.ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  return {};
+}
+
+std::string apply_vapid_subject(BridgeConfig& c, const std::string& v) {
+  if (!v.starts_with("mailto:") && !v.starts_with("https://"))
+    return "expected a mailto: or https: URL";
+  c.vapid_subject = v;
+  return {};
+}
+
+std::string apply_allow_http(BridgeConfig& c, const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") c.webpush_allow_http = true;
+  else if (v == "false" || v == "0" || v == "no" || v == "off") c.webpush_allow_http = false;
+  else return "expected true or false";
+  return {};
+}
+
+std::string apply_log_level(BridgeConfig& c, const std::string& v) {
+  if (v != "debug" && v != "info" && v != "warn" && v != "error")
+    return "expected debug, info, warn or error";
+  c.log_level = v;
+  return {};
+}
+
+const Option kOptions[] = {
+    {"--redis", "NEWSPUSH_BRIDGE_REDIS", "URL",
+     "Redis holding the history stream and the devices: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]",
+     "redis://127.0.0.1:6379", apply_redis, true},
+    {"--redis-sentinel", "NEWSPUSH_BRIDGE_REDIS_SENTINELS", "HOST:PORT",
+     "a Sentinel to ask for the primary (repeat the flag, the variable takes a comma-separated "
+     "list); needs --redis-master. --redis then only gives the credentials and database",
+     "none", apply_redis_sentinels},
+    {"--redis-master", "NEWSPUSH_BRIDGE_REDIS_MASTER", "NAME",
+     "the primary's name at the sentinels", "none",
+     [](BridgeConfig& c, const std::string& v) {
+       if (v.empty()) return std::string("must not be empty");
+       c.redis.sentinel_master = v;
+       return std::string();
+     }},
+    {"--listen", "NEWSPUSH_BRIDGE_LISTEN", "HOST:PORT",
+     "address of the device API, /healthz, /readyz and /metrics (port 0: any free port)",
+     "127.0.0.1:8090", apply_listen},
+    {"--api-key", "NEWSPUSH_BRIDGE_API_KEYS", "KEY",
+     "a key the device API accepts as Authorization: Bearer KEY (at least 16 characters; repeat "
+     "the flag, the variable takes a comma-separated list); none: the device API answers 403",
+     "none", apply_api_keys, true},
+    {"--log-key", "NEWSPUSH_BRIDGE_LOG_KEY", "KEY", "the history stream newspushd writes",
+     "news:log", apply_nonempty<&BridgeConfig::log_key>},
+    {"--key-prefix", "NEWSPUSH_BRIDGE_KEY_PREFIX", "PREFIX",
+     "prefix of the bridge's own Redis keys (devices, category sets, accepted records, the "
+     "dead-letter stream)",
+     "bridge:", apply_nonempty<&BridgeConfig::key_prefix>},
+    {"--group", "NEWSPUSH_BRIDGE_GROUP", "NAME",
+     "the consumer group every bridge process shares (created at the stream's end on first start)",
+     "newspush-bridge", apply_nonempty<&BridgeConfig::group>},
+    {"--consumer", "NEWSPUSH_BRIDGE_CONSUMER", "NAME", "this process's name in the group",
+     "HOSTNAME-PID", apply_nonempty<&BridgeConfig::consumer>},
+    {"--claim-after", "NEWSPUSH_BRIDGE_CLAIM_AFTER", "DURATION",
+     "an entry another bridge took and left unacknowledged this long is claimed (XAUTOCLAIM)",
+     "60s", apply_claim_after},
+    {"--max-attempts", "NEWSPUSH_BRIDGE_MAX_ATTEMPTS", "N",
+     "sends to one device for one article before it goes to the dead-letter stream", "8",
+     apply_size<&BridgeConfig::max_attempts, 1, 1000>},
+    {"--max-queue", "NEWSPUSH_BRIDGE_MAX_QUEUE", "N",
+     "sends queued for the providers; past it no more of the log is read", "10000",
+     apply_size<&BridgeConfig::max_queue, 10, 10000000>},
+    {"--ttl", "NEWSPUSH_BRIDGE_TTL", "DURATION",
+     "how long a provider keeps an undelivered notification", "24h", apply_ttl},
+    {"--fcm-credentials", "NEWSPUSH_BRIDGE_FCM_CREDENTIALS", "FILE",
+     "FCM service-account JSON: enables FCM", "none",
+     apply_nonempty<&BridgeConfig::fcm_credentials>},
+    {"--fcm-endpoint", "NEWSPUSH_BRIDGE_FCM_ENDPOINT", "URL",
+     "FCM's HTTP v1 base URL (tests and staging)", "https://fcm.googleapis.com",
+     apply_nonempty<&BridgeConfig::fcm_endpoint>},
+    {"--fcm-concurrency", "NEWSPUSH_BRIDGE_FCM_CONCURRENCY", "N", "FCM requests in flight", "64",
+     apply_size<&BridgeConfig::fcm_concurrency, 1, 100000>},
+    {"--apns-key", "NEWSPUSH_BRIDGE_APNS_KEY", "FILE",
+     "APNs .p8 signing key: enables APNs, with --apns-key-id, --apns-team-id and --apns-topic",
+     "none", apply_nonempty<&BridgeConfig::apns_key>},
+    {"--apns-key-id", "NEWSPUSH_BRIDGE_APNS_KEY_ID", "ID", "the key's id (kid)", "none",
+     apply_nonempty<&BridgeConfig::apns_key_id>},
+    {"--apns-team-id", "NEWSPUSH_BRIDGE_APNS_TEAM_ID", "ID", "the team id (iss)", "none",
+     apply_nonempty<&BridgeConfig::apns_team_id>},
+    {"--apns-topic", "NEWSPUSH_BRIDGE_APNS_TOPIC", "BUNDLE", "the app's bundle id (apns-topic)",
+     "none", apply_nonempty<&BridgeConfig::apns_topic>},
+    {"--apns-endpoint", "NEWSPUSH_BRIDGE_APNS_ENDPOINT", "URL", "APNs base URL",
+     "https://api.push.apple.com", apply_nonempty<&BridgeConfig::apns_endpoint>},
+    {"--apns-concurrency", "NEWSPUSH_BRIDGE_APNS_CONCURRENCY", "N", "APNs streams in flight",
+     "256", apply_size<&BridgeConfig::apns_concurrency, 1, 100000>},
+    {"--vapid-key", "NEWSPUSH_BRIDGE_VAPID_KEY", "FILE",
+     "VAPID P-256 private key (PEM, or the raw base64url scalar web-push tools print): enables "
+     "Web Push",
+     "none", apply_nonempty<&BridgeConfig::vapid_key>},
+    {"--vapid-subject", "NEWSPUSH_BRIDGE_VAPID_SUBJECT", "URL",
+     "VAPID contact (sub): mailto: or https:", "mailto:push@localhost", apply_vapid_subject},
+    {"--webpush-concurrency", "NEWSPUSH_BRIDGE_WEBPUSH_CONCURRENCY", "N",
+     "Web Push requests in flight", "64", apply_size<&BridgeConfig::webpush_concurrency, 1, 100000>},
+    {"--webpush-allow-http", "NEWSPUSH_BRIDGE_WEBPUSH_ALLOW_HTTP", "BOOL",
+     "accept http:// subscription endpoints (loopback test services only)", "false",
+     apply_allow_http},
+    {"--provider-ca", "NEWSPUSH_BRIDGE_PROVIDER_CA", "FILE",
+     "a CA bundle trusted for every provider connection, besides the system's", "none",
+     apply_nonempty<&BridgeConfig::provider_ca>},
+    {"--log-level", "NEWSPUSH_BRIDGE_LOG_LEVEL", "LEVEL", "debug, info, warn or error", "info",
+     apply_log_level},
+};
+
+void apply(const Option& option, BridgeConfig& config, const std::string& value,
+           const std::string& source) {
+  if (auto error = option.apply(config, value); !error.empty())
+    throw ConfigError(source + ": invalid value" + (option.secret ? "" : " '" + value + "'") +
+                      ": " + error);
+}
+
+std::string default_consumer() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::string("bridge").copy(host, 6);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+void check_config(BridgeConfig& config) {
+  if (config.redis.sentinels.empty() != config.redis.sentinel_master.empty())
+    throw ConfigError(config.redis.sentinels.empty()
+                          ? "--redis-master: needs --redis-sentinel, the sentinels to ask"
+                          : "--redis-sentinel: needs --redis-master, the name of the primary");
+  bool apns_any = !config.apns_key.empty() || !config.apns_key_id.empty() ||
+                  !config.apns_team_id.empty() || !config.apns_topic.empty();
+  bool apns_all = !config.apns_key.empty() && !config.apns_key_id.empty() &&
+                  !config.apns_team_id.empty() && !config.apns_topic.empty();
+  if (apns_any && !apns_all)
+    throw ConfigError("--apns-key: APNs needs all of --apns-key, --apns-key-id, --apns-team-id "
+                      "and --apns-topic");
+  if (config.fcm_credentials.empty() && !apns_all && config.vapid_key.empty())
+    throw ConfigError("no provider credentials: give --fcm-credentials, --apns-key (with "
+                      "--apns-key-id, --apns-team-id, --apns-topic) or --vapid-key");
+  if (config.consumer.empty()) config.consumer = default_consumer();
+}
+
+}  // namespace
+
+ConfigAction parse_bridge_config(const std::vector<std::string>& args, const EnvLookup& env,
+                                 BridgeConfig& config) {
+  for (const auto& option : kOptions)
+    if (const char* value = env(option.env)) apply(option, config, value, option.env);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") return ConfigAction::help;
+    if (arg == "--version") return ConfigAction::version;
+    std::string name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    const Option* match = nullptr;
+    for (const auto& option : kOptions)
+      if (name == option.flag) match = &option;
+    if (!match) throw ConfigError("unknown option '" + name + "' (see --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) throw ConfigError(name + ": missing value " + match->value_name);
+      value = args[++i];
+    }
+    apply(*match, config, value, name);
+  }
+  check_config(config);
+  return ConfigAction::run;
+}
+
+std::string bridge_help_text() {
+  std::string text =
+      "Usage: newspush-bridge [OPTIONS]\n"
+      "Turns the article log (the history stream newspushd writes) into push notifications:\n"
+      "FCM, APNs and Web Push, each enabled by its credentials. HTTP: the device API\n"
+      "(PUT/GET/DELETE /api/v1/devices/{id}), /healthz, /readyz, /metrics.\n"
+      "Every option can also be set by the environment variable shown; the flag wins.\n\n"
+      "Options:\n";
+  constexpr std::size_t indent = 30, width = 100;
+  const std::string margin(indent, ' ');
+  for (const auto& option : kOptions) {
+    std::string left = std::string("  ") + option.flag + " " + option.value_name;
+    text += left.size() < indent ? left + std::string(indent - left.size(), ' ') : left + "\n" + margin;
+    std::size_t column = indent;
+    std::string_view help = option.help;
+    while (!help.empty()) {
+      auto space = help.find(' ');
+      std::string_view word = help.substr(0, space);
+      help = space == std::string_view::npos ? std::string_view() : help.substr(space + 1);
+      if (column > indent && column + 1 + word.size() > width) {
+        text += "\n" + margin;
+        column = indent;
+      }
+      if (column > indent) {
+        text += ' ';
+        ++column;
+      }
+      text += word;
+      column += word.size();
+    }
+    text += "\n" + margin + "[env " + option.env + ", default " + option.default_text + "]\n";
+  }
+  text += "  --help                      print this help and exit\n";
+  text += "  --version                   print the version and exit\n";
+  text += "\nDURATION: a whole number with ms, s, m or h (500ms, 2s, 5m, 2h); a bare number is seconds.\n";
+  return text;
+}
+
+}  // namespace newspush::bridge

@@ -1,0 +1,31 @@
+#include "bridge/daemon/provider.hpp"
+
+namespace newspush::bridge {
+
+std::string_view to_string(Platform platform) {
+  switch (platform) {
+    case Platform::fcm: return "fcm";
+    case Platform::apns: return "apns";
+    case Platform::webpush: return "webpush";
+  }
+  return "unknown";
+}
+
+std::optional<Platform> platform_from_string(std::string_view name) {
+  if (name == "fcm") return Platform::fcm;
+  if (name == "apns") return Platform::apns;
+  if (name == "webpush") return Platform::webpush;
+  return std::nullopt;
+}
+
+std::string_view to_string(SendOutcome outcome) {
+  switch (outcome) {
+    case SendOutcome::accepted: return "accepted";
+    case SendOutcome::retry: return "retry";
+    case SendOutcome::dead_token: return "dead_token";
+    case SendOutcome::rejected: return "rejected";
+  }
+  return "unknown";
+}
+
+}  // namespace newspush::bridge
