@@ -1,0 +1,426 @@
+// newspush-bridge as a process: a real redis-server, articles published through the history's
+// own publish function (newspush_publish, newspushd's publish path), the fake Web Push service.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "tests/bridge/daemon/fake_web_push.hpp"
+#include "tests/support/articles.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/functions_library.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace newspush::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+constexpr auto kBound = 30s;
+const std::string kApiKey = "bridge-test-key-0123456789";
+
+// Lines of a program's output (a trailing newline ends the last one, it does not start another).
+std::size_t line_count(std::string output) {
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  return output.empty() ? 0 : 1 + static_cast<std::size_t>(std::count(output.begin(), output.end(), '\n'));
+}
+
+std::string bearer() { return "Bearer " + kApiKey; }
+
+// newspush-bridge on a free port, Web Push only, http:// endpoints allowed (the fake).
+class BridgeProcess {
+ public:
+  BridgeProcess(const std::string& redis_url, const std::string& vapid_file,
+                std::vector<std::string> extra = {})
+      : process_(arguments(redis_url, vapid_file, std::move(extra))) {
+    if (!process_.wait_for_line("bridge_listening", kBound))
+      throw std::runtime_error("newspush-bridge did not start:\n" + process_.output());
+    for (const auto& line : process_.lines()) {
+      std::smatch match;
+      if (std::regex_search(line, match, std::regex(" port=(\\d+)")))
+        port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+    }
+  }
+  ~BridgeProcess() { process_.kill(); }
+
+  std::uint16_t port() const { return port_; }
+  ChildProcess& process() { return process_; }
+  bool wait_ready() {
+    return eventually([&] {
+      auto r = http_get(port_, "/readyz", 2s);
+      return r && r->status == 200;
+    }, kBound);
+  }
+  std::optional<double> metric(const std::string& series) {
+    auto r = http_get(port_, "/metrics", 5s);
+    if (!r || r->status != 200) return std::nullopt;
+    return metric_value(r->body, series);
+  }
+  bool wait_metric(const std::string& series, double at_least) {
+    return eventually([&] { return metric(series).value_or(-1) >= at_least; }, kBound);
+  }
+  std::optional<HttpResponse> api(const std::string& method, const std::string& id,
+                                  const std::string& body = {}) {
+    return http_request(port_, method, "/api/v1/devices/" + id, body,
+                        {{"Authorization", bearer()}, {"Content-Type", "application/json"}});
+  }
+
+ private:
+  static std::vector<std::string> arguments(const std::string& redis_url,
+                                            const std::string& vapid_file,
+                                            std::vector<std::string> extra) {
+    std::vector<std::string> argv{NEWSPUSH_BRIDGE_BIN, "--redis", redis_url, "--listen",
+                                  "127.0.0.1:0", "--api-key", kApiKey, "--vapid-key", vapid_file,
+                                  "--webpush-allow-http", "true", "--log-level", "debug"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  ChildProcess process_;
+  std::uint16_t port_ = 0;
+};
+
+class BridgeDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loaded = redis_.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()});
+    ASSERT_EQ(loaded.text, "newspush");
+    vapid_file_ = redis_.dir() / "vapid.pem";
+    auto made = run_program({"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout",
+                             "-out", vapid_file_.string()});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+  }
+
+  std::unique_ptr<BridgeProcess> start_bridge(std::vector<std::string> extra = {}) {
+    auto bridge = std::make_unique<BridgeProcess>(redis_.url(), vapid_file_.string(), std::move(extra));
+    EXPECT_TRUE(bridge->wait_ready()) << bridge->process().output();
+    return bridge;
+  }
+
+  // A Web Push device registered through the API; returns its subscription name at the fake.
+  void register_webpush(BridgeProcess& bridge, const std::string& id,
+                        std::vector<std::string> categories, bool breaking = false) {
+    nlohmann::json body{{"platform", "webpush"},
+                        {"subscription", fake_.subscribe(id)},
+                        {"categories", categories},
+                        {"breaking", breaking},
+                        {"locale", "fr"}};
+    auto r = bridge.api("PUT", id, body.dump());
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->status == 201 || r->status == 200) << r->status << " " << r->body;
+  }
+
+  // Pushes of this article the fake accepted, per subscription.
+  std::map<std::string, int> deliveries(const std::string& article_id) {
+    std::map<std::string, int> out;
+    for (const auto& push : fake_.pushes())
+      if (push.answered / 100 == 2 && push.payload.value("tag", "") == article_id) ++out[push.name];
+    return out;
+  }
+
+  RedisServer redis_;
+  FakeWebPush fake_;
+  std::filesystem::path vapid_file_;
+};
+
+TEST(BridgeFlagsTest, BadFlagAndMissingCredentialsExitTwoWithOneLine) {
+  auto unknown = run_program({NEWSPUSH_BRIDGE_BIN, "--no-such-flag", "x"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("unknown option '--no-such-flag'"));
+  EXPECT_EQ(line_count(unknown.output), 1u) << unknown.output;
+
+  auto none = run_program({NEWSPUSH_BRIDGE_BIN, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.output, HasSubstr("no provider credentials"));
+  EXPECT_EQ(line_count(none.output), 1u) << none.output;
+
+  auto bad_duration = run_program({NEWSPUSH_BRIDGE_BIN, "--claim-after", "soon"});
+  EXPECT_EQ(bad_duration.exit_code, 2);
+  EXPECT_THAT(bad_duration.output, HasSubstr("--claim-after"));
+
+  auto unreadable = run_program({NEWSPUSH_BRIDGE_BIN, "--vapid-key", "/nonexistent/vapid.pem",
+                                 "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_THAT(unreadable.output, HasSubstr("--vapid-key: cannot read"));
+
+  auto help = run_program({NEWSPUSH_BRIDGE_BIN, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.output, HasSubstr("--claim-after DURATION"));
+  EXPECT_THAT(help.output, HasSubstr("NEWSPUSH_BRIDGE_API_KEYS"));
+}
+
+TEST_F(BridgeDaemonTest, DeviceApiAuthValidationReplaceGetDelete) {
+  auto bridge = start_bridge();
+  // Authentication.
+  auto anonymous = http_request(bridge->port(), "GET", "/api/v1/devices/d1");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto wrong = http_request(bridge->port(), "GET", "/api/v1/devices/d1", {},
+                            {{"Authorization", "Bearer not-the-right-key-000000"}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  // Validation.
+  struct Bad {
+    std::string body, error;
+  };
+  for (const auto& bad : std::vector<Bad>{
+           {"not json", "bad_json"},
+           {R"({"platform":"sms","token":"x"})", "bad_platform"},
+           {R"({"platform":"fcm"})", "bad_token"},
+           {R"({"platform":"webpush","token":"x"})", "bad_subscription"},
+           {R"({"platform":"webpush","subscription":{"endpoint":"https://push.example/x","keys":{"p256dh":"AAAA","auth":"AAAA"}}})",
+            "bad_subscription"},
+           {R"({"platform":"fcm","token":"t","categories":["Not A Slug"]})", "bad_categories"},
+           {R"({"platform":"fcm","token":"t","breaking":"yes"})", "bad_breaking"}}) {
+    auto r = bridge->api("PUT", "d1", bad.body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad.body;
+    EXPECT_THAT(r->body, HasSubstr(bad.error)) << bad.body;
+  }
+  auto bad_id = bridge->api("PUT", "bad%20id", R"({"platform":"fcm","token":"t"})");
+  ASSERT_TRUE(bad_id);
+  EXPECT_EQ(bad_id->status, 400);
+  // Create, read back.
+  auto created = bridge->api(
+      "PUT", "d1", R"({"platform":"fcm","token":"tok-1","categories":["sport","culture"],"breaking":true,"locale":"fr"})");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201) << created->body;
+  auto read = bridge->api("GET", "d1");
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->status, 200);
+  auto device = nlohmann::json::parse(read->body);
+  EXPECT_EQ(device["platform"], "fcm");
+  EXPECT_EQ(device["token"], "tok-1");
+  EXPECT_EQ(device["categories"], nlohmann::json({"sport", "culture"}));
+  EXPECT_EQ(device["breaking"], true);
+  EXPECT_EQ(device["locale"], "fr");
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:category:culture", "d1"}), "1");
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:breaking", "d1"}), "1");
+  // Re-registering replaces the whole state, index included.
+  auto replaced = bridge->api("PUT", "d1", R"({"platform":"apns","token":"tok-2","categories":["economie"]})");
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ(replaced->status, 200);
+  device = nlohmann::json::parse(bridge->api("GET", "d1")->body);
+  EXPECT_EQ(device["platform"], "apns");
+  EXPECT_EQ(device["categories"], nlohmann::json({"economie"}));
+  EXPECT_EQ(device["breaking"], false);
+  EXPECT_FALSE(device.contains("locale"));
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:category:culture", "d1"}), "0");
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:category:economie", "d1"}), "1");
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:breaking", "d1"}), "0");
+  // Delete.
+  auto deleted = bridge->api("DELETE", "d1");
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 204);
+  EXPECT_EQ(bridge->api("GET", "d1")->status, 404);
+  EXPECT_EQ(bridge->api("DELETE", "d1")->status, 404);
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:category:economie", "d1"}), "0");
+  // A body past the bound.
+  auto huge = bridge->api("PUT", "d2", std::string(64 * 1024, ' '));
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413);
+}
+
+TEST_F(BridgeDaemonTest, ArticleReachesEveryDeviceOfItsCategoryOnceAndBreakingTheOptedIn) {
+  auto bridge = start_bridge();
+  register_webpush(*bridge, "sport-1", {"sport"});
+  register_webpush(*bridge, "sport-2", {"sport", "culture"});
+  register_webpush(*bridge, "sport-3", {"sport"}, true);
+  register_webpush(*bridge, "culture-1", {"culture"});
+  register_webpush(*bridge, "breaking-only", {}, true);
+  register_webpush(*bridge, "everything", {"*"});
+
+  publish(redis_, make_article("a-sport", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1)) << bridge->process().output();
+  EXPECT_EQ(deliveries("a-sport"), (std::map<std::string, int>{
+                                       {"sport-1", 1}, {"sport-2", 1}, {"sport-3", 1}, {"everything", 1}}));
+
+  auto breaking = make_article("b-culture", "culture", true);
+  breaking["summary"] = "Un résumé accentué";
+  publish(redis_, breaking);
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2));
+  EXPECT_EQ(deliveries("b-culture"),
+            (std::map<std::string, int>{{"sport-2", 1}, {"culture-1", 1}, {"sport-3", 1},
+                                        {"breaking-only", 1}, {"everything", 1}}));
+  for (const auto& push : fake_.pushes()) {
+    if (push.payload["tag"] != "b-culture") continue;
+    EXPECT_EQ(push.urgency, "high");
+    EXPECT_EQ(push.payload["title"], "Titre b-culture");
+    EXPECT_EQ(push.payload["body"], "Un résumé accentué");
+  }
+  EXPECT_TRUE(fake_.errors().empty()) << fake_.errors().front();
+  EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"webpush\"}"), 9);
+}
+
+TEST_F(BridgeDaemonTest, CorrectionsAndRetractionsDoNotNotify) {
+  auto bridge = start_bridge();
+  register_webpush(*bridge, "p1", {"politique"});
+  register_webpush(*bridge, "p2", {"politique"});
+  publish(redis_, make_article("a1", "politique"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1));
+  auto corrected = make_article("a1", "politique");
+  corrected["title"] = "Titre corrigé";
+  publish(redis_, corrected);
+  auto retracted = redis_.command({"FCALL", "newspush_retract", "1", "news:log", "a1"});
+  ASSERT_NE(retracted.type, RedisValue::Type::error) << retracted.text;
+  // Something that does notify, after them: once it is through, they were handled.
+  publish(redis_, make_article("a2", "politique"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 4));
+  EXPECT_EQ(deliveries("a1"), (std::map<std::string, int>{{"p1", 1}, {"p2", 1}}));
+  EXPECT_EQ(deliveries("a2"), (std::map<std::string, int>{{"p1", 1}, {"p2", 1}}));
+  EXPECT_EQ(bridge->metric("newspush_bridge_entries_skipped_total"), 2);
+}
+
+TEST_F(BridgeDaemonTest, DeadTokenRemovesTheDevice) {
+  auto bridge = start_bridge();
+  register_webpush(*bridge, "alive", {"sport"});
+  register_webpush(*bridge, "gone", {"sport"}, true);
+  fake_.script("gone", {FakeAnswer{410}});
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_dead_tokens_removed_total", 1));
+  EXPECT_EQ(bridge->api("GET", "gone")->status, 404);
+  EXPECT_EQ(bridge->api("GET", "alive")->status, 200);
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:category:sport", "gone"}), "0");
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:breaking", "gone"}), "0");
+  // Never retried: the next article goes to the living one only.
+  publish(redis_, make_article("a2", "sport", true));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2));
+  EXPECT_EQ(deliveries("a2"), (std::map<std::string, int>{{"alive", 1}}));
+  EXPECT_EQ(fake_.started(), 3u);
+}
+
+TEST_F(BridgeDaemonTest, TooManyRequestsIsRetriedAfterRetryAfter) {
+  auto bridge = start_bridge();
+  register_webpush(*bridge, "busy", {"sport"});
+  fake_.script("busy", {FakeAnswer{429, "1"}, FakeAnswer{500}});
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1));
+  auto pushes = fake_.pushes();
+  ASSERT_EQ(pushes.size(), 3u);
+  EXPECT_EQ(pushes[0].answered, 429);
+  EXPECT_EQ(pushes[1].answered, 500);
+  EXPECT_EQ(pushes[2].answered, 201);
+  // Retry-After: 1 was honoured.
+  EXPECT_GE(pushes[1].at - pushes[0].at, 950ms);
+  // The same Topic each time: a duplicate replaces, it does not stack.
+  EXPECT_EQ(pushes[0].topic, pushes[2].topic);
+  EXPECT_EQ(bridge->metric("newspush_bridge_retries_total{platform=\"webpush\"}"), 2);
+  EXPECT_EQ(deliveries("a1"), (std::map<std::string, int>{{"busy", 1}}));
+}
+
+TEST_F(BridgeDaemonTest, RejectedGoesToTheDeadLetterStream) {
+  auto bridge = start_bridge();
+  register_webpush(*bridge, "refused", {"sport"});
+  register_webpush(*bridge, "fine", {"sport"});
+  fake_.script("refused", {FakeAnswer{400}});
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1));
+  auto letters = redis_.command({"XRANGE", "bridge:dead-letters", "-", "+"});
+  ASSERT_EQ(letters.elements.size(), 1u);
+  const auto& fields = letters.elements[0].elements[1].elements;
+  std::map<std::string, std::string> letter;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) letter[fields[i].text] = fields[i + 1].text;
+  EXPECT_EQ(letter["device"], "refused");
+  EXPECT_EQ(letter["article"], "a1");
+  EXPECT_EQ(letter["status"], "400");
+  EXPECT_THAT(letter["reason"], HasSubstr("http_400"));
+  EXPECT_EQ(deliveries("a1"), (std::map<std::string, int>{{"fine", 1}}));
+}
+
+TEST_F(BridgeDaemonTest, KilledBridgeIsFinishedByAnotherWithoutDuplicates) {
+  auto first = start_bridge({"--webpush-concurrency", "2", "--claim-after", "1s"});
+  constexpr int kDevices = 12;
+  for (int i = 0; i < kDevices; ++i) register_webpush(*first, "d" + std::to_string(i), {"sport"});
+  fake_.set_delay(300ms);
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(fake_.wait_accepted(3, kBound));
+  first->process().kill();  // SIGKILL mid-batch
+  auto accepted_before = redis_.command({"SMEMBERS", "bridge:accepted:a1"});
+  ASSERT_GE(accepted_before.elements.size(), 1u);
+  ASSERT_LT(accepted_before.elements.size(), static_cast<std::size_t>(kDevices));
+  fake_.set_delay(0ms);
+
+  auto second = start_bridge({"--claim-after", "1s"});
+  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1)) << second->process().output();
+  EXPECT_GE(second->metric("newspush_bridge_entries_claimed_total").value_or(0), 1);
+  auto got = deliveries("a1");
+  for (int i = 0; i < kDevices; ++i) EXPECT_GE(got["d" + std::to_string(i)], 1) << i;
+  // Those recorded as accepted before the kill were not sent again.
+  for (const auto& device : accepted_before.elements) EXPECT_EQ(got[device.text], 1) << device.text;
+  EXPECT_GE(second->metric("newspush_bridge_sends_skipped_accepted_total").value_or(0),
+            static_cast<double>(accepted_before.elements.size()));
+  EXPECT_EQ(redis_.command_string({"XLEN", "bridge:dead-letters"}), "0");
+}
+
+TEST_F(BridgeDaemonTest, SigtermFinishesInFlightSendsAndExitsZero) {
+  auto first = start_bridge({"--webpush-concurrency", "2", "--claim-after", "1s"});
+  constexpr int kDevices = 8;
+  for (int i = 0; i < kDevices; ++i) register_webpush(*first, "d" + std::to_string(i), {"sport"});
+  fake_.set_delay(1500ms);
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(fake_.wait_started(2, kBound));
+  first->process().send_signal(SIGTERM);
+  auto code = first->process().wait_exit(kBound);
+  ASSERT_TRUE(code) << first->process().output();
+  EXPECT_EQ(*code, 0) << first->process().output();
+  // What was in flight was answered and recorded.
+  auto accepted = redis_.command({"SMEMBERS", "bridge:accepted:a1"});
+  EXPECT_GE(accepted.elements.size(), 2u);
+  EXPECT_LT(accepted.elements.size(), static_cast<std::size_t>(kDevices));
+  EXPECT_EQ(fake_.accepted_total(), accepted.elements.size());
+  // Not acknowledged: another bridge finishes it, without sending twice.
+  fake_.set_delay(0ms);
+  auto second = start_bridge({"--claim-after", "1s"});
+  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1));
+  auto got = deliveries("a1");
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kDevices));
+  for (const auto& [name, n] : got) EXPECT_EQ(n, 1) << name;
+}
+
+TEST_F(BridgeDaemonTest, RetractionCancelsQueuedSends) {
+  auto bridge = start_bridge({"--webpush-concurrency", "1"});
+  constexpr int kDevices = 6;
+  for (int i = 0; i < kDevices; ++i) register_webpush(*bridge, "d" + std::to_string(i), {"sport"});
+  fake_.set_delay(1500ms);
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(fake_.wait_started(1, kBound));
+  auto retracted = redis_.command({"FCALL", "newspush_retract", "1", "news:log", "a1"});
+  ASSERT_NE(retracted.type, RedisValue::Type::error) << retracted.text;
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2)) << bridge->process().output();
+  EXPECT_GE(bridge->metric("newspush_bridge_sends_cancelled_total").value_or(0), kDevices - 2);
+  std::size_t sent = 0;
+  for (const auto& [name, n] : deliveries("a1")) sent += n;
+  EXPECT_LE(sent, 2u);
+  EXPECT_GE(sent, 1u);
+}
+
+TEST_F(BridgeDaemonTest, TwoBridgesShareTheLogAndEachDeviceGetsEachArticleOnce) {
+  auto first = start_bridge();
+  auto second = start_bridge();
+  constexpr int kDevices = 5, kArticles = 6;
+  for (int i = 0; i < kDevices; ++i) register_webpush(*first, "d" + std::to_string(i), {"sport"});
+  for (int a = 0; a < kArticles; ++a) publish(redis_, make_article("a" + std::to_string(a), "sport"));
+  ASSERT_TRUE(eventually([&] {
+    return first->metric("newspush_bridge_entries_acked_total").value_or(0) +
+               second->metric("newspush_bridge_entries_acked_total").value_or(0) >=
+           kArticles;
+  }, kBound));
+  for (int a = 0; a < kArticles; ++a) {
+    auto got = deliveries("a" + std::to_string(a));
+    EXPECT_EQ(got.size(), static_cast<std::size_t>(kDevices)) << a;
+    for (const auto& [name, n] : got) EXPECT_EQ(n, 1) << "a" << a << " " << name;
+  }
+  EXPECT_EQ(first->metric("newspush_bridge_entries_acked_total").value_or(0) +
+                second->metric("newspush_bridge_entries_acked_total").value_or(0),
+            kArticles);
+}
+
+}  // namespace
+}  // namespace newspush::test
