@@ -78,8 +78,12 @@ void LogReader::ensure_group() {
                "stream=" + options_.log_key + " group=" + options_.group +
                    " consumer=" + options_.consumer);
     group_ready_ = true;
-    read();
-    claim();
+    // Before the first read moves the group's position past a gap, so that it is seen.
+    check_gap([this, alive] {
+      if (alive.expired()) return;
+      read();
+      claim();
+    });
   });
 }
 
@@ -186,10 +190,14 @@ void LogReader::inspect() {
                                 const boost::system::error_code& ec) {
     if (!ec && !alive.expired()) inspect();
   });
-  if (!group_ready_) return;
+  if (group_ready_) check_gap([] {});
+}
+
+void LogReader::check_gap(std::function<void()> then) {
   commands_.command({"XINFO", "GROUPS", options_.log_key},
-                    [this, alive = std::weak_ptr<bool>(alive_)](const Reply& groups) {
-    if (alive.expired() || groups.is_error()) return;
+                    [this, alive = std::weak_ptr<bool>(alive_), then](const Reply& groups) {
+    if (alive.expired()) return;
+    if (groups.is_error()) return then();
     std::string last_delivered;
     for (const auto& group : groups.elements) {
       const Reply* name = field(group, "name");
@@ -198,22 +206,23 @@ void LogReader::inspect() {
       metrics_.lag = lag && lag->type == Reply::Type::integer ? lag->integer : -1;
       if (const Reply* last = field(group, "last-delivered-id")) last_delivered = last->text;
     }
-    if (last_delivered.empty()) return;
+    if (last_delivered.empty()) return then();
     // The first entry still in the log names its predecessor (field p): if the group has not
     // delivered that one, the entries between were trimmed unread.
     commands_.command({"XRANGE", options_.log_key, "-", "+", "COUNT", "1"},
-                      [this, alive, last_delivered](const Reply& first) {
-      if (alive.expired() || first.is_error() || first.elements.empty()) return;
-      const Reply& entry = first.elements[0];
-      if (entry.elements.size() != 2) return;
-      const Reply* previous = field(entry.elements[1], "p");
-      if (!previous || previous->text == "0-0" || previous->text == last_gap_) return;
-      if (stream_id(last_delivered) < stream_id(previous->text)) {
+                      [this, alive, last_delivered, then](const Reply& first) {
+      if (alive.expired()) return;
+      if (first.is_error() || first.elements.empty() || first.elements[0].elements.size() != 2)
+        return then();
+      const Reply* previous = field(first.elements[0].elements[1], "p");
+      if (previous && previous->text != "0-0" && previous->text != last_gap_ &&
+          stream_id(last_delivered) < stream_id(previous->text)) {
         last_gap_ = previous->text;
         ++metrics_.log_gaps;
         log_line(LogLevel::warn, "bridge_log_gap",
                  "group_position=" + last_delivered + " trimmed_through=" + previous->text);
       }
+      then();
     });
   });
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,8 @@ class LogReader {
   void on_read(const redis::Reply& reply);
   void claim();
   void inspect();
+  // Lag, and whether the log was trimmed past the group's position; then `then`.
+  void check_gap(std::function<void()> then);
   void retry_later(void (LogReader::*step)());
   void hand_over(const redis::Reply& entry, bool claimed);
 

@@ -422,5 +422,50 @@ TEST_F(BridgeDaemonTest, TwoBridgesShareTheLogAndEachDeviceGetsEachArticleOnce) 
             kArticles);
 }
 
+TEST_F(BridgeDaemonTest, LogTrimmedPastTheGroupIsCountedAndReadingGoesOn) {
+  {
+    auto first = start_bridge();
+    register_webpush(*first, "s1", {"sport"});
+    ASSERT_EQ(first->process().send_signal(SIGTERM), true);
+    ASSERT_EQ(first->process().wait_exit(kBound), 0);
+  }
+  // While no bridge runs, three articles, two of them trimmed away unread.
+  publish(redis_, make_article("lost-1", "sport"));
+  publish(redis_, make_article("lost-2", "sport"));
+  publish(redis_, make_article("kept", "sport"));
+  redis_.command({"XTRIM", "news:log", "MAXLEN", "1"});
+  ASSERT_EQ(redis_.command_string({"XLEN", "news:log"}), "1");
+  auto second = start_bridge();
+  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1)) << second->process().output();
+  EXPECT_EQ(second->metric("newspush_bridge_log_gaps_total"), 1);
+  EXPECT_TRUE(second->process().wait_for_line("bridge_log_gap", kBound));
+  EXPECT_EQ(deliveries("kept"), (std::map<std::string, int>{{"s1", 1}}));
+  EXPECT_TRUE(deliveries("lost-1").empty());
+}
+
+TEST_F(BridgeDaemonTest, RedisRestartIsSurvivedAndLagGoesBackToZero) {
+  RedisServer durable(RedisServerOptions{.append_only = true});
+  ASSERT_EQ(durable.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()}).text, "newspush");
+  BridgeProcess bridge(durable.url(), vapid_file_.string());
+  ASSERT_TRUE(bridge.wait_ready()) << bridge.process().output();
+  register_webpush(bridge, "r1", {"sport"});
+  publish(durable, make_article("before", "sport"));
+  ASSERT_TRUE(bridge.wait_metric("newspush_bridge_entries_acked_total", 1));
+  durable.kill();
+  ASSERT_TRUE(eventually([&] {
+    auto r = http_get(bridge.port(), "/readyz", 2s);
+    return r && r->status == 503;
+  }, kBound));
+  EXPECT_EQ(http_get(bridge.port(), "/healthz")->status, 200);
+  durable.restart();
+  ASSERT_TRUE(bridge.wait_ready()) << bridge.process().output();
+  publish(durable, make_article("after", "sport"));
+  ASSERT_TRUE(bridge.wait_metric("newspush_bridge_entries_acked_total", 2)) << bridge.process().output();
+  EXPECT_EQ(deliveries("after"), (std::map<std::string, int>{{"r1", 1}}));
+  EXPECT_EQ(deliveries("before"), (std::map<std::string, int>{{"r1", 1}}));
+  EXPECT_TRUE(eventually([&] { return bridge.metric("newspush_bridge_lag") == 0; }, kBound));
+  EXPECT_TRUE(bridge.process().running());
+}
+
 }  // namespace
 }  // namespace newspush::test
