@@ -252,6 +252,28 @@ TEST_F(FcmProviderTest, ARefusedAssertionFailsEveryWaitingSendWithOneRequest) {
   EXPECT_EQ(s["sends"], 0);
 }
 
+TEST_F(FcmProviderTest, AnAssertionSignedWithAnotherKeyIsRefused) {
+  // The fake holds another public key than the service account's private one.
+  RsaKeyFiles other;
+  std::vector<std::string> flags = {"--public-key",   other.public_pem.string(),
+                                    "--client-email", kClientEmail,
+                                    "--project-id",   "exemple-news"};
+  fake_ = std::make_unique<NodeServer>(FAKE_FCM_CJS, flags);
+  base_ = "http://127.0.0.1:" + std::to_string(fake_->port("http"));
+  nlohmann::json account = {
+      {"type", "service_account"},    {"project_id", "exemple-news"},
+      {"private_key_id", "k1"},       {"private_key", read_file(keys_->private_pem)},
+      {"client_email", kClientEmail}, {"token_uri", base_ + "/token"}};
+  FcmProviderOptions options;
+  options.endpoint = base_;
+  provider_ = std::make_unique<FcmProvider>(io_.get_executor(), http_,
+                                            FcmServiceAccount::parse(account.dump()), options);
+  SendResult result = send("phone-1");
+  EXPECT_EQ(result.outcome, SendOutcome::retry);
+  EXPECT_THAT(result.reason, HasSubstr("bad signature"));
+  EXPECT_EQ(stats()["tokenRefusals"][0], "bad signature");
+}
+
 TEST_F(FcmProviderTest, StopRefusesNewSendsAndLetsThoseInFlightFinish) {
   start({"--slow-ms", "500"});
   FcmProviderOptions defaults;
