@@ -7,8 +7,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "bridge/daemon/apns_provider.hpp"
 #include "bridge/daemon/device_api.hpp"
 #include "bridge/daemon/dispatcher.hpp"
+#include "bridge/daemon/fcm_provider.hpp"
 #include "bridge/daemon/http_client.hpp"
 #include "bridge/daemon/http_server.hpp"
 #include "bridge/daemon/log.hpp"
@@ -44,6 +46,24 @@ VapidSigner load_vapid(const BridgeConfig& config) {
   }
 }
 
+FcmServiceAccount load_fcm(const BridgeConfig& config) {
+  std::string json = read_file(config.fcm_credentials, "--fcm-credentials");
+  try {
+    return FcmServiceAccount::parse(json);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("--fcm-credentials: ") + e.what());
+  }
+}
+
+ApnsTokenSigner load_apns(const BridgeConfig& config) {
+  std::string pem = read_file(config.apns_key, "--apns-key");
+  try {
+    return ApnsTokenSigner::from_p8(pem, config.apns_key_id, config.apns_team_id);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("--apns-key: ") + e.what());
+  }
+}
+
 redis::RedisCommandClient::Options redis_options(const BridgeConfig& config) {
   redis::RedisCommandClient::Options options;
   options.endpoint = config.redis;
@@ -60,6 +80,8 @@ struct BridgeApp::Parts {
   redis::RedisCommandClient blocking;
   std::unique_ptr<HttpClient> http;
   std::unique_ptr<WebPushProvider> web_push;
+  std::unique_ptr<FcmProvider> fcm;
+  std::unique_ptr<ApnsProvider> apns;
   std::map<Platform, Provider*> providers;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<LogReader> reader;
@@ -85,13 +107,26 @@ struct BridgeApp::Parts {
 BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
     : parts_(std::make_unique<Parts>(io, config)) {
   auto& p = *parts_;
-  if (!config.fcm_credentials.empty())
-    throw std::runtime_error("--fcm-credentials: the FCM provider is not part of this build yet");
-  if (!config.apns_key.empty())
-    throw std::runtime_error("--apns-key: the APNs provider is not part of this build yet");
   HttpClientOptions http_options;
   http_options.extra_ca_file = config.provider_ca;
   p.http = std::make_unique<HttpClient>(io.get_executor(), http_options);
+  if (!config.fcm_credentials.empty()) {
+    FcmProviderOptions options;
+    options.endpoint = config.fcm_endpoint;
+    options.max_in_flight = config.fcm_concurrency;
+    options.message.time_to_live = config.ttl;
+    p.fcm = std::make_unique<FcmProvider>(io.get_executor(), *p.http, load_fcm(config), options);
+    p.providers[Platform::fcm] = p.fcm.get();
+  }
+  if (!config.apns_key.empty()) {
+    ApnsProviderOptions options;
+    options.endpoint = config.apns_endpoint;
+    options.topic = config.apns_topic;
+    options.max_in_flight = config.apns_concurrency;
+    options.time_to_live = config.ttl;
+    p.apns = std::make_unique<ApnsProvider>(io.get_executor(), *p.http, load_apns(config), options);
+    p.providers[Platform::apns] = p.apns.get();
+  }
   if (!config.vapid_key.empty()) {
     WebPushOptions options;
     options.concurrency = config.webpush_concurrency;

@@ -27,8 +27,9 @@ struct BridgeConfig {
   std::size_t max_attempts = 8;
   std::size_t max_queue = 10000;         // queued sends, all providers: past it the log waits
   std::string fcm_credentials;
-  std::string fcm_endpoint;
-  std::string apns_key, apns_key_id, apns_team_id, apns_topic, apns_endpoint;
+  std::string fcm_endpoint = "https://fcm.googleapis.com";
+  std::string apns_key, apns_key_id, apns_team_id, apns_topic;
+  std::string apns_endpoint = "https://api.push.apple.com";
   std::string vapid_key;
   std::string vapid_subject = "mailto:push@localhost";
   std::string provider_ca;

@@ -1,23 +1,13 @@
 #include "bridge/daemon/web_push_provider.hpp"
 
 #include <boost/asio/post.hpp>
-#include <charconv>
 
+#include "bridge/daemon/retry_after.hpp"
 #include "bridge/push/subscription.hpp"
 #include "bridge/push/web_push_crypto.hpp"
 #include "bridge/push/web_push_payload.hpp"
 
 namespace newspush::bridge {
-
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  long long seconds = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || seconds < 0)
-    return std::nullopt;
-  return std::chrono::milliseconds(std::min<long long>(seconds, 3600) * 1000);
-}
 
 SendResult classify_web_push_answer(const HttpResponse& response) {
   SendResult result;
@@ -33,7 +23,8 @@ SendResult classify_web_push_answer(const HttpResponse& response) {
     result.outcome = SendOutcome::retry;
     result.reason = status == 0 ? (response.error.empty() ? "no_answer" : response.error)
                                 : "http_" + std::to_string(status);
-    result.retry_after = parse_retry_after(response.header("retry-after"));
+    result.retry_after =
+        parse_retry_after(response.header("retry-after"), std::chrono::system_clock::now());
   } else {
     result.outcome = SendOutcome::rejected;
     // The push service's word, shortened: it goes to the dead-letter stream.

@@ -45,7 +45,5 @@ class WebPushProvider : public Provider {
 
 // What a push service's answer means (also for tests).
 SendResult classify_web_push_answer(const HttpResponse& response);
-// Retry-After as delay-seconds (an HTTP date is not honoured: backoff applies).
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
 
 }  // namespace newspush::bridge

@@ -1,0 +1,209 @@
+#include "bridge/daemon/apns_provider.hpp"
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bridge/daemon/retry_after.hpp"
+
+namespace newspush::bridge {
+namespace asio = boost::asio;
+
+namespace {
+
+// Device tokens are 64 hex digits today; anything that is not a plain path segment cannot be one.
+constexpr std::size_t kMaxDeviceTokenBytes = 200;
+
+bool is_addressable_token(std::string_view token) {
+  if (token.empty() || token.size() > kMaxDeviceTokenBytes) return false;
+  for (char c : token) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// {"reason":"BadDeviceToken"} (410 adds "timestamp").
+std::string apns_reason(const HttpResponse& response) {
+  auto doc = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_object()) {
+    auto it = doc.find("reason");
+    if (it != doc.end() && it->is_string()) return it->get<std::string>().substr(0, 100);
+  }
+  return "HTTP " + std::to_string(response.status);
+}
+
+bool is_provider_token_error(std::string_view reason) {
+  return reason == "ExpiredProviderToken" || reason == "InvalidProviderToken" ||
+         reason == "MissingProviderToken";
+}
+
+}  // namespace
+
+SendResult classify_apns_response(const HttpResponse& response,
+                                  std::chrono::system_clock::time_point now) {
+  SendResult result;
+  result.http_status = response.status;
+  result.latency = response.latency;
+  if (response.status == 0) {
+    result.outcome = SendOutcome::retry;
+    result.reason =
+        response.error.starts_with("timeout") ? "timeout" : response.error.substr(0, 200);
+    return result;
+  }
+  if (response.status == 200) {
+    result.outcome = SendOutcome::accepted;
+    return result;
+  }
+  result.reason = apns_reason(response);
+  if (response.status == 410 || (response.status == 400 && result.reason == "BadDeviceToken")) {
+    result.outcome = SendOutcome::dead_token;
+  } else if (response.status == 429 || response.status >= 500 ||
+             (response.status == 403 && is_provider_token_error(result.reason))) {
+    result.outcome = SendOutcome::retry;
+    result.retry_after = parse_retry_after(response.header("retry-after"), now);
+  } else {
+    result.outcome = SendOutcome::rejected;
+  }
+  return result;
+}
+
+struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
+  State(asio::any_io_executor ex, HttpClient& client, ApnsTokenSigner s, ApnsProviderOptions o)
+      : executor(std::move(ex)), http(client), signer(std::move(s)), options(std::move(o)) {}
+
+  asio::any_io_executor executor;
+  HttpClient& http;
+  ApnsTokenSigner signer;
+  ApnsProviderOptions options;
+  std::size_t in_flight = 0;
+  bool stopped = false;
+
+  std::string token;
+  std::chrono::steady_clock::time_point token_made_at;
+  std::size_t tokens_made = 0;
+
+  struct Attempt {
+    std::string url;
+    ApnsRequest request;
+    SendCallback done;
+    bool renewed_token = false;  // after a 403 ExpiredProviderToken: one new token, one more try
+  };
+
+  bool token_may_change(std::chrono::steady_clock::time_point now) const {
+    return token.empty() || now - token_made_at >= options.min_token_interval;
+  }
+
+  // The current provider token, signed anew when it is due; empty only if OpenSSL fails.
+  const std::string& current_token() {
+    auto now = std::chrono::steady_clock::now();
+    if (token.empty() || now - token_made_at >= options.token_refresh_interval) {
+      if (auto fresh = signer.provider_token(std::chrono::system_clock::now())) {
+        token = std::move(*fresh);
+        token_made_at = now;
+        ++tokens_made;
+      }
+    }
+    return token;
+  }
+
+  void post(std::shared_ptr<Attempt> attempt) {
+    const std::string& bearer = current_token();
+    if (bearer.empty()) {
+      SendResult result;
+      result.outcome = SendOutcome::retry;
+      result.reason = "provider token: cannot sign";
+      asio::post(executor, [self = shared_from_this(), attempt, result]() mutable {
+        self->finish(*attempt, std::move(result));
+      });
+      return;
+    }
+    const ApnsHeaders& h = attempt->request.headers;
+    HttpRequest request;
+    request.url = attempt->url;
+    request.http2 = true;
+    request.timeout = options.request_timeout;
+    request.headers = {{"authorization", "bearer " + bearer}, {"apns-push-type", h.push_type},
+                       {"apns-priority", h.priority},         {"apns-collapse-id", h.collapse_id},
+                       {"apns-expiration", h.expiration},     {"apns-topic", h.topic},
+                       {"content-type", "application/json"}};
+    request.body = attempt->request.payload;
+    http.perform(std::move(request), [self = shared_from_this(), attempt,
+                                      used = bearer](HttpResponse response) {
+      SendResult result = classify_apns_response(response, std::chrono::system_clock::now());
+      if (response.status == 403 && result.reason == "ExpiredProviderToken" &&
+          !attempt->renewed_token) {
+        auto now = std::chrono::steady_clock::now();
+        // A token already replaced by another send's answer, or old enough to replace: once
+        // more with the new one. Younger than 20 minutes: APNs would refuse the change.
+        if (self->token != used || self->token_may_change(now)) {
+          if (self->token == used) self->token.clear();
+          attempt->renewed_token = true;
+          self->post(attempt);
+          return;
+        }
+      }
+      self->finish(*attempt, std::move(result));
+    });
+  }
+
+  void finish(Attempt& attempt, SendResult result) {
+    --in_flight;
+    auto done = std::move(attempt.done);
+    done(std::move(result));
+  }
+
+  void answer_later(SendCallback done, SendOutcome outcome, std::string reason) {
+    asio::post(executor, [done = std::move(done), outcome, reason = std::move(reason)] {
+      SendResult result;
+      result.outcome = outcome;
+      result.reason = reason;
+      done(std::move(result));
+    });
+  }
+};
+
+ApnsProvider::ApnsProvider(asio::any_io_executor executor, HttpClient& http, ApnsTokenSigner signer,
+                           ApnsProviderOptions options)
+    : state_(std::make_shared<State>(std::move(executor), http, std::move(signer),
+                                     std::move(options))) {}
+
+ApnsProvider::~ApnsProvider() = default;
+
+std::size_t ApnsProvider::capacity() const {
+  if (state_->stopped || state_->in_flight >= state_->options.max_in_flight) return 0;
+  return state_->options.max_in_flight - state_->in_flight;
+}
+
+void ApnsProvider::send(const ArticleNotification& article, const DeviceTarget& device,
+                        SendCallback done) {
+  if (state_->stopped) {
+    state_->answer_later(std::move(done), SendOutcome::retry, "stopping");
+    return;
+  }
+  if (!is_addressable_token(device.token)) {
+    state_->answer_later(std::move(done), SendOutcome::rejected, "bad token");
+    return;
+  }
+  ApnsOptions message{.topic = state_->options.topic,
+                      .time_to_live = state_->options.time_to_live,
+                      .now = std::chrono::system_clock::now()};
+  ApnsRequest request = build_apns_request(article, message);
+  if (!request.ok()) {
+    state_->answer_later(std::move(done), SendOutcome::rejected,
+                         std::string(to_string(request.error)));
+    return;
+  }
+  ++state_->in_flight;
+  auto attempt = std::make_shared<State::Attempt>();
+  attempt->url = state_->options.endpoint + "/3/device/" + device.token;
+  attempt->request = std::move(request);
+  attempt->done = std::move(done);
+  state_->post(std::move(attempt));
+}
+
+void ApnsProvider::stop() { state_->stopped = true; }
+
+std::size_t ApnsProvider::provider_tokens_made() const { return state_->tokens_made; }
+
+}  // namespace newspush::bridge
