@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "tests/bridge/daemon/fake_web_push.hpp"
+#include "tests/bridge/daemon/node_server.hpp"
 #include "tests/support/articles.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cli_runner.hpp"
@@ -465,6 +466,56 @@ TEST_F(BridgeDaemonTest, RedisRestartIsSurvivedAndLagGoesBackToZero) {
   EXPECT_EQ(deliveries("before"), (std::map<std::string, int>{{"r1", 1}}));
   EXPECT_TRUE(eventually([&] { return bridge.metric("newspush_bridge_lag") == 0; }, kBound));
   EXPECT_TRUE(bridge.process().running());
+}
+
+TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
+  auto keys = redis_.dir() / "fcm-key.pem";
+  auto public_key = redis_.dir() / "fcm-pub.pem";
+  ASSERT_EQ(run_program({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                         "rsa_keygen_bits:2048", "-out", keys.string()}).exit_code, 0);
+  ASSERT_EQ(run_program({"openssl", "pkey", "-in", keys.string(), "-pubout", "-out",
+                         public_key.string()}).exit_code, 0);
+  NodeServer fcm(FAKE_FCM_CJS, {"--public-key", public_key.string(), "--client-email",
+                                "bridge@exemple-news.iam.gserviceaccount.com", "--project-id",
+                                "exemple-news"});
+  std::string base = "http://127.0.0.1:" + std::to_string(fcm.port("http"));
+  std::ifstream key_in(keys);
+  std::string private_key((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+  auto account_file = redis_.dir() / "service-account.json";
+  std::ofstream(account_file) << nlohmann::json{
+      {"type", "service_account"}, {"project_id", "exemple-news"}, {"private_key_id", "k1"},
+      {"private_key", private_key},
+      {"client_email", "bridge@exemple-news.iam.gserviceaccount.com"},
+      {"token_uri", base + "/token"}}.dump();
+
+  auto bridge = start_bridge({"--fcm-credentials", account_file.string(), "--fcm-endpoint", base});
+  for (const auto& [id, token] : std::vector<std::pair<std::string, std::string>>{
+           {"phone-1", "tok-1"}, {"phone-2", "tok-2"}, {"phone-dead", "dead-1"},
+           {"phone-flaky", "flaky-1"}}) {
+    nlohmann::json body{{"platform", "fcm"}, {"token", token}, {"categories", {"economie"}}};
+    auto r = bridge->api("PUT", id, body.dump());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+  register_webpush(*bridge, "browser-1", {"economie"});
+  publish(redis_, make_article("eco-1", "economie", true));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1)) << bridge->process().output();
+
+  auto stats_reply = http_get(fcm.port("http"), "/__stats");
+  ASSERT_TRUE(stats_reply);
+  auto stats = nlohmann::json::parse(stats_reply->body);
+  EXPECT_EQ(stats["accepted"], 3);  // tok-1, tok-2, and flaky-1 after its 503s
+  EXPECT_EQ(stats["byToken"]["tok-1"], 1);
+  EXPECT_EQ(stats["byToken"]["tok-2"], 1);
+  EXPECT_EQ(stats["byToken"]["dead-1"], 1);  // never retried
+  EXPECT_EQ(stats["invalid"].size(), 0u) << stats["invalid"];
+  for (const auto& shown : stats["notifications"]) {
+    EXPECT_EQ(shown["collapse_key"], "eco-1");
+    EXPECT_EQ(shown["priority"], "high");
+  }
+  EXPECT_EQ(bridge->api("GET", "phone-dead")->status, 404);
+  EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"fcm\"}"), 3);
+  EXPECT_EQ(deliveries("eco-1"), (std::map<std::string, int>{{"browser-1", 1}}));
 }
 
 }  // namespace
