@@ -10,6 +10,7 @@
 
 #include "tests/bridge/daemon/fake_web_push.hpp"
 #include "tests/bridge/daemon/node_server.hpp"
+#include "tests/bridge/daemon/test_pki.hpp"
 #include "tests/support/articles.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cli_runner.hpp"
@@ -516,6 +517,49 @@ TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
   EXPECT_EQ(bridge->api("GET", "phone-dead")->status, 404);
   EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"fcm\"}"), 3);
   EXPECT_EQ(deliveries("eco-1"), (std::map<std::string, int>{{"browser-1", 1}}));
+}
+
+TEST_F(BridgeDaemonTest, ApnsDevicesThroughTheFakeApnsOverHttp2WithTheTestCa) {
+  TestPki pki;
+  const std::string d = pki.dir.string();
+  ASSERT_EQ(run_program({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-out", d + "/apns.p8"}).exit_code, 0);
+  ASSERT_EQ(run_program({"openssl", "pkey", "-in", d + "/apns.p8", "-pubout", "-out",
+                         d + "/apns.pub"}).exit_code, 0);
+  NodeServer apns(FAKE_APNS_CJS, {"--cert", pki.server_cert.string(), "--key",
+                                  pki.server_key.string(), "--public-key", d + "/apns.pub",
+                                  "--key-id", "KEY1234567", "--team-id", "TEAM123456", "--topic",
+                                  "fr.exemple.news"});
+  auto bridge = start_bridge({"--apns-key", d + "/apns.p8", "--apns-key-id", "KEY1234567",
+                              "--apns-team-id", "TEAM123456", "--apns-topic", "fr.exemple.news",
+                              "--apns-endpoint",
+                              "https://127.0.0.1:" + std::to_string(apns.port("h2")),
+                              "--provider-ca", pki.ca_cert.string()});
+  for (const auto& [id, token] : std::vector<std::pair<std::string, std::string>>{
+           {"iphone-1", "a1b2c3"}, {"iphone-2", "d4e5f6"}, {"iphone-gone", "dead-1"},
+           {"iphone-bad", "bad-1"}, {"iphone-topic", "topic-1"}}) {
+    nlohmann::json body{{"platform", "apns"}, {"token", token}, {"categories", nlohmann::json::array()},
+                        {"breaking", true}};
+    auto r = bridge->api("PUT", id, body.dump());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+  publish(redis_, make_article("alerte-1", "monde", true));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1)) << bridge->process().output();
+  auto stats = nlohmann::json::parse(http_get(apns.port("admin"), "/__stats")->body);
+  EXPECT_EQ(stats["accepted"], 2);
+  ASSERT_EQ(stats["notifications"].size(), 2u);
+  for (const auto& shown : stats["notifications"]) {
+    EXPECT_EQ(shown["collapseId"], "alerte-1");
+    EXPECT_EQ(shown["priority"], "10");
+    EXPECT_EQ(shown["title"], "Titre alerte-1");
+  }
+  // 410 and 400 BadDeviceToken: removed; DeviceTokenNotForTopic: dead-lettered, kept.
+  EXPECT_EQ(bridge->api("GET", "iphone-gone")->status, 404);
+  EXPECT_EQ(bridge->api("GET", "iphone-bad")->status, 404);
+  EXPECT_EQ(bridge->api("GET", "iphone-topic")->status, 200);
+  EXPECT_EQ(redis_.command_string({"XLEN", "bridge:dead-letters"}), "1");
+  EXPECT_EQ(bridge->metric("newspush_bridge_dead_tokens_removed_total"), 2);
 }
 
 }  // namespace
