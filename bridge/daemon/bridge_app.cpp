@@ -93,13 +93,14 @@ struct BridgeApp::Parts {
   Parts(asio::io_context& io_, const BridgeConfig& c)
       : io(io_),
         config(c),
-        commands(io.get_executor(), redis_options(c), [](auto done) { done(true, {}); },
-                 [](bool ready) {
-                   log_line(ready ? LogLevel::info : LogLevel::warn,
-                            ready ? "bridge_redis_ready" : "bridge_redis_lost");
-                 }),
-        blocking(io.get_executor(), redis_options(c), [](auto done) { done(true, {}); },
-                 [](bool) {}),
+        commands(
+            io.get_executor(), redis_options(c), [](auto done) { done(true, {}); },
+            [](bool ready) {
+              log_line(ready ? LogLevel::info : LogLevel::warn,
+                       ready ? "bridge_redis_ready" : "bridge_redis_lost");
+            }),
+        blocking(
+            io.get_executor(), redis_options(c), [](auto done) { done(true, {}); }, [](bool) {}),
         signals(io, SIGTERM, SIGINT),
         drain_deadline(io) {}
 };
@@ -132,8 +133,8 @@ BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
     options.concurrency = config.webpush_concurrency;
     options.ttl = config.ttl;
     options.allow_http = config.webpush_allow_http;
-    p.web_push = std::make_unique<WebPushProvider>(io.get_executor(), *p.http, load_vapid(config),
-                                                   options);
+    p.web_push =
+        std::make_unique<WebPushProvider>(io.get_executor(), *p.http, load_vapid(config), options);
     p.providers[Platform::webpush] = p.web_push.get();
   }
   DispatcherOptions dispatch;
@@ -142,15 +143,15 @@ BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
   dispatch.group = config.group;
   dispatch.max_attempts = config.max_attempts;
   dispatch.max_queue = config.max_queue;
-  p.dispatcher = std::make_unique<Dispatcher>(io.get_executor(), p.commands, p.providers,
-                                              p.metrics, dispatch);
+  p.dispatcher =
+      std::make_unique<Dispatcher>(io.get_executor(), p.commands, p.providers, p.metrics, dispatch);
   LogReaderOptions reading;
   reading.log_key = config.log_key;
   reading.group = config.group;
   reading.consumer = config.consumer;
   reading.claim_after = config.claim_after;
-  p.reader = std::make_unique<LogReader>(io.get_executor(), p.commands, p.blocking,
-                                         *p.dispatcher, p.metrics, reading);
+  p.reader = std::make_unique<LogReader>(io.get_executor(), p.commands, p.blocking, *p.dispatcher,
+                                         p.metrics, reading);
   p.dispatcher->on_room([reader = p.reader.get()] { reader->resume(); });
   p.api = std::make_unique<DeviceApi>(p.commands, dispatch.keys, config.api_keys,
                                       config.webpush_allow_http, p.metrics,

@@ -38,11 +38,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (text.empty() || ec != std::errc{} || value <= 0) return std::nullopt;
   std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   long long scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60 * 1000;
-  else if (unit == "h") scale = 3600 * 1000;
-  else return std::nullopt;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60 * 1000;
+  else if (unit == "h")
+    scale = 3600 * 1000;
+  else
+    return std::nullopt;
   if (value > (1LL << 40) / scale) return std::nullopt;
   return std::chrono::milliseconds(value * scale);
 }
@@ -52,7 +57,8 @@ std::string apply_list(std::vector<std::string>& out, const std::string& v, Chec
   std::size_t start = 0;
   for (;;) {
     auto comma = v.find(',', start);
-    std::string entry = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string entry =
+        v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (auto error = check(entry); !error.empty()) return error;
     out.push_back(entry);
     if (comma == std::string::npos) return {};
@@ -134,9 +140,12 @@ std::string apply_vapid_subject(BridgeConfig& c, const std::string& v) {
 }
 
 std::string apply_allow_http(BridgeConfig& c, const std::string& v) {
-  if (v == "true" || v == "1" || v == "yes" || v == "on") c.webpush_allow_http = true;
-  else if (v == "false" || v == "0" || v == "no" || v == "off") c.webpush_allow_http = false;
-  else return "expected true or false";
+  if (v == "true" || v == "1" || v == "yes" || v == "on")
+    c.webpush_allow_http = true;
+  else if (v == "false" || v == "0" || v == "no" || v == "off")
+    c.webpush_allow_http = false;
+  else
+    return "expected true or false";
   return {};
 }
 
@@ -210,8 +219,8 @@ const Option kOptions[] = {
      "none", apply_nonempty<&BridgeConfig::apns_topic>},
     {"--apns-endpoint", "NEWSPUSH_BRIDGE_APNS_ENDPOINT", "URL", "APNs base URL",
      "https://api.push.apple.com", apply_nonempty<&BridgeConfig::apns_endpoint>},
-    {"--apns-concurrency", "NEWSPUSH_BRIDGE_APNS_CONCURRENCY", "N", "APNs streams in flight",
-     "256", apply_size<&BridgeConfig::apns_concurrency, 1, 100000>},
+    {"--apns-concurrency", "NEWSPUSH_BRIDGE_APNS_CONCURRENCY", "N", "APNs streams in flight", "256",
+     apply_size<&BridgeConfig::apns_concurrency, 1, 100000>},
     {"--vapid-key", "NEWSPUSH_BRIDGE_VAPID_KEY", "FILE",
      "VAPID P-256 private key (PEM, or the raw base64url scalar web-push tools print): enables "
      "Web Push",
@@ -219,7 +228,8 @@ const Option kOptions[] = {
     {"--vapid-subject", "NEWSPUSH_BRIDGE_VAPID_SUBJECT", "URL",
      "VAPID contact (sub): mailto: or https:", "mailto:push@localhost", apply_vapid_subject},
     {"--webpush-concurrency", "NEWSPUSH_BRIDGE_WEBPUSH_CONCURRENCY", "N",
-     "Web Push requests in flight", "64", apply_size<&BridgeConfig::webpush_concurrency, 1, 100000>},
+     "Web Push requests in flight", "64",
+     apply_size<&BridgeConfig::webpush_concurrency, 1, 100000>},
     {"--webpush-allow-http", "NEWSPUSH_BRIDGE_WEBPUSH_ALLOW_HTTP", "BOOL",
      "accept http:// subscription endpoints (loopback test services only)", "false",
      apply_allow_http},
@@ -239,7 +249,8 @@ void apply(const Option& option, BridgeConfig& config, const std::string& value,
 
 std::string default_consumer() {
   char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::string("bridge").copy(host, 6);
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::string("bridge").copy(host, 6);
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
@@ -253,11 +264,13 @@ void check_config(BridgeConfig& config) {
   bool apns_all = !config.apns_key.empty() && !config.apns_key_id.empty() &&
                   !config.apns_team_id.empty() && !config.apns_topic.empty();
   if (apns_any && !apns_all)
-    throw ConfigError("--apns-key: APNs needs all of --apns-key, --apns-key-id, --apns-team-id "
-                      "and --apns-topic");
+    throw ConfigError(
+        "--apns-key: APNs needs all of --apns-key, --apns-key-id, --apns-team-id "
+        "and --apns-topic");
   if (config.fcm_credentials.empty() && !apns_all && config.vapid_key.empty())
-    throw ConfigError("no provider credentials: give --fcm-credentials, --apns-key (with "
-                      "--apns-key-id, --apns-team-id, --apns-topic) or --vapid-key");
+    throw ConfigError(
+        "no provider credentials: give --fcm-credentials, --apns-key (with "
+        "--apns-key-id, --apns-team-id, --apns-topic) or --vapid-key");
   if (config.consumer.empty()) config.consumer = default_consumer();
 }
 
@@ -304,7 +317,8 @@ std::string bridge_help_text() {
   const std::string margin(indent, ' ');
   for (const auto& option : kOptions) {
     std::string left = std::string("  ") + option.flag + " " + option.value_name;
-    text += left.size() < indent ? left + std::string(indent - left.size(), ' ') : left + "\n" + margin;
+    text +=
+        left.size() < indent ? left + std::string(indent - left.size(), ' ') : left + "\n" + margin;
     std::size_t column = indent;
     std::string_view help = option.help;
     while (!help.empty()) {
@@ -326,7 +340,9 @@ std::string bridge_help_text() {
   }
   text += "  --help                      print this help and exit\n";
   text += "  --version                   print the version and exit\n";
-  text += "\nDURATION: a whole number with ms, s, m or h (500ms, 2s, 5m, 2h); a bare number is seconds.\n";
+  text +=
+      "\nDURATION: a whole number with ms, s, m or h (500ms, 2s, 5m, 2h); a bare number is "
+      "seconds.\n";
   return text;
 }
 

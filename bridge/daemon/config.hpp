@@ -19,13 +19,13 @@ struct BridgeConfig {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8090;  // 0: any free port (the bound one is logged)
   std::vector<std::string> api_keys;
-  std::string log_key = "news:log";      // the history stream newspushd writes
-  std::string key_prefix = "bridge:";    // devices, accepted records, dead letters
+  std::string log_key = "news:log";    // the history stream newspushd writes
+  std::string key_prefix = "bridge:";  // devices, accepted records, dead letters
   std::string group = "newspush-bridge";
-  std::string consumer;                  // empty: hostname-pid
+  std::string consumer;  // empty: hostname-pid
   std::chrono::milliseconds claim_after{60000};
   std::size_t max_attempts = 8;
-  std::size_t max_queue = 10000;         // queued sends, all providers: past it the log waits
+  std::size_t max_queue = 10000;  // queued sends, all providers: past it the log waits
   std::string fcm_credentials;
   std::string fcm_endpoint = "https://fcm.googleapis.com";
   std::string apns_key, apns_key_id, apns_team_id, apns_topic;

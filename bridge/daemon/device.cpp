@@ -33,8 +33,8 @@ return existed
 bool is_valid_device_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxDeviceIdBytes) return false;
   for (char c : id)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '_' || c == ':' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == ':' || c == '-'))
       return false;
   return true;
 }
@@ -63,8 +63,7 @@ DeviceParse parse_device(std::string_view id, std::string_view json, bool allow_
     SubscriptionPolicy policy;
     policy.allow_http = allow_http;
     auto checked = parse_subscription(device.subscription, policy);
-    if (!checked.ok())
-      return fail("bad_subscription", std::string(to_string(checked.error)));
+    if (!checked.ok()) return fail("bad_subscription", std::string(to_string(checked.error)));
   } else {
     auto token = doc.find("token");
     if (token == doc.end() || !token->is_string() || token->get<std::string>().empty() ||
@@ -115,9 +114,18 @@ std::string device_to_json(const Device& device) {
 }
 
 std::vector<std::string> device_put_command(const DeviceKeys& keys, const Device& device) {
-  return {"EVAL", kDeviceScript, "0", keys.prefix, device.id, "put",
-          std::string(to_string(device.platform)), device.token, device.subscription,
-          nlohmann::json(device.categories).dump(), device.breaking ? "1" : "0", device.locale};
+  return {"EVAL",
+          kDeviceScript,
+          "0",
+          keys.prefix,
+          device.id,
+          "put",
+          std::string(to_string(device.platform)),
+          device.token,
+          device.subscription,
+          nlohmann::json(device.categories).dump(),
+          device.breaking ? "1" : "0",
+          device.locale};
 }
 
 std::vector<std::string> device_delete_command(const DeviceKeys& keys, std::string_view id) {

@@ -60,7 +60,7 @@ std::vector<std::string> device_dead_command(const DeviceKeys& keys, std::string
                                              std::string_view address);
 
 // From HGETALL's flat field list; nullopt when the hash is empty or unreadable.
-std::optional<Device> device_from_fields(std::string_view id,
-                                         const std::vector<std::pair<std::string, std::string>>& fields);
+std::optional<Device> device_from_fields(
+    std::string_view id, const std::vector<std::pair<std::string, std::string>>& fields);
 
 }  // namespace newspush::bridge

@@ -54,11 +54,10 @@ void DeviceApi::handle(ApiRequest request, std::function<void(ApiResponse)> resp
     return respond({ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n"});
   }
   if (path == "/metrics")
-    return respond({200, "text/plain; version=0.0.4",
-                    metrics_.render(redis_.ready(), group_ready_())});
+    return respond(
+        {200, "text/plain; version=0.0.4", metrics_.render(redis_.ready(), group_ready_())});
   if (!path.starts_with(kDevicesPrefix)) return respond(error(404, "not_found"));
-  if (key_digests_.empty())
-    return respond(error(403, "forbidden", "no --api-key configured"));
+  if (key_digests_.empty()) return respond(error(403, "forbidden", "no --api-key configured"));
   if (!authorized(request.authorization)) return respond(error(401, "unauthorized"));
   std::string id = path.substr(kDevicesPrefix.size());
   if (!is_valid_device_id(id))

@@ -1,8 +1,8 @@
 #include "bridge/daemon/dispatcher.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 
 #include "bridge/daemon/log.hpp"
 #include "protocol/article.hpp"
@@ -23,7 +23,7 @@ struct Dispatcher::Job {
   bool enumerating = true;
   bool fetching = false;
   bool cancelled = false;
-  bool unfinished = false;  // never acknowledged here (a lookup failed, or the drain cut it)
+  bool unfinished = false;      // never acknowledged here (a lookup failed, or the drain cut it)
   std::size_t outstanding = 0;  // sends queued, in flight or waiting to retry
 };
 
@@ -52,9 +52,12 @@ void Dispatcher::handle_entry(const std::string& entry_id, const Fields& fields)
   if (jobs_.count(entry_id) || draining_) return;
   std::string kind, article_id, body;
   for (const auto& [name, value] : fields) {
-    if (name == "k") kind = value;
-    else if (name == "i") article_id = value;
-    else if (name == "b") body = value;
+    if (name == "k")
+      kind = value;
+    else if (name == "i")
+      article_id = value;
+    else if (name == "b")
+      body = value;
   }
   if (kind == "retract") {
     // Cancels what this bridge still has queued, and tells the others through Redis: a job
@@ -91,28 +94,31 @@ void Dispatcher::fetch_page(const std::shared_ptr<Job>& job) {
   std::weak_ptr<bool> alive = alive_;
   redis_.command({"EXISTS", options_.keys.prefix + "retracted:" + job->article.id},
                  [this, alive, job](const Reply& retracted) {
-    if (alive.expired()) return;
-    if (retracted.is_error()) return page_failed(job, retracted.text);
-    if (retracted.integer == 1) {
-      job->fetching = false;
-      job->cancelled = true;
-      job->enumerating = false;
-      return maybe_complete(job);
-    }
-    redis_.command({"SSCAN", job->sources[job->source], job->cursor, "COUNT",
-                    std::to_string(options_.page)},
-                   [this, alive, job](const Reply& reply) {
-      if (alive.expired()) return;
-      if (reply.is_error() || reply.elements.size() != 2) return page_failed(job, reply.text);
-      std::vector<std::string> ids;
-      for (const auto& element : reply.elements[1].elements) ids.push_back(element.text);
-      on_page(job, reply.elements[0].text, std::move(ids));
-    });
-  });
+                   if (alive.expired()) return;
+                   if (retracted.is_error()) return page_failed(job, retracted.text);
+                   if (retracted.integer == 1) {
+                     job->fetching = false;
+                     job->cancelled = true;
+                     job->enumerating = false;
+                     return maybe_complete(job);
+                   }
+                   redis_.command({"SSCAN", job->sources[job->source], job->cursor, "COUNT",
+                                   std::to_string(options_.page)},
+                                  [this, alive, job](const Reply& reply) {
+                                    if (alive.expired()) return;
+                                    if (reply.is_error() || reply.elements.size() != 2)
+                                      return page_failed(job, reply.text);
+                                    std::vector<std::string> ids;
+                                    for (const auto& element : reply.elements[1].elements)
+                                      ids.push_back(element.text);
+                                    on_page(job, reply.elements[0].text, std::move(ids));
+                                  });
+                 });
 }
 
 void Dispatcher::page_failed(const std::shared_ptr<Job>& job, const std::string& why) {
-  log_line(LogLevel::warn, "bridge_page_failed", "entry=" + job->entry_id + " error=\"" + why + "\"");
+  log_line(LogLevel::warn, "bridge_page_failed",
+           "entry=" + job->entry_id + " error=\"" + why + "\"");
   auto timer = std::make_shared<asio::steady_timer>(executor_, std::chrono::seconds(1));
   std::weak_ptr<bool> alive = alive_;
   timer->async_wait([this, alive, job, timer](const boost::system::error_code&) {
@@ -127,18 +133,19 @@ void Dispatcher::on_page(const std::shared_ptr<Job>& job, std::string next_curso
                          std::vector<std::string> ids) {
   std::weak_ptr<bool> alive = alive_;
   // Earlier sources' members (they have it from there), then those that already accepted it.
-  filter_new(job, std::move(ids), 0, [this, alive, job, next_cursor](std::vector<std::string> fresh) {
-    if (alive.expired()) return;
-    load_devices(job, std::move(fresh));
-    job->cursor = next_cursor;
-    if (job->cursor == "0") {
-      ++job->source;
-      if (job->source >= job->sources.size()) job->enumerating = false;
-    }
-    job->fetching = false;
-    fetch_page(job);
-    maybe_complete(job);
-  });
+  filter_new(job, std::move(ids), 0,
+             [this, alive, job, next_cursor](std::vector<std::string> fresh) {
+               if (alive.expired()) return;
+               load_devices(job, std::move(fresh));
+               job->cursor = next_cursor;
+               if (job->cursor == "0") {
+                 ++job->source;
+                 if (job->source >= job->sources.size()) job->enumerating = false;
+               }
+               job->fetching = false;
+               fetch_page(job);
+               maybe_complete(job);
+             });
 }
 
 void Dispatcher::filter_new(const std::shared_ptr<Job>& job, std::vector<std::string> ids,
@@ -158,8 +165,10 @@ void Dispatcher::filter_new(const std::shared_ptr<Job>& job, std::vector<std::st
     }
     std::vector<std::string> kept;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (reply.elements[i].integer == 0) kept.push_back(ids[i]);
-      else if (accepted_set) ++metrics_.sends_skipped_accepted;
+      if (reply.elements[i].integer == 0)
+        kept.push_back(ids[i]);
+      else if (accepted_set)
+        ++metrics_.sends_skipped_accepted;
     }
     filter_new(job, std::move(kept), key + 1, done);
   });
@@ -169,31 +178,33 @@ void Dispatcher::load_devices(const std::shared_ptr<Job>& job, std::vector<std::
   std::weak_ptr<bool> alive = alive_;
   for (const auto& id : ids) {
     ++job->outstanding;  // held while the device is read
-    redis_.command({"HGETALL", options_.keys.device(id)}, [this, alive, job, id](const Reply& reply) {
-      if (alive.expired()) return;
-      std::optional<Device> device;
-      if (!reply.is_error()) {
-        std::vector<std::pair<std::string, std::string>> fields;
-        for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
-          fields.emplace_back(reply.elements[i].text, reply.elements[i + 1].text);
-        device = device_from_fields(id, fields);
-      } else {
-        // The entry stays pending (never acknowledged while a lookup failed): claimed later.
-        job->enumerating = false;
-        job->unfinished = true;
-      }
-      if (!device || job->cancelled || draining_) {
-        --job->outstanding;
-        return maybe_complete(job);
-      }
-      Send send;
-      send.job = job;
-      send.device = DeviceTarget{device->id, device->platform, device->token,
-                                 device->subscription, device->locale};
-      --job->outstanding;
-      enqueue(std::move(send));
-      pump();
-    });
+    redis_.command({"HGETALL", options_.keys.device(id)},
+                   [this, alive, job, id](const Reply& reply) {
+                     if (alive.expired()) return;
+                     std::optional<Device> device;
+                     if (!reply.is_error()) {
+                       std::vector<std::pair<std::string, std::string>> fields;
+                       for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+                         fields.emplace_back(reply.elements[i].text, reply.elements[i + 1].text);
+                       device = device_from_fields(id, fields);
+                     } else {
+                       // The entry stays pending (never acknowledged while a lookup failed):
+                       // claimed later.
+                       job->enumerating = false;
+                       job->unfinished = true;
+                     }
+                     if (!device || job->cancelled || draining_) {
+                       --job->outstanding;
+                       return maybe_complete(job);
+                     }
+                     Send send;
+                     send.job = job;
+                     send.device = DeviceTarget{device->id, device->platform, device->token,
+                                                device->subscription, device->locale};
+                     --job->outstanding;
+                     enqueue(std::move(send));
+                     pump();
+                   });
   }
 }
 
@@ -259,8 +270,8 @@ void Dispatcher::on_result(Send send, SendResult result) {
       const std::string& address =
           send.device.platform == Platform::webpush ? send.device.subscription : send.device.token;
       redis_.command(device_dead_command(options_.keys, send.device.device_id, address),
-                     [this, alive = std::weak_ptr<bool>(alive_), id = send.device.device_id](
-                         const Reply& reply) {
+                     [this, alive = std::weak_ptr<bool>(alive_),
+                      id = send.device.device_id](const Reply& reply) {
                        if (alive.expired() || reply.is_error() || reply.integer != 1) return;
                        ++metrics_.dead_tokens_removed;
                        log_line(LogLevel::info, "bridge_dead_token_removed", "device=" + id);
@@ -299,8 +310,10 @@ void Dispatcher::on_result(Send send, SendResult result) {
         --retry_waiting_;
         auto waiting_job = send.job;
         if (waiting_job->cancelled || draining_) {
-          if (waiting_job->cancelled) ++metrics_.sends_cancelled;
-          else waiting_job->unfinished = true;
+          if (waiting_job->cancelled)
+            ++metrics_.sends_cancelled;
+          else
+            waiting_job->unfinished = true;
           settle(waiting_job);
           return pump();
         }
@@ -315,17 +328,18 @@ void Dispatcher::on_result(Send send, SendResult result) {
   pump();
 }
 
-void Dispatcher::dead_letter(const Send& send, const SendResult& result, const std::string& reason) {
+void Dispatcher::dead_letter(const Send& send, const SendResult& result,
+                             const std::string& reason) {
   ++metrics_.dead_letters;
   log_line(LogLevel::warn, "bridge_dead_letter",
-           "article=" + send.job->article.id + " device=" + send.device.device_id +
-               " reason=\"" + reason + "\"");
-  redis_.command({"XADD", options_.keys.dead_letters(), "MAXLEN", "~", "100000", "*", "article",
-                  send.job->article.id, "device", send.device.device_id, "platform",
-                  std::string(to_string(send.device.platform)), "status",
-                  std::to_string(result.http_status), "reason", reason, "entry",
-                  send.job->entry_id},
-                 [](const Reply&) {});
+           "article=" + send.job->article.id + " device=" + send.device.device_id + " reason=\"" +
+               reason + "\"");
+  redis_.command(
+      {"XADD", options_.keys.dead_letters(), "MAXLEN", "~", "100000", "*", "article",
+       send.job->article.id, "device", send.device.device_id, "platform",
+       std::string(to_string(send.device.platform)), "status", std::to_string(result.http_status),
+       "reason", reason, "entry", send.job->entry_id},
+      [](const Reply&) {});
 }
 
 void Dispatcher::settle(const std::shared_ptr<Job>& job) {

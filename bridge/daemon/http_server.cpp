@@ -31,10 +31,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->body_limit(kMaxBody);
     parser_->header_limit(kMaxHeader);
     stream_.expires_after(kRequestDeadline);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -113,8 +112,9 @@ HttpServer::HttpServer(asio::io_context& io, const std::string& host, std::uint1
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("--listen: cannot listen on " + host + ":" +
-                                   std::to_string(port) + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("--listen: cannot listen on " + host + ":" + std::to_string(port) +
+                             ": " + ec.message());
   impl_->accept();
 }
 

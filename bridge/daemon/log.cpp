@@ -10,10 +10,14 @@ LogLevel threshold = LogLevel::info;
 }
 
 void set_log_level(std::string_view level) {
-  if (level == "debug") threshold = LogLevel::debug;
-  else if (level == "warn") threshold = LogLevel::warn;
-  else if (level == "error") threshold = LogLevel::error;
-  else threshold = LogLevel::info;
+  if (level == "debug")
+    threshold = LogLevel::debug;
+  else if (level == "warn")
+    threshold = LogLevel::warn;
+  else if (level == "error")
+    threshold = LogLevel::error;
+  else
+    threshold = LogLevel::info;
 }
 
 bool log_enabled(LogLevel level) { return level >= threshold; }

@@ -57,34 +57,36 @@ void LogReader::stop() {
 
 void LogReader::retry_later(void (LogReader::*step)()) {
   auto timer = std::make_shared<asio::steady_timer>(executor_, std::chrono::seconds(1));
-  timer->async_wait([this, alive = std::weak_ptr<bool>(alive_), timer, step](
-                        const boost::system::error_code&) {
-    if (alive.expired() || stopped_) return;
-    (this->*step)();
-  });
+  timer->async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_), timer, step](const boost::system::error_code&) {
+        if (alive.expired() || stopped_) return;
+        (this->*step)();
+      });
 }
 
 void LogReader::ensure_group() {
   if (stopped_) return;
   commands_.command({"XGROUP", "CREATE", options_.log_key, options_.group, "$", "MKSTREAM"},
                     [this, alive = std::weak_ptr<bool>(alive_)](const Reply& reply) {
-    if (alive.expired()) return;
-    if (reply.is_error() && reply.text.find("BUSYGROUP") == std::string::npos) {
-      log_line(LogLevel::warn, "bridge_group_create_failed", "error=\"" + reply.text + "\"");
-      return retry_later(&LogReader::ensure_group);
-    }
-    if (!group_ready_)
-      log_line(LogLevel::info, "bridge_group_ready",
-               "stream=" + options_.log_key + " group=" + options_.group +
-                   " consumer=" + options_.consumer);
-    group_ready_ = true;
-    // Before the first read moves the group's position past a gap, so that it is seen.
-    check_gap([this, alive] {
-      if (alive.expired()) return;
-      read();
-      claim();
-    });
-  });
+                      if (alive.expired()) return;
+                      if (reply.is_error() && reply.text.find("BUSYGROUP") == std::string::npos) {
+                        log_line(LogLevel::warn, "bridge_group_create_failed",
+                                 "error=\"" + reply.text + "\"");
+                        return retry_later(&LogReader::ensure_group);
+                      }
+                      if (!group_ready_)
+                        log_line(LogLevel::info, "bridge_group_ready",
+                                 "stream=" + options_.log_key + " group=" + options_.group +
+                                     " consumer=" + options_.consumer);
+                      group_ready_ = true;
+                      // Before the first read moves the group's position past a gap, so that it is
+                      // seen.
+                      check_gap([this, alive] {
+                        if (alive.expired()) return;
+                        read();
+                        claim();
+                      });
+                    });
 }
 
 void LogReader::resume() {
@@ -144,10 +146,10 @@ void LogReader::claim() {
   if (stopped_ || !group_ready_) return;
   auto again = [this] {
     claim_timer_.expires_after(std::max(options_.claim_after / 4, std::chrono::milliseconds(100)));
-    claim_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
-                                const boost::system::error_code& ec) {
-      if (!ec && !alive.expired()) claim();
-    });
+    claim_timer_.async_wait(
+        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+          if (!ec && !alive.expired()) claim();
+        });
   };
   // Ours first: what this bridge works on must not look idle to the others.
   auto active = dispatcher_.active_entries();
@@ -159,43 +161,45 @@ void LogReader::claim() {
     commands_.command(argv, [](const Reply&) {});
   }
   if (!dispatcher_.has_room()) return again();
-  commands_.command({"XAUTOCLAIM", options_.log_key, options_.group, options_.consumer,
-                     std::to_string(options_.claim_after.count()), claim_cursor_, "COUNT",
-                     std::to_string(options_.batch)},
-                    [this, alive = std::weak_ptr<bool>(alive_), again](const Reply& reply) {
-    if (alive.expired() || stopped_) return;
-    // [next cursor, [[id, fields], ...], [deleted ids]] (Redis 7).
-    if (reply.is_error() || reply.elements.size() < 2) return again();
-    claim_cursor_ = reply.elements[0].text;
-    for (const auto& entry : reply.elements[1].elements) {
-      if (entry.elements.size() == 2 && entry.elements[1].type == Reply::Type::array)
-        hand_over(entry, true);
-    }
-    if (reply.elements.size() >= 3 && !reply.elements[2].elements.empty()) {
-      // Pending entries trimmed from the log before anyone finished them: XAUTOCLAIM already
-      // dropped them from the pending list.
-      metrics_.log_gaps += reply.elements[2].elements.size();
-      log_line(LogLevel::warn, "bridge_log_gap",
-               "deleted_pending=" + std::to_string(reply.elements[2].elements.size()));
-    }
-    if (claim_cursor_ != "0-0") return claim();
-    again();
-  });
+  commands_.command(
+      {"XAUTOCLAIM", options_.log_key, options_.group, options_.consumer,
+       std::to_string(options_.claim_after.count()), claim_cursor_, "COUNT",
+       std::to_string(options_.batch)},
+      [this, alive = std::weak_ptr<bool>(alive_), again](const Reply& reply) {
+        if (alive.expired() || stopped_) return;
+        // [next cursor, [[id, fields], ...], [deleted ids]] (Redis 7).
+        if (reply.is_error() || reply.elements.size() < 2) return again();
+        claim_cursor_ = reply.elements[0].text;
+        for (const auto& entry : reply.elements[1].elements) {
+          if (entry.elements.size() == 2 && entry.elements[1].type == Reply::Type::array)
+            hand_over(entry, true);
+        }
+        if (reply.elements.size() >= 3 && !reply.elements[2].elements.empty()) {
+          // Pending entries trimmed from the log before anyone finished them: XAUTOCLAIM already
+          // dropped them from the pending list.
+          metrics_.log_gaps += reply.elements[2].elements.size();
+          log_line(LogLevel::warn, "bridge_log_gap",
+                   "deleted_pending=" + std::to_string(reply.elements[2].elements.size()));
+        }
+        if (claim_cursor_ != "0-0") return claim();
+        again();
+      });
 }
 
 void LogReader::inspect() {
   if (stopped_) return;
   inspect_timer_.expires_after(std::chrono::seconds(1));
-  inspect_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
-                                const boost::system::error_code& ec) {
-    if (!ec && !alive.expired()) inspect();
-  });
+  inspect_timer_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+        if (!ec && !alive.expired()) inspect();
+      });
   if (group_ready_) check_gap([] {});
 }
 
 void LogReader::check_gap(std::function<void()> then) {
-  commands_.command({"XINFO", "GROUPS", options_.log_key},
-                    [this, alive = std::weak_ptr<bool>(alive_), then](const Reply& groups) {
+  commands_.command({"XINFO", "GROUPS", options_.log_key}, [this,
+                                                            alive = std::weak_ptr<bool>(alive_),
+                                                            then](const Reply& groups) {
     if (alive.expired()) return;
     if (groups.is_error()) return then();
     std::string last_delivered;
@@ -209,21 +213,22 @@ void LogReader::check_gap(std::function<void()> then) {
     if (last_delivered.empty()) return then();
     // The first entry still in the log names its predecessor (field p): if the group has not
     // delivered that one, the entries between were trimmed unread.
-    commands_.command({"XRANGE", options_.log_key, "-", "+", "COUNT", "1"},
-                      [this, alive, last_delivered, then](const Reply& first) {
-      if (alive.expired()) return;
-      if (first.is_error() || first.elements.empty() || first.elements[0].elements.size() != 2)
-        return then();
-      const Reply* previous = field(first.elements[0].elements[1], "p");
-      if (previous && previous->text != "0-0" && previous->text != last_gap_ &&
-          stream_id(last_delivered) < stream_id(previous->text)) {
-        last_gap_ = previous->text;
-        ++metrics_.log_gaps;
-        log_line(LogLevel::warn, "bridge_log_gap",
-                 "group_position=" + last_delivered + " trimmed_through=" + previous->text);
-      }
-      then();
-    });
+    commands_.command(
+        {"XRANGE", options_.log_key, "-", "+", "COUNT", "1"},
+        [this, alive, last_delivered, then](const Reply& first) {
+          if (alive.expired()) return;
+          if (first.is_error() || first.elements.empty() || first.elements[0].elements.size() != 2)
+            return then();
+          const Reply* previous = field(first.elements[0].elements[1], "p");
+          if (previous && previous->text != "0-0" && previous->text != last_gap_ &&
+              stream_id(last_delivered) < stream_id(previous->text)) {
+            last_gap_ = previous->text;
+            ++metrics_.log_gaps;
+            log_line(LogLevel::warn, "bridge_log_gap",
+                     "group_position=" + last_delivered + " trimmed_through=" + previous->text);
+          }
+          then();
+        });
   });
 }
 

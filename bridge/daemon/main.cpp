@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   BridgeConfig config;
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    switch (parse_bridge_config(args, [](const char* name) { return std::getenv(name); }, config)) {
+    switch (parse_bridge_config(
+        args, [](const char* name) { return std::getenv(name); }, config)) {
       case ConfigAction::help:
         std::fputs(bridge_help_text().c_str(), stdout);
         return 0;

@@ -38,7 +38,8 @@ std::string BridgeMetrics::render(bool redis_ready, bool group_ready) const {
            "\"} " + std::to_string(n) + "\n";
   counter("newspush_bridge_retries_total", "sends scheduled again after a retryable answer");
   for (const auto& [platform, n] : retries)
-    out += "newspush_bridge_retries_total{platform=\"" + platform + "\"} " + std::to_string(n) + "\n";
+    out +=
+        "newspush_bridge_retries_total{platform=\"" + platform + "\"} " + std::to_string(n) + "\n";
   auto plain = [&out](const char* name, std::uint64_t value) {
     out += std::string(name) + " " + std::to_string(value) + "\n";
   };
@@ -70,12 +71,13 @@ std::string BridgeMetrics::render(bool redis_ready, bool group_ready) const {
   plain("newspush_bridge_redis_up", redis_ready ? 1 : 0);
   gauge("newspush_bridge_group_ready", "1 when the consumer group exists");
   plain("newspush_bridge_group_ready", group_ready ? 1 : 0);
-  out += "# HELP newspush_bridge_provider_latency_seconds request to answer\n"
-         "# TYPE newspush_bridge_provider_latency_seconds histogram\n";
+  out +=
+      "# HELP newspush_bridge_provider_latency_seconds request to answer\n"
+      "# TYPE newspush_bridge_provider_latency_seconds histogram\n";
   for (const auto& [platform, h] : latency) {
     for (int i = 0; i < 8; ++i)
-      out += "newspush_bridge_provider_latency_seconds_bucket{platform=\"" + platform +
-             "\",le=\"" + number(kBucketSeconds[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
+      out += "newspush_bridge_provider_latency_seconds_bucket{platform=\"" + platform + "\",le=\"" +
+             number(kBucketSeconds[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
     out += "newspush_bridge_provider_latency_seconds_bucket{platform=\"" + platform +
            "\",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
     out += "newspush_bridge_provider_latency_seconds_sum{platform=\"" + platform + "\"} " +

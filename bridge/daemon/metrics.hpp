@@ -8,19 +8,19 @@
 namespace newspush::bridge {
 
 struct BridgeMetrics {
-  std::map<std::string, std::uint64_t> sent;                 // platform -> accepted sends
+  std::map<std::string, std::uint64_t> sent;  // platform -> accepted sends
   std::map<std::pair<std::string, std::string>, std::uint64_t> failed;  // (platform, reason)
-  std::map<std::string, std::uint64_t> retries;              // platform
+  std::map<std::string, std::uint64_t> retries;                         // platform
   std::uint64_t dead_tokens_removed = 0;
   std::uint64_t dead_letters = 0;
   std::uint64_t entries_acked = 0;
-  std::uint64_t entries_skipped = 0;      // updates, retractions, unparsable entries
-  std::uint64_t sends_cancelled = 0;      // by a retraction
+  std::uint64_t entries_skipped = 0;         // updates, retractions, unparsable entries
+  std::uint64_t sends_cancelled = 0;         // by a retraction
   std::uint64_t sends_skipped_accepted = 0;  // already accepted before (a reclaimed entry)
-  std::uint64_t log_gaps = 0;             // entries trimmed before the group read them
-  std::uint64_t claimed = 0;              // entries taken over from another consumer
-  std::int64_t lag = -1;                  // XINFO GROUPS lag; -1 unknown
-  std::uint64_t queued = 0;               // sends waiting for a provider
+  std::uint64_t log_gaps = 0;                // entries trimmed before the group read them
+  std::uint64_t claimed = 0;                 // entries taken over from another consumer
+  std::int64_t lag = -1;                     // XINFO GROUPS lag; -1 unknown
+  std::uint64_t queued = 0;                  // sends waiting for a provider
   std::uint64_t in_flight = 0;
   // Provider latency: a histogram per platform.
   struct Histogram {

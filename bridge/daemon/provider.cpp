@@ -4,9 +4,12 @@ namespace newspush::bridge {
 
 std::string_view to_string(Platform platform) {
   switch (platform) {
-    case Platform::fcm: return "fcm";
-    case Platform::apns: return "apns";
-    case Platform::webpush: return "webpush";
+    case Platform::fcm:
+      return "fcm";
+    case Platform::apns:
+      return "apns";
+    case Platform::webpush:
+      return "webpush";
   }
   return "unknown";
 }
@@ -20,10 +23,14 @@ std::optional<Platform> platform_from_string(std::string_view name) {
 
 std::string_view to_string(SendOutcome outcome) {
   switch (outcome) {
-    case SendOutcome::accepted: return "accepted";
-    case SendOutcome::retry: return "retry";
-    case SendOutcome::dead_token: return "dead_token";
-    case SendOutcome::rejected: return "rejected";
+    case SendOutcome::accepted:
+      return "accepted";
+    case SendOutcome::retry:
+      return "retry";
+    case SendOutcome::dead_token:
+      return "dead_token";
+    case SendOutcome::rejected:
+      return "rejected";
   }
   return "unknown";
 }

@@ -36,10 +36,7 @@ SendResult classify_web_push_answer(const HttpResponse& response) {
 
 WebPushProvider::WebPushProvider(boost::asio::any_io_executor executor, HttpClient& http,
                                  VapidSigner signer, WebPushOptions options)
-    : executor_(std::move(executor)),
-      http_(http),
-      signer_(std::move(signer)),
-      options_(options) {}
+    : executor_(std::move(executor)), http_(http), signer_(std::move(signer)), options_(options) {}
 
 WebPushProvider::~WebPushProvider() { *alive_ = false; }
 

@@ -31,7 +31,9 @@ const std::string kApiKey = "bridge-test-key-0123456789";
 // Lines of a program's output (a trailing newline ends the last one, it does not start another).
 std::size_t line_count(std::string output) {
   while (!output.empty() && output.back() == '\n') output.pop_back();
-  return output.empty() ? 0 : 1 + static_cast<std::size_t>(std::count(output.begin(), output.end(), '\n'));
+  return output.empty()
+             ? 0
+             : 1 + static_cast<std::size_t>(std::count(output.begin(), output.end(), '\n'));
 }
 
 std::string bearer() { return "Bearer " + kApiKey; }
@@ -55,10 +57,12 @@ class BridgeProcess {
   std::uint16_t port() const { return port_; }
   ChildProcess& process() { return process_; }
   bool wait_ready() {
-    return eventually([&] {
-      auto r = http_get(port_, "/readyz", 2s);
-      return r && r->status == 200;
-    }, kBound);
+    return eventually(
+        [&] {
+          auto r = http_get(port_, "/readyz", 2s);
+          return r && r->status == 200;
+        },
+        kBound);
   }
   std::optional<double> metric(const std::string& series) {
     auto r = http_get(port_, "/metrics", 5s);
@@ -78,9 +82,19 @@ class BridgeProcess {
   static std::vector<std::string> arguments(const std::string& redis_url,
                                             const std::string& vapid_file,
                                             std::vector<std::string> extra) {
-    std::vector<std::string> argv{NEWSPUSH_BRIDGE_BIN, "--redis", redis_url, "--listen",
-                                  "127.0.0.1:0", "--api-key", kApiKey, "--vapid-key", vapid_file,
-                                  "--webpush-allow-http", "true", "--log-level", "debug"};
+    std::vector<std::string> argv{NEWSPUSH_BRIDGE_BIN,
+                                  "--redis",
+                                  redis_url,
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--api-key",
+                                  kApiKey,
+                                  "--vapid-key",
+                                  vapid_file,
+                                  "--webpush-allow-http",
+                                  "true",
+                                  "--log-level",
+                                  "debug"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -100,7 +114,8 @@ class BridgeDaemonTest : public ::testing::Test {
   }
 
   std::unique_ptr<BridgeProcess> start_bridge(std::vector<std::string> extra = {}) {
-    auto bridge = std::make_unique<BridgeProcess>(redis_.url(), vapid_file_.string(), std::move(extra));
+    auto bridge =
+        std::make_unique<BridgeProcess>(redis_.url(), vapid_file_.string(), std::move(extra));
     EXPECT_TRUE(bridge->wait_ready()) << bridge->process().output();
     return bridge;
   }
@@ -146,8 +161,8 @@ TEST(BridgeFlagsTest, BadFlagAndMissingCredentialsExitTwoWithOneLine) {
   EXPECT_EQ(bad_duration.exit_code, 2);
   EXPECT_THAT(bad_duration.output, HasSubstr("--claim-after"));
 
-  auto unreadable = run_program({NEWSPUSH_BRIDGE_BIN, "--vapid-key", "/nonexistent/vapid.pem",
-                                 "--listen", "127.0.0.1:0"});
+  auto unreadable = run_program(
+      {NEWSPUSH_BRIDGE_BIN, "--vapid-key", "/nonexistent/vapid.pem", "--listen", "127.0.0.1:0"});
   EXPECT_EQ(unreadable.exit_code, 2);
   EXPECT_THAT(unreadable.output, HasSubstr("--vapid-key: cannot read"));
 
@@ -171,15 +186,16 @@ TEST_F(BridgeDaemonTest, DeviceApiAuthValidationReplaceGetDelete) {
   struct Bad {
     std::string body, error;
   };
-  for (const auto& bad : std::vector<Bad>{
-           {"not json", "bad_json"},
-           {R"({"platform":"sms","token":"x"})", "bad_platform"},
-           {R"({"platform":"fcm"})", "bad_token"},
-           {R"({"platform":"webpush","token":"x"})", "bad_subscription"},
-           {R"({"platform":"webpush","subscription":{"endpoint":"https://push.example/x","keys":{"p256dh":"AAAA","auth":"AAAA"}}})",
-            "bad_subscription"},
-           {R"({"platform":"fcm","token":"t","categories":["Not A Slug"]})", "bad_categories"},
-           {R"({"platform":"fcm","token":"t","breaking":"yes"})", "bad_breaking"}}) {
+  for (
+      const auto& bad : std::vector<Bad>{
+          {"not json", "bad_json"},
+          {R"({"platform":"sms","token":"x"})", "bad_platform"},
+          {R"({"platform":"fcm"})", "bad_token"},
+          {R"({"platform":"webpush","token":"x"})", "bad_subscription"},
+          {R"({"platform":"webpush","subscription":{"endpoint":"https://push.example/x","keys":{"p256dh":"AAAA","auth":"AAAA"}}})",
+           "bad_subscription"},
+          {R"({"platform":"fcm","token":"t","categories":["Not A Slug"]})", "bad_categories"},
+          {R"({"platform":"fcm","token":"t","breaking":"yes"})", "bad_breaking"}}) {
     auto r = bridge->api("PUT", "d1", bad.body);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << bad.body;
@@ -190,7 +206,8 @@ TEST_F(BridgeDaemonTest, DeviceApiAuthValidationReplaceGetDelete) {
   EXPECT_EQ(bad_id->status, 400);
   // Create, read back.
   auto created = bridge->api(
-      "PUT", "d1", R"({"platform":"fcm","token":"tok-1","categories":["sport","culture"],"breaking":true,"locale":"fr"})");
+      "PUT", "d1",
+      R"({"platform":"fcm","token":"tok-1","categories":["sport","culture"],"breaking":true,"locale":"fr"})");
   ASSERT_TRUE(created);
   EXPECT_EQ(created->status, 201) << created->body;
   auto read = bridge->api("GET", "d1");
@@ -205,7 +222,8 @@ TEST_F(BridgeDaemonTest, DeviceApiAuthValidationReplaceGetDelete) {
   EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:category:culture", "d1"}), "1");
   EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:breaking", "d1"}), "1");
   // Re-registering replaces the whole state, index included.
-  auto replaced = bridge->api("PUT", "d1", R"({"platform":"apns","token":"tok-2","categories":["economie"]})");
+  auto replaced =
+      bridge->api("PUT", "d1", R"({"platform":"apns","token":"tok-2","categories":["economie"]})");
   ASSERT_TRUE(replaced);
   EXPECT_EQ(replaced->status, 200);
   device = nlohmann::json::parse(bridge->api("GET", "d1")->body);
@@ -239,17 +257,21 @@ TEST_F(BridgeDaemonTest, ArticleReachesEveryDeviceOfItsCategoryOnceAndBreakingTh
   register_webpush(*bridge, "everything", {"*"});
 
   publish(redis_, make_article("a-sport", "sport"));
-  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1)) << bridge->process().output();
-  EXPECT_EQ(deliveries("a-sport"), (std::map<std::string, int>{
-                                       {"sport-1", 1}, {"sport-2", 1}, {"sport-3", 1}, {"everything", 1}}));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
+  EXPECT_EQ(deliveries("a-sport"),
+            (std::map<std::string, int>{
+                {"sport-1", 1}, {"sport-2", 1}, {"sport-3", 1}, {"everything", 1}}));
 
   auto breaking = make_article("b-culture", "culture", true);
   breaking["summary"] = "Un résumé accentué";
   publish(redis_, breaking);
   ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2));
-  EXPECT_EQ(deliveries("b-culture"),
-            (std::map<std::string, int>{{"sport-2", 1}, {"culture-1", 1}, {"sport-3", 1},
-                                        {"breaking-only", 1}, {"everything", 1}}));
+  EXPECT_EQ(deliveries("b-culture"), (std::map<std::string, int>{{"sport-2", 1},
+                                                                 {"culture-1", 1},
+                                                                 {"sport-3", 1},
+                                                                 {"breaking-only", 1},
+                                                                 {"everything", 1}}));
   for (const auto& push : fake_.pushes()) {
     if (push.payload["tag"] != "b-culture") continue;
     EXPECT_EQ(push.urgency, "high");
@@ -328,7 +350,8 @@ TEST_F(BridgeDaemonTest, RejectedGoesToTheDeadLetterStream) {
   ASSERT_EQ(letters.elements.size(), 1u);
   const auto& fields = letters.elements[0].elements[1].elements;
   std::map<std::string, std::string> letter;
-  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) letter[fields[i].text] = fields[i + 1].text;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+    letter[fields[i].text] = fields[i + 1].text;
   EXPECT_EQ(letter["device"], "refused");
   EXPECT_EQ(letter["article"], "a1");
   EXPECT_EQ(letter["status"], "400");
@@ -350,7 +373,8 @@ TEST_F(BridgeDaemonTest, KilledBridgeIsFinishedByAnotherWithoutDuplicates) {
   fake_.set_delay(0ms);
 
   auto second = start_bridge({"--claim-after", "1s"});
-  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1)) << second->process().output();
+  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << second->process().output();
   EXPECT_GE(second->metric("newspush_bridge_entries_claimed_total").value_or(0), 1);
   auto got = deliveries("a1");
   for (int i = 0; i < kDevices; ++i) EXPECT_GE(got["d" + std::to_string(i)], 1) << i;
@@ -395,7 +419,8 @@ TEST_F(BridgeDaemonTest, RetractionCancelsQueuedSends) {
   ASSERT_TRUE(fake_.wait_started(1, kBound));
   auto retracted = redis_.command({"FCALL", "newspush_retract", "1", "news:log", "a1"});
   ASSERT_NE(retracted.type, RedisValue::Type::error) << retracted.text;
-  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2)) << bridge->process().output();
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2))
+      << bridge->process().output();
   EXPECT_GE(bridge->metric("newspush_bridge_sends_cancelled_total").value_or(0), kDevices - 2);
   std::size_t sent = 0;
   for (const auto& [name, n] : deliveries("a1")) sent += n;
@@ -408,12 +433,15 @@ TEST_F(BridgeDaemonTest, TwoBridgesShareTheLogAndEachDeviceGetsEachArticleOnce) 
   auto second = start_bridge();
   constexpr int kDevices = 5, kArticles = 6;
   for (int i = 0; i < kDevices; ++i) register_webpush(*first, "d" + std::to_string(i), {"sport"});
-  for (int a = 0; a < kArticles; ++a) publish(redis_, make_article("a" + std::to_string(a), "sport"));
-  ASSERT_TRUE(eventually([&] {
-    return first->metric("newspush_bridge_entries_acked_total").value_or(0) +
-               second->metric("newspush_bridge_entries_acked_total").value_or(0) >=
-           kArticles;
-  }, kBound));
+  for (int a = 0; a < kArticles; ++a)
+    publish(redis_, make_article("a" + std::to_string(a), "sport"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return first->metric("newspush_bridge_entries_acked_total").value_or(0) +
+                   second->metric("newspush_bridge_entries_acked_total").value_or(0) >=
+               kArticles;
+      },
+      kBound));
   for (int a = 0; a < kArticles; ++a) {
     auto got = deliveries("a" + std::to_string(a));
     EXPECT_EQ(got.size(), static_cast<std::size_t>(kDevices)) << a;
@@ -438,7 +466,8 @@ TEST_F(BridgeDaemonTest, LogTrimmedPastTheGroupIsCountedAndReadingGoesOn) {
   redis_.command({"XTRIM", "news:log", "MAXLEN", "1"});
   ASSERT_EQ(redis_.command_string({"XLEN", "news:log"}), "1");
   auto second = start_bridge();
-  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1)) << second->process().output();
+  ASSERT_TRUE(second->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << second->process().output();
   EXPECT_EQ(second->metric("newspush_bridge_log_gaps_total"), 1);
   EXPECT_TRUE(second->process().wait_for_line("bridge_log_gap", kBound));
   EXPECT_EQ(deliveries("kept"), (std::map<std::string, int>{{"s1", 1}}));
@@ -447,22 +476,26 @@ TEST_F(BridgeDaemonTest, LogTrimmedPastTheGroupIsCountedAndReadingGoesOn) {
 
 TEST_F(BridgeDaemonTest, RedisRestartIsSurvivedAndLagGoesBackToZero) {
   RedisServer durable(RedisServerOptions{.append_only = true});
-  ASSERT_EQ(durable.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()}).text, "newspush");
+  ASSERT_EQ(durable.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()}).text,
+            "newspush");
   BridgeProcess bridge(durable.url(), vapid_file_.string());
   ASSERT_TRUE(bridge.wait_ready()) << bridge.process().output();
   register_webpush(bridge, "r1", {"sport"});
   publish(durable, make_article("before", "sport"));
   ASSERT_TRUE(bridge.wait_metric("newspush_bridge_entries_acked_total", 1));
   durable.kill();
-  ASSERT_TRUE(eventually([&] {
-    auto r = http_get(bridge.port(), "/readyz", 2s);
-    return r && r->status == 503;
-  }, kBound));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = http_get(bridge.port(), "/readyz", 2s);
+        return r && r->status == 503;
+      },
+      kBound));
   EXPECT_EQ(http_get(bridge.port(), "/healthz")->status, 200);
   durable.restart();
   ASSERT_TRUE(bridge.wait_ready()) << bridge.process().output();
   publish(durable, make_article("after", "sport"));
-  ASSERT_TRUE(bridge.wait_metric("newspush_bridge_entries_acked_total", 2)) << bridge.process().output();
+  ASSERT_TRUE(bridge.wait_metric("newspush_bridge_entries_acked_total", 2))
+      << bridge.process().output();
   EXPECT_EQ(deliveries("after"), (std::map<std::string, int>{{"r1", 1}}));
   EXPECT_EQ(deliveries("before"), (std::map<std::string, int>{{"r1", 1}}));
   EXPECT_TRUE(eventually([&] { return bridge.metric("newspush_bridge_lag") == 0; }, kBound));
@@ -473,26 +506,35 @@ TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
   auto keys = redis_.dir() / "fcm-key.pem";
   auto public_key = redis_.dir() / "fcm-pub.pem";
   ASSERT_EQ(run_program({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                         "rsa_keygen_bits:2048", "-out", keys.string()}).exit_code, 0);
-  ASSERT_EQ(run_program({"openssl", "pkey", "-in", keys.string(), "-pubout", "-out",
-                         public_key.string()}).exit_code, 0);
-  NodeServer fcm(FAKE_FCM_CJS, {"--public-key", public_key.string(), "--client-email",
-                                "bridge@exemple-news.iam.gserviceaccount.com", "--project-id",
-                                "exemple-news"});
+                         "rsa_keygen_bits:2048", "-out", keys.string()})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      run_program({"openssl", "pkey", "-in", keys.string(), "-pubout", "-out", public_key.string()})
+          .exit_code,
+      0);
+  NodeServer fcm(FAKE_FCM_CJS,
+                 {"--public-key", public_key.string(), "--client-email",
+                  "bridge@exemple-news.iam.gserviceaccount.com", "--project-id", "exemple-news"});
   std::string base = "http://127.0.0.1:" + std::to_string(fcm.port("http"));
   std::ifstream key_in(keys);
-  std::string private_key((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+  std::string private_key((std::istreambuf_iterator<char>(key_in)),
+                          std::istreambuf_iterator<char>());
   auto account_file = redis_.dir() / "service-account.json";
   std::ofstream(account_file) << nlohmann::json{
-      {"type", "service_account"}, {"project_id", "exemple-news"}, {"private_key_id", "k1"},
+      {"type", "service_account"},
+      {"project_id", "exemple-news"},
+      {"private_key_id", "k1"},
       {"private_key", private_key},
       {"client_email", "bridge@exemple-news.iam.gserviceaccount.com"},
       {"token_uri", base + "/token"}}.dump();
 
   auto bridge = start_bridge({"--fcm-credentials", account_file.string(), "--fcm-endpoint", base});
-  for (const auto& [id, token] : std::vector<std::pair<std::string, std::string>>{
-           {"phone-1", "tok-1"}, {"phone-2", "tok-2"}, {"phone-dead", "dead-1"},
-           {"phone-flaky", "flaky-1"}}) {
+  for (const auto& [id, token] :
+       std::vector<std::pair<std::string, std::string>>{{"phone-1", "tok-1"},
+                                                        {"phone-2", "tok-2"},
+                                                        {"phone-dead", "dead-1"},
+                                                        {"phone-flaky", "flaky-1"}}) {
     nlohmann::json body{{"platform", "fcm"}, {"token", token}, {"categories", {"economie"}}};
     auto r = bridge->api("PUT", id, body.dump());
     ASSERT_TRUE(r);
@@ -500,7 +542,8 @@ TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
   }
   register_webpush(*bridge, "browser-1", {"economie"});
   publish(redis_, make_article("eco-1", "economie", true));
-  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1)) << bridge->process().output();
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
 
   auto stats_reply = http_get(fcm.port("http"), "/__stats");
   ASSERT_TRUE(stats_reply);
@@ -523,29 +566,39 @@ TEST_F(BridgeDaemonTest, ApnsDevicesThroughTheFakeApnsOverHttp2WithTheTestCa) {
   TestPki pki;
   const std::string d = pki.dir.string();
   ASSERT_EQ(run_program({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                         "ec_paramgen_curve:P-256", "-out", d + "/apns.p8"}).exit_code, 0);
-  ASSERT_EQ(run_program({"openssl", "pkey", "-in", d + "/apns.p8", "-pubout", "-out",
-                         d + "/apns.pub"}).exit_code, 0);
-  NodeServer apns(FAKE_APNS_CJS, {"--cert", pki.server_cert.string(), "--key",
-                                  pki.server_key.string(), "--public-key", d + "/apns.pub",
-                                  "--key-id", "KEY1234567", "--team-id", "TEAM123456", "--topic",
-                                  "fr.exemple.news"});
-  auto bridge = start_bridge({"--apns-key", d + "/apns.p8", "--apns-key-id", "KEY1234567",
-                              "--apns-team-id", "TEAM123456", "--apns-topic", "fr.exemple.news",
-                              "--apns-endpoint",
-                              "https://127.0.0.1:" + std::to_string(apns.port("h2")),
-                              "--provider-ca", pki.ca_cert.string()});
-  for (const auto& [id, token] : std::vector<std::pair<std::string, std::string>>{
-           {"iphone-1", "a1b2c3"}, {"iphone-2", "d4e5f6"}, {"iphone-gone", "dead-1"},
-           {"iphone-bad", "bad-1"}, {"iphone-topic", "topic-1"}}) {
-    nlohmann::json body{{"platform", "apns"}, {"token", token}, {"categories", nlohmann::json::array()},
+                         "ec_paramgen_curve:P-256", "-out", d + "/apns.p8"})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      run_program({"openssl", "pkey", "-in", d + "/apns.p8", "-pubout", "-out", d + "/apns.pub"})
+          .exit_code,
+      0);
+  NodeServer apns(FAKE_APNS_CJS,
+                  {"--cert", pki.server_cert.string(), "--key", pki.server_key.string(),
+                   "--public-key", d + "/apns.pub", "--key-id", "KEY1234567", "--team-id",
+                   "TEAM123456", "--topic", "fr.exemple.news"});
+  auto bridge =
+      start_bridge({"--apns-key", d + "/apns.p8", "--apns-key-id", "KEY1234567", "--apns-team-id",
+                    "TEAM123456", "--apns-topic", "fr.exemple.news", "--apns-endpoint",
+                    "https://127.0.0.1:" + std::to_string(apns.port("h2")), "--provider-ca",
+                    pki.ca_cert.string()});
+  for (const auto& [id, token] :
+       std::vector<std::pair<std::string, std::string>>{{"iphone-1", "a1b2c3"},
+                                                        {"iphone-2", "d4e5f6"},
+                                                        {"iphone-gone", "dead-1"},
+                                                        {"iphone-bad", "bad-1"},
+                                                        {"iphone-topic", "topic-1"}}) {
+    nlohmann::json body{{"platform", "apns"},
+                        {"token", token},
+                        {"categories", nlohmann::json::array()},
                         {"breaking", true}};
     auto r = bridge->api("PUT", id, body.dump());
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
   }
   publish(redis_, make_article("alerte-1", "monde", true));
-  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1)) << bridge->process().output();
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
   auto stats = nlohmann::json::parse(http_get(apns.port("admin"), "/__stats")->body);
   EXPECT_EQ(stats["accepted"], 2);
   ASSERT_EQ(stats["notifications"].size(), 2u);

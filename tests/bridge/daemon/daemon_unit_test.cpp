@@ -15,10 +15,13 @@ using ::testing::HasSubstr;
 
 ConfigAction parse(std::vector<std::string> args, BridgeConfig& config,
                    std::map<std::string, std::string> env = {}) {
-  return parse_bridge_config(args, [&env](const char* name) -> const char* {
-    auto found = env.find(name);
-    return found == env.end() ? nullptr : found->second.c_str();
-  }, config);
+  return parse_bridge_config(
+      args,
+      [&env](const char* name) -> const char* {
+        auto found = env.find(name);
+        return found == env.end() ? nullptr : found->second.c_str();
+      },
+      config);
 }
 
 std::string config_error(std::vector<std::string> args) {
@@ -49,13 +52,14 @@ TEST(BridgeConfigTest, FlagsEnvironmentAndDefaults) {
 TEST(BridgeConfigTest, ErrorsAreOneLineAndSecretsAreNotRepeated) {
   EXPECT_THAT(config_error({"--nope"}), HasSubstr("unknown option '--nope'"));
   EXPECT_THAT(config_error({}), HasSubstr("no provider credentials"));
-  EXPECT_THAT(config_error({"--vapid-key", "k", "--apns-key", "a.p8"}),
-              HasSubstr("--apns-key-id"));
+  EXPECT_THAT(config_error({"--vapid-key", "k", "--apns-key", "a.p8"}), HasSubstr("--apns-key-id"));
   std::string short_key = config_error({"--vapid-key", "k", "--api-key", "secret"});
   EXPECT_THAT(short_key, HasSubstr("at least 16"));
   EXPECT_THAT(short_key, ::testing::Not(HasSubstr("secret'")));
-  EXPECT_THAT(config_error({"--vapid-key", "k", "--claim-after", "never"}), HasSubstr("--claim-after"));
-  EXPECT_THAT(config_error({"--vapid-key", "k", "--redis-master", "m"}), HasSubstr("--redis-sentinel"));
+  EXPECT_THAT(config_error({"--vapid-key", "k", "--claim-after", "never"}),
+              HasSubstr("--claim-after"));
+  EXPECT_THAT(config_error({"--vapid-key", "k", "--redis-master", "m"}),
+              HasSubstr("--redis-sentinel"));
   EXPECT_THAT(config_error({"--vapid-key"}), HasSubstr("missing value"));
   for (const auto& args : std::vector<std::vector<std::string>>{{"--nope"}, {}, {"--listen", "x"}})
     EXPECT_EQ(config_error(args).find('\n'), std::string::npos);
@@ -70,7 +74,10 @@ TEST(BridgeConfigTest, HelpListsEveryFlagWithItsVariable) {
 }
 
 TEST(DeviceTest, ParsesAndRendersEachPlatform) {
-  auto fcm = parse_device("d1", R"({"platform":"fcm","token":"t","categories":["sport","sport","*"],"breaking":true,"locale":"fr"})", false);
+  auto fcm = parse_device(
+      "d1",
+      R"({"platform":"fcm","token":"t","categories":["sport","sport","*"],"breaking":true,"locale":"fr"})",
+      false);
   ASSERT_TRUE(fcm.device) << fcm.error;
   EXPECT_EQ(fcm.device->categories, (std::vector<std::string>{"sport", "*"}));
   EXPECT_TRUE(fcm.device->breaking);
@@ -80,7 +87,8 @@ TEST(DeviceTest, ParsesAndRendersEachPlatform) {
   EXPECT_EQ(parse_device("d1", R"({"platform":"fcm","token":""})", false).error, "bad_token");
   EXPECT_EQ(parse_device("d/1", R"({"platform":"fcm","token":"t"})", false).error, "bad_device_id");
   EXPECT_EQ(parse_device("d1", R"([1])", false).error, "bad_json");
-  EXPECT_EQ(parse_device("d1", R"({"platform":"fcm","token":"t","locale":5})", false).error, "bad_locale");
+  EXPECT_EQ(parse_device("d1", R"({"platform":"fcm","token":"t","locale":5})", false).error,
+            "bad_locale");
 }
 
 TEST(WebPushAnswerTest, StatusesMapToOutcomes) {

@@ -79,8 +79,10 @@ struct FakeWebPush::Impl {
     }
     auto vapid = bridge::verify_vapid_authorization(
         std::string(request[http::field::authorization]), origin, std::chrono::system_clock::now());
-    if (!vapid.ok()) return fail(http::status::unauthorized, "vapid: " + std::string(to_string(vapid.error)));
-    if (request["Content-Encoding"] != "aes128gcm") return fail(http::status::bad_request, "encoding");
+    if (!vapid.ok())
+      return fail(http::status::unauthorized, "vapid: " + std::string(to_string(vapid.error)));
+    if (request["Content-Encoding"] != "aes128gcm")
+      return fail(http::status::bad_request, "encoding");
     if (request["TTL"].empty()) return fail(http::status::bad_request, "no TTL");
     FakeAnswer scripted;
     std::shared_ptr<const bridge::P256PrivateKey> key;
@@ -99,7 +101,8 @@ struct FakeWebPush::Impl {
       wait = scripted.delay.count() ? scripted.delay : delay;
     }
     auto plain = bridge::decrypt_web_push(request.body(), *key, auth);
-    if (!plain.ok()) return fail(http::status::bad_request, "decrypt: " + std::string(to_string(plain.error)));
+    if (!plain.ok())
+      return fail(http::status::bad_request, "decrypt: " + std::string(to_string(plain.error)));
     auto payload = nlohmann::json::parse(plain.bytes, nullptr, false);
     if (payload.is_discarded()) return fail(http::status::bad_request, "payload not JSON");
     if (wait.count()) std::this_thread::sleep_for(wait);

@@ -30,7 +30,7 @@ struct FakePush {
   std::string name;        // the subscription's name (its endpoint's last path segment)
   nlohmann::json payload;  // decrypted
   std::string topic, urgency, ttl;
-  int answered = 0;        // the status it was answered with
+  int answered = 0;  // the status it was answered with
   std::chrono::steady_clock::time_point at;
 };
 
@@ -49,7 +49,7 @@ class FakeWebPush {
   // Every push answered 201 waits this long first.
   void set_delay(std::chrono::milliseconds delay);
 
-  std::vector<FakePush> pushes() const;     // every push that passed the checks, in order
+  std::vector<FakePush> pushes() const;  // every push that passed the checks, in order
   std::size_t accepted(const std::string& name) const;  // answered 2xx
   std::size_t accepted_total() const;
   std::size_t started() const;              // requests received (before any delay)
