@@ -278,6 +278,22 @@ TEST_F(ApnsProviderTest, AProviderTokenSignedWithAnotherKeyIsRefused) {
   EXPECT_EQ(stats()["accepted"], 0);
 }
 
+TEST_F(ApnsProviderTest, ALongArticleIsShortenedToFit) {
+  start();
+  ArticleNotification long_article = article("monde-13");
+  for (int i = 0; i < 400; ++i) long_article.body += " La vague a été moins haute que prévu.";
+  std::optional<SendResult> result;
+  provider_->send(long_article, device("phone1"), [&](SendResult r) { result = r; });
+  ASSERT_TRUE(run_until(
+      io_, [&] { return result.has_value(); }, kBound));
+  EXPECT_EQ(result->outcome, SendOutcome::accepted) << result->reason;
+  auto s = stats();
+  EXPECT_EQ(s["refusals"].size(), 0u);  // the fake checks the 4096-byte limit
+  std::string body = s["notifications"][0]["body"];
+  EXPECT_LT(body.size(), long_article.body.size());
+  EXPECT_TRUE(body.ends_with("…")) << body;
+}
+
 TEST_F(ApnsProviderTest, StopRefusesNewSendsAndLetsThoseInFlightFinish) {
   start({"--slow-ms", "500"});
   std::optional<SendResult> slow;

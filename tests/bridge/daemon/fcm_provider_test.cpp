@@ -274,6 +274,22 @@ TEST_F(FcmProviderTest, AnAssertionSignedWithAnotherKeyIsRefused) {
   EXPECT_EQ(stats()["tokenRefusals"][0], "bad signature");
 }
 
+TEST_F(FcmProviderTest, ALongArticleIsShortenedToFit) {
+  start();
+  ArticleNotification long_article = article("eco-78");
+  for (int i = 0; i < 400; ++i) long_article.body += " Les prix montent encore.";
+  std::optional<SendResult> result;
+  provider_->send(long_article, device("phone-1"), [&](SendResult r) { result = r; });
+  ASSERT_TRUE(run_until(
+      io_, [&] { return result.has_value(); }, kBound));
+  EXPECT_EQ(result->outcome, SendOutcome::accepted) << result->reason;
+  auto s = stats();
+  EXPECT_EQ(s["invalid"].size(), 0u);  // the fake checks the 4096-byte limit
+  std::string body = s["notifications"][0]["body"];
+  EXPECT_LT(body.size(), long_article.body.size());
+  EXPECT_TRUE(body.ends_with("…")) << body;
+}
+
 TEST_F(FcmProviderTest, StopRefusesNewSendsAndLetsThoseInFlightFinish) {
   start({"--slow-ms", "500"});
   FcmProviderOptions defaults;
