@@ -17,11 +17,20 @@ using tcp = asio::ip::tcp;
 constexpr std::size_t kMaxBody = 16 * 1024;
 constexpr std::size_t kMaxHeader = 8 * 1024;
 constexpr auto kRequestDeadline = std::chrono::seconds(30);
+// Device registrations come from an application's backend, not from every phone: a few hundred
+// connections are plenty, and past this many a new one is closed at once (memory stays bounded).
+constexpr std::size_t kMaxConnections = 1024;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<const ApiHandler> handler)
-      : stream_(std::move(socket)), handler_(std::move(handler)) {}
+  HttpSession(tcp::socket socket, std::shared_ptr<const ApiHandler> handler,
+              std::shared_ptr<std::size_t> open_sessions)
+      : stream_(std::move(socket)),
+        handler_(std::move(handler)),
+        open_sessions_(std::move(open_sessions)) {
+    ++*open_sessions_;
+  }
+  ~HttpSession() { --*open_sessions_; }
 
   void start() { read_request(); }
 
@@ -80,6 +89,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const ApiHandler> handler_;
+  std::shared_ptr<std::size_t> open_sessions_;
   bool keep_alive_ = false;
 };
 
@@ -90,12 +100,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       : acceptor(io), handler(std::make_shared<const ApiHandler>(std::move(h))) {}
   tcp::acceptor acceptor;
   std::shared_ptr<const ApiHandler> handler;
+  std::shared_ptr<std::size_t> open_sessions = std::make_shared<std::size_t>(0);
   bool stopped = false;
 
   void accept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (self->stopped) return;
-      if (!ec) std::make_shared<HttpSession>(std::move(socket), self->handler)->start();
+      if (!ec && *self->open_sessions < kMaxConnections)
+        std::make_shared<HttpSession>(std::move(socket), self->handler, self->open_sessions)
+            ->start();
       self->accept();
     });
   }
