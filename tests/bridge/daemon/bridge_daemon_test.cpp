@@ -615,5 +615,28 @@ TEST_F(BridgeDaemonTest, ApnsDevicesThroughTheFakeApnsOverHttp2WithTheTestCa) {
   EXPECT_EQ(bridge->metric("newspush_bridge_dead_tokens_removed_total"), 2);
 }
 
+TEST_F(BridgeDaemonTest, RedisThatLostItsDataGetsTheGroupBack) {
+  auto bridge = start_bridge();
+  register_webpush(*bridge, "w1", {"sport"});
+  publish(redis_, make_article("before", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1));
+  redis_.restart();  // no persistence: stream, group and devices are gone
+  ASSERT_EQ(redis_.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()}).text,
+            "newspush");
+  ASSERT_TRUE(bridge->process().wait_for_line("bridge_group_missing", kBound))
+      << bridge->process().output();
+  ASSERT_TRUE(bridge->wait_ready());
+  ASSERT_TRUE(eventually(
+      [&] {
+        return redis_.command_string({"EXISTS", "news:log"}) == "1";
+      },
+      kBound));
+  register_webpush(*bridge, "w1", {"sport"});
+  publish(redis_, make_article("after", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2))
+      << bridge->process().output();
+  EXPECT_EQ(deliveries("after"), (std::map<std::string, int>{{"w1", 1}}));
+}
+
 }  // namespace
 }  // namespace newspush::test
