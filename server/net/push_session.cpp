@@ -166,7 +166,7 @@ void PushSession::deliver_trending(const TrendingPtr& list) {
   // Rankings are not part of the article order: they skip any replay in progress.
   const std::string* frame = framing_ == Framing::sse ? &list->sse_frame : &list->frame;
   if (queue_.push_latest(list->category, SharedFrame(list, frame)))
-    metrics_.trending_conflated.fetch_add(1, std::memory_order_relaxed);
+    worker_.counters().trending_conflated.add(1);
   write_soon();
 }
 
@@ -455,7 +455,7 @@ void PushSession::enqueue(const SharedFrame& frame) {
   }
   if (queue_.bytes() > queue_peak_) {
     queue_peak_ = queue_.bytes();
-    metrics_.observe_queue(queue_peak_);
+    worker_.counters().send_queue_peak_bytes.raise_to(queue_peak_);
   }
   write_soon();
 }

@@ -56,8 +56,7 @@ class WorkerFanOut : public ::testing::Test {
     worker.context().restart();
     worker.context().poll();
   }
-  Metrics metrics;
-  Worker worker{metrics};
+  Worker worker;
   std::vector<std::unique_ptr<CountingConnection>> connections;
 };
 
@@ -75,6 +74,11 @@ TEST_F(WorkerFanOut, LeavingDuringTheWalkTakesEffectAfterIt) {
     EXPECT_EQ(c->received["two"], 1);
   }
   EXPECT_EQ(worker.index().connections().size(), 1000u - 334u);
+  EXPECT_EQ(worker.counters().deliveries.load(), 2000u);  // this worker's own count
+  Metrics metrics;
+  metrics.worker_counters = {&worker.counters()};
+  EXPECT_NE(render_prometheus(metrics).find("\nnewspush_fanout_latency_seconds_count 2\n"),
+            std::string::npos);
 
   worker.enqueue(article("sports", "three"));
   worker.enqueue(article("culture", "breaking", true));
