@@ -72,7 +72,7 @@ TrendingPtr Worker::trending(std::string_view category) const {
 }
 
 void Worker::set_head(std::optional<protocol::Cursor> head) {
-  if (!head || (head_ && head_->epoch == head->epoch && !head->is_after(*head_))) return;
+  if (!head || (head_ && head->is_at_or_before(*head_))) return;
   head_ = std::move(head);
   head_text_ = protocol::to_string(*head_);
 }

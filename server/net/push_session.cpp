@@ -24,8 +24,7 @@ constexpr auto kFirstCommandWait = std::chrono::seconds(2);
 // The history read and the live subscription use two Redis connections: an event read in the
 // replay may still arrive live afterwards.
 bool already_replayed(const ArticleEvent& event, const std::optional<protocol::Cursor>& up_to) {
-  return event.cursor && up_to && event.cursor->epoch == up_to->epoch &&
-         !event.cursor->is_after(*up_to);
+  return event.cursor && up_to && event.cursor->is_at_or_before(*up_to);
 }
 
 }  // namespace
