@@ -97,9 +97,9 @@ class LatencyHistogram {
 // thread alone, on cache lines of its own, so fan-out performs no contended read-modify-write.
 // Summed over workers at scrape time (Metrics::totals); same names and meanings as ever.
 struct alignas(64) WorkerCounters {
-  SingleWriterCounter deliveries;       // article events queued for a connection
-  SingleWriterCounter frames_written;   // frames (WebSocket) or event batches (SSE) written
-  SingleWriterCounter bytes_written;    // payload bytes handed to sockets
+  SingleWriterCounter deliveries;             // article events queued for a connection
+  SingleWriterCounter frames_written;         // frames (WebSocket) or event batches (SSE) written
+  SingleWriterCounter bytes_written;          // payload bytes handed to sockets
   SingleWriterCounter send_queue_peak_bytes;  // largest single queue this worker has seen
   SingleWriterCounter trending_conflated;     // queued lists replaced by a newer one
   LatencyHistogram fanout_latency;
@@ -145,6 +145,7 @@ struct Metrics {
   Counter redis_messages{0};  // everything received on the articles channel
   std::array<Counter, kArticleErrorCount> invalid_articles{};  // by protocol::ArticleError
   Counter articles_fanned_out{0};  // valid articles handed to the hub
+
   std::atomic<std::int64_t> send_queue_bytes{0};  // queued in all connections now
 
   Counter client_errors{0};  // error messages sent for bad client commands

@@ -20,7 +20,6 @@ namespace newspush {
 
 class Worker {
  public:
-
   boost::asio::io_context& context() { return context_; }
   // Only on this worker's thread.
   SubscriptionIndex<Connection>& index() { return index_; }

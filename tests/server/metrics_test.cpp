@@ -3,9 +3,9 @@
 #include "server/metrics.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +36,7 @@ TEST(WorkerCounters, ScrapeSumsEveryWorker) {
   first.send_queue_peak_bytes.raise_to(500);  // a peak never goes down
   second.send_queue_peak_bytes.raise_to(600);
   second.trending_conflated.add(2);
-  first.fanout_latency.observe(std::chrono::microseconds(40));    // le 0.00005
+  first.fanout_latency.observe(std::chrono::microseconds(40));     // le 0.00005
   second.fanout_latency.observe(std::chrono::microseconds(3000));  // le 0.005
 
   auto text = render_prometheus(metrics);

@@ -103,8 +103,7 @@ TEST_F(WorkerFanOut, EveryoneLeavingAtOnceEmptiesTheIndex) {
 TEST_F(WorkerFanOut, ManyConnectionsAfterManyLeave) {
   const std::vector<std::string> categories = {"a", "b", "c", "d", "e", "f", "g", "h"};
   constexpr int kConnections = 20'000;
-  for (int i = 0; i < kConnections; ++i)
-    join({categories[i % 8], categories[(i / 8 + i) % 8]});
+  for (int i = 0; i < kConnections; ++i) join({categories[i % 8], categories[(i / 8 + i) % 8]});
   for (int i = 0; i < kConnections; i += 3) worker.index().remove(connections[i].get());
   for (const auto& category : categories) worker.enqueue(article(category, category));
   run();
