@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh [--scenario NAME] [--target newspushd|nchan] [--transport websocket|sse] [--tls]
+# run.sh [--scenario NAME] [--target newspushd|nchan] [--transport websocket|sse] [--tls] [--rps]
 #        [--build-dir DIR] [-- LOADTEST_ARGS...]
 # Scenarios: smoke s2 breaking idle slow ramp reconnect; nchan (s2 against Nchan); compare (the S2
 # ramp against newspushd, then against Nchan, printed side by side); scaleout (the S2 ramp against
@@ -10,6 +10,10 @@
 # --tls: newspushd serves TLS (--tls-cert/--tls-key) with a fresh self-signed certificate (openssl,
 # EC P-256, for IP:127.0.0.1) and the generator speaks wss:// or https:// and verifies it
 # (--tls --tls-ca); any newspushd scenario, not the Nchan ones (nchan, compare, --target nchan).
+# --rps: loopback's receive work is steered to the load generator's CPU (RPS: its mask written to
+# /sys/class/net/lo/queues/rx-0/rps_cpus; root), as a real network puts it on the client machine,
+# for every server the scenario measures; the previous value is put back on exit, failure or
+# Ctrl-C. Results get -rps in their names. Machine-wide while it runs.
 # Builds (scripts/build.sh release, unless --build-dir points at an existing build), starts a private
 # redis-server and the target on free loopback ports (the server pinned to CPU 0, Redis and the load
 # generator to CPU 1), runs the scenario and writes loadtest/results/<scenario>-<date>.{json,html}.
@@ -24,6 +28,7 @@ target=newspushd
 transport=websocket
 build_dir=""
 tls=0
+rps=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,7 +38,8 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     --tls) tls=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --rps) rps=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +97,13 @@ server_cpus=0
 generator_cpus=1
 [ "$scenario" = scaleout ] && server_cpus=0,1 && generator_cpus=0,1
 
+# --rps: checked before building or starting anything.
+source "$here/rps.sh"
+if [ "$rps" = 1 ]; then
+  rps_generator_mask="$(rps_mask "$generator_cpus")"
+  rps_check || exit 1
+fi
+
 if [ -z "$build_dir" ]; then
   "$root/scripts/build.sh" release
   build_dir="$root/build/release"
@@ -116,6 +129,7 @@ cleanup() {
   touch "$run_dir/stopping"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rps_restore || true
   rm -rf "$run_dir"
 }
 trap cleanup EXIT
@@ -132,6 +146,9 @@ stop_process() {
 }
 
 source "$root/scripts/free_port.sh"
+
+# Once, before the first server starts: every target of a comparison runs under the same steering.
+if [ "$rps" = 1 ]; then rps_steer "$rps_generator_mask" || exit 1; fi
 
 # --tls: newspushd's flags and the CA the generator checks its certificate against.
 tls_server_args=()
@@ -275,6 +292,7 @@ for t in "${targets[@]}"; do
   [ "$scenario" != nchan ] && [ "$scenario" != compare ] && [ "$t" = nchan ] && out="$out-nchan"
   [ "$scenario" != transports ] && [ "$t" != nchan ] && [ "$transport" = sse ] && out="$out-sse"
   [ "$tls" = 1 ] && out="$out-tls"
+  [ "$rps" = 1 ] && out="$out-rps"
   run_status=0
   # In the background so that a signal to run.sh stops it at once (and cleanup ends the generator).
   taskset -c "$generator_cpus" "$loadtest" "${target_args[@]}" --server-pid "$server_pid" --json "$out.json" \
@@ -305,6 +323,8 @@ if { [ "$scenario" = compare ] || [ "$scenario" = scaleout ] || [ "$scenario" = 
   [ ${#jsons[@]} -ge 2 ]; then
   compare_args=()
   for json in "${jsons[@]}"; do compare_args+=(--compare "$json"); done
-  "$loadtest" "${compare_args[@]}" | tee "$here/results/$scenario-$stamp.txt"
+  table="$here/results/$scenario-$stamp"
+  [ "$rps" = 1 ] && table="$table-rps"
+  "$loadtest" "${compare_args[@]}" | tee "$table.txt"
 fi
 exit "$status"

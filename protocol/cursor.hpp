@@ -18,6 +18,12 @@ struct Cursor {
   bool is_after(const Cursor& other) const {
     return epoch == other.epoch && (ms > other.ms || (ms == other.ms && seq > other.seq));
   }
+  // True when both name the same history and this one is not later: whoever has reached `other`
+  // already had this one. False across epochs, where nothing was had (a new history's events are
+  // all new), which !is_after alone would not say.
+  bool is_at_or_before(const Cursor& other) const {
+    return epoch == other.epoch && !is_after(other);
+  }
   bool operator==(const Cursor&) const = default;
 };
 

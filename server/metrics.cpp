@@ -55,9 +55,15 @@ void LatencyHistogram::observe(std::chrono::steady_clock::duration elapsed) {
       std::max<long long>(0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
   std::size_t bucket = 0;
   while (bucket < kBoundsUs.size() && us > kBoundsUs[bucket]) ++bucket;
-  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_us_.fetch_add(us, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
+  buckets_[bucket].add(1);
+  sum_us_.add(us);
+  count_.add(1);
+}
+
+void LatencyHistogram::add_to(LatencyHistogram& into) const {
+  for (std::size_t i = 0; i < buckets_.size(); ++i) into.buckets_[i].add(buckets_[i].load());
+  into.sum_us_.add(sum_us_.load());
+  into.count_.add(count_.load());
 }
 
 void LatencyHistogram::render(std::string& out, std::string_view name) const {
@@ -66,12 +72,12 @@ void LatencyHistogram::render(std::string& out, std::string_view name) const {
   out += "# TYPE " + n + " histogram\n";
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < kBoundsUs.size(); ++i) {
-    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    cumulative += buckets_[i].load();
     char le[32];
     std::snprintf(le, sizeof le, "%g", static_cast<double>(kBoundsUs[i]) / 1e6);
     out += n + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
   }
-  cumulative += buckets_.back().load(std::memory_order_relaxed);
+  cumulative += buckets_.back().load();
   out += n + "_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
   char sum[32];
   std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(sum_us_.load()) / 1e6);
@@ -89,6 +95,20 @@ void SubscriptionGauge::add(const std::string& category, int delta) {
 std::map<std::string, std::int64_t> SubscriptionGauge::snapshot() const {
   std::lock_guard lock(mutex_);
   return counts_;
+}
+
+Metrics::Totals Metrics::totals() const {
+  Totals sum;
+  for (const auto* worker : worker_counters) {
+    sum.deliveries += worker->deliveries.load();
+    sum.frames_written += worker->frames_written.load();
+    sum.bytes_written += worker->bytes_written.load();
+    sum.send_queue_peak_bytes =
+        std::max(sum.send_queue_peak_bytes, worker->send_queue_peak_bytes.load());
+    sum.trending_conflated += worker->trending_conflated.load();
+    worker->fanout_latency.add_to(sum.fanout_latency);
+  }
+  return sum;
 }
 
 std::map<std::string, std::int64_t> Metrics::subscriptions() const {
@@ -150,6 +170,7 @@ std::uint64_t load(const std::atomic<std::uint64_t>& counter) {
 }  // namespace
 
 std::string render_prometheus(const Metrics& m) {
+  const auto totals = m.totals();
   PrometheusWriter w;
   w.single("newspush_connections", "gauge",
            "Reader connections open now (WebSocket and Server-Sent Events).",
@@ -188,15 +209,15 @@ std::string render_prometheus(const Metrics& m) {
   w.single("newspush_articles_total", "counter", "Valid articles fanned out.",
            load(m.articles_fanned_out));
   w.single("newspush_deliveries_total", "counter", "Article events queued for a connection.",
-           load(m.deliveries));
+           totals.deliveries);
   w.single("newspush_frames_written_total", "counter", "WebSocket frames written.",
-           load(m.frames_written));
+           totals.frames_written);
   w.single("newspush_bytes_written_total", "counter", "WebSocket payload bytes written.",
-           load(m.bytes_written));
+           totals.bytes_written);
   w.single("newspush_send_queue_bytes", "gauge", "Bytes queued in all connections now.",
            m.send_queue_bytes.load());
   w.single("newspush_send_queue_peak_bytes", "gauge", "Largest single send queue seen.",
-           load(m.send_queue_peak_bytes));
+           totals.send_queue_peak_bytes);
   w.single("newspush_client_errors_total", "counter", "Error replies to bad client commands.",
            load(m.client_errors));
   w.family("newspush_resumes_total", "counter",
@@ -250,13 +271,13 @@ std::string render_prometheus(const Metrics& m) {
            "Trending lists received on the trending channel.", load(m.trending_lists_received));
   w.single("newspush_trending_conflated_total", "counter",
            "Queued trending lists replaced by a newer one before being sent.",
-           load(m.trending_conflated));
+           totals.trending_conflated);
   w.family("newspush_subscriptions", "gauge",
            "Connections subscribed to each category (\"*\": all; \"_other\": names the history "
            "has not carried).");
   for (const auto& [category, count] : m.subscriptions())
     w.sample("newspush_subscriptions", count, "category=\"" + category + "\"");
-  m.fanout_latency.render(w.text(), "newspush_fanout_latency_seconds");
+  totals.fanout_latency.render(w.text(), "newspush_fanout_latency_seconds");
   return w.take();
 }
 
@@ -265,6 +286,7 @@ std::string render_prometheus(const Metrics& m) {
 namespace newspush {
 
 std::string render_stats_json(const Metrics& m) {
+  const auto totals = m.totals();
   nlohmann::json closed = nlohmann::json::object();
   for (std::size_t i = 0; i < m.connections_closed.size(); ++i)
     closed[std::string(to_string(static_cast<CloseCause>(i)))] = load(m.connections_closed[i]);
@@ -283,10 +305,10 @@ std::string render_stats_json(const Metrics& m) {
                        {"closed", closed}}},
       {"subscriptions", subscriptions},
       {"articles", load(m.articles_fanned_out)},
-      {"deliveries", load(m.deliveries)},
-      {"frames_written", load(m.frames_written)},
-      {"bytes_written", load(m.bytes_written)},
-      {"send_queue_peak_bytes", load(m.send_queue_peak_bytes)},
+      {"deliveries", totals.deliveries},
+      {"frames_written", totals.frames_written},
+      {"bytes_written", totals.bytes_written},
+      {"send_queue_peak_bytes", totals.send_queue_peak_bytes},
       {"redis", {{"up", m.redis_up.load() == 1},
                  {"messages", load(m.redis_messages)},
                  {"connects", load(m.redis_connects)},
@@ -299,7 +321,7 @@ std::string render_stats_json(const Metrics& m) {
       {"trending", {{"leader", m.trending_leader.load() == 1},
                     {"lists_published", load(m.trending_lists_published)},
                     {"lists_received", load(m.trending_lists_received)},
-                    {"conflated", load(m.trending_conflated)}}},
+                    {"conflated", totals.trending_conflated}}},
       {"draining", m.draining.load() == 1},
   };
   return stats.dump();

@@ -1,7 +1,7 @@
 #pragma once
 // Process-wide counters, updated with relaxed atomics from any thread and rendered for
-// GET /metrics (Prometheus text format). Hot-path counters are bumped once per article and
-// worker, never once per subscriber.
+// GET /metrics (Prometheus text format). The counters bumped per delivery or per write are each
+// worker's own (WorkerCounters) and summed when scraped.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -55,18 +55,54 @@ std::string_view to_string(Refusal refusal);
 inline constexpr std::size_t kArticleErrorCount =
     static_cast<std::size_t>(protocol::ArticleError::bad_breaking) + 1;
 
-// In-server fan-out latency: Redis receive -> frame handed to the socket, in microseconds.
+// A counter with one writer thread: a relaxed load and store, no read-modify-write, so the writer
+// never waits for the cache line; readers (a scrape on another thread) see a recent value.
+class SingleWriterCounter {
+ public:
+  SingleWriterCounter() = default;
+  // A copy is a snapshot (the scrape's totals).
+  SingleWriterCounter(const SingleWriterCounter& other) : value_(other.load()) {}
+  SingleWriterCounter& operator=(const SingleWriterCounter&) = delete;
+
+  void add(std::uint64_t n) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void raise_to(std::uint64_t n) {
+    if (n > value_.load(std::memory_order_relaxed)) value_.store(n, std::memory_order_relaxed);
+  }
+  std::uint64_t load() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+// In-server fan-out latency: Redis receive -> frame handed to the socket, in microseconds. One
+// writer thread (a worker's); the scrape adds up every worker's.
 class LatencyHistogram {
  public:
   static constexpr std::array<std::uint64_t, 12> kBoundsUs{50,    100,   250,    500,    1000,  2500,
                                                             5000, 10000, 25000, 50000, 100000, 250000};
   void observe(std::chrono::steady_clock::duration elapsed);
+  // Adds this histogram's counts to `into`.
+  void add_to(LatencyHistogram& into) const;
   void render(std::string& out, std::string_view name) const;
 
  private:
-  std::array<std::atomic<std::uint64_t>, kBoundsUs.size() + 1> buckets_{};
-  std::atomic<std::uint64_t> sum_us_{0};
-  std::atomic<std::uint64_t> count_{0};
+  std::array<SingleWriterCounter, kBoundsUs.size() + 1> buckets_{};
+  SingleWriterCounter sum_us_;
+  SingleWriterCounter count_;
+};
+
+// What one worker thread counts per delivery, per write and per queued frame: written by that
+// thread alone, on cache lines of its own, so fan-out performs no contended read-modify-write.
+// Summed over workers at scrape time (Metrics::totals); same names and meanings as ever.
+struct alignas(64) WorkerCounters {
+  SingleWriterCounter deliveries;             // article events queued for a connection
+  SingleWriterCounter frames_written;         // frames (WebSocket) or event batches (SSE) written
+  SingleWriterCounter bytes_written;          // payload bytes handed to sockets
+  SingleWriterCounter send_queue_peak_bytes;  // largest single queue this worker has seen
+  SingleWriterCounter trending_conflated;     // queued lists replaced by a newer one
+  LatencyHistogram fanout_latency;
 };
 
 // Subscriptions per category of one worker (changed on subscribe, never on fan-out): its lock is
@@ -86,7 +122,15 @@ class KnownCategories;
 struct Metrics {
   using Counter = std::atomic<std::uint64_t>;
 
-  LatencyHistogram fanout_latency;
+  // Each worker's hot-path counters, summed at scrape time; filled before the workers start.
+  std::vector<const WorkerCounters*> worker_counters;
+  struct Totals {
+    std::uint64_t deliveries = 0, frames_written = 0, bytes_written = 0, send_queue_peak_bytes = 0,
+                  trending_conflated = 0;
+    LatencyHistogram fanout_latency;
+  };
+  Totals totals() const;
+
   // Each worker's gauge, summed at scrape time. A series per category only for categories the
   // history has carried (clients choose the names they subscribe to); the rest count as "_other".
   std::vector<const SubscriptionGauge*> worker_subscriptions;  // filled before the workers start
@@ -101,12 +145,8 @@ struct Metrics {
   Counter redis_messages{0};  // everything received on the articles channel
   std::array<Counter, kArticleErrorCount> invalid_articles{};  // by protocol::ArticleError
   Counter articles_fanned_out{0};  // valid articles handed to the hub
-  Counter deliveries{0};           // article events queued for a connection
-  Counter frames_written{0};
-  Counter bytes_written{0};        // WebSocket payload bytes handed to sockets
 
   std::atomic<std::int64_t> send_queue_bytes{0};  // queued in all connections now
-  Counter send_queue_peak_bytes{0};               // largest single queue ever seen
 
   Counter client_errors{0};  // error messages sent for bad client commands
   // Times the live events held during a catch-up passed LiveFeed's byte bound (dropped, read again).
@@ -146,7 +186,6 @@ struct Metrics {
   std::atomic<int> trending_leader{0};    // 1 while this node computes the rankings
   Counter trending_lists_published{0};    // by this node, as the leader
   Counter trending_lists_received{0};     // from the trending channel, every node
-  Counter trending_conflated{0};          // queued lists replaced by a newer one
 
   void count_views(ViewResult result, std::uint64_t n = 1) {
     views[static_cast<std::size_t>(result)].fetch_add(n, std::memory_order_relaxed);
@@ -154,11 +193,6 @@ struct Metrics {
 
   void count_close(CloseCause cause) {
     connections_closed[static_cast<std::size_t>(cause)].fetch_add(1, std::memory_order_relaxed);
-  }
-  void observe_queue(std::uint64_t bytes) {
-    auto peak = send_queue_peak_bytes.load(std::memory_order_relaxed);
-    while (bytes > peak && !send_queue_peak_bytes.compare_exchange_weak(peak, bytes)) {
-    }
   }
 };
 

@@ -64,7 +64,7 @@ void LiveFeed::drop_held() {
 
 void LiveFeed::deliver_if_new(const EventPtr& event) {
   // Another epoch means a new history: its events are new by definition.
-  if (last_ && last_->epoch == event->cursor->epoch && !event->cursor->is_after(*last_)) {
+  if (last_ && event->cursor->is_at_or_before(*last_)) {
     ++duplicates_;
     return;
   }

@@ -35,7 +35,7 @@ void Worker::drain() {
   // Once per batch: every recipient has handed its write to the socket by now.
   if (delivered > 0) {
     auto now = std::chrono::steady_clock::now();
-    for (const auto& event : batch_) metrics_.fanout_latency.observe(now - event->received);
+    for (const auto& event : batch_) counters_.fanout_latency.observe(now - event->received);
   }
   batch_.clear();
 }
@@ -44,7 +44,7 @@ std::size_t Worker::fan_out(const EventPtr& event) {
   if (event->cursor) set_head(event->cursor);
   auto n = index_.for_each_recipient(event->category, event->breaking,
                                      [&event](Connection* c) { c->deliver(event); });
-  metrics_.deliveries.fetch_add(n, std::memory_order_relaxed);
+  counters_.deliveries.add(n);
   return n;
 }
 
@@ -72,7 +72,7 @@ TrendingPtr Worker::trending(std::string_view category) const {
 }
 
 void Worker::set_head(std::optional<protocol::Cursor> head) {
-  if (!head || (head_ && head_->epoch == head->epoch && !head->is_after(*head_))) return;
+  if (!head || (head_ && head->is_at_or_before(*head_))) return;
   head_ = std::move(head);
   head_text_ = protocol::to_string(*head_);
 }
@@ -85,8 +85,9 @@ void Worker::shut_down_connections() {
 
 Hub::Hub(unsigned threads, Metrics& metrics) {
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(metrics));
+    workers_.push_back(std::make_unique<Worker>());
     metrics.worker_subscriptions.push_back(&workers_.back()->subscriptions());
+    metrics.worker_counters.push_back(&workers_.back()->counters());
   }
 }
 

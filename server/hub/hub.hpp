@@ -20,8 +20,6 @@ namespace newspush {
 
 class Worker {
  public:
-  explicit Worker(Metrics& metrics) : metrics_(metrics) {}
-
   boost::asio::io_context& context() { return context_; }
   // Only on this worker's thread.
   SubscriptionIndex<Connection>& index() { return index_; }
@@ -29,6 +27,8 @@ class Worker {
   KeyedIndex<Connection>& trending_requests() { return trending_requests_; }
   // This worker's subscriptions per category, for /metrics (summed over workers at scrape time).
   SubscriptionGauge& subscriptions() { return subscriptions_; }
+  // This worker's per-delivery and per-write counters: only this worker's thread writes them.
+  WorkerCounters& counters() { return counters_; }
   // The trending lists a connection receives: those of the categories it is listed under, and
   // those it asked for. Sorted, no duplicates.
   std::vector<std::string> trending_lists_of(Connection* c) const;
@@ -53,7 +53,7 @@ class Worker {
   void drain();
   std::size_t fan_out(const EventPtr& event);
 
-  Metrics& metrics_;
+  WorkerCounters counters_;
   SubscriptionGauge subscriptions_;
   std::mutex pending_mutex_;
   std::vector<EventPtr> pending_;  // guarded by pending_mutex_

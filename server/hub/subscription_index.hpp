@@ -3,6 +3,12 @@
 // so fan-out takes no lock. A connection subscribed to "*" is listed only under "*" so that every
 // recipient list is disjoint and fan-out needs no per-recipient check. Every list is a
 // RecipientList: fan-out walks an array, and a connection leaves in O(its subscriptions).
+//
+// Nothing may change the index while it is walked: a swap-and-pop would move an unvisited member
+// into a visited position, and a push could reallocate the array under the loop. Connections
+// therefore defer leaving until the walk is over (see Connection::deliver); debug builds (the
+// sanitizer runs) check it.
+#include <cassert>
 #include <functional>
 #include <map>
 #include <string>
@@ -19,12 +25,14 @@ template <typename Subscriber>
 class SubscriptionIndex {
  public:
   void add(Subscriber* s) {
+    assert_not_walking();
     auto [it, inserted] = entries_.try_emplace(s);
     if (inserted) connections_.push(s, it->second.connection_slot);
   }
 
   // Forgets the connection and all its subscriptions, in O(its subscriptions); safe to call twice.
   void remove(Subscriber* s) {
+    assert_not_walking();
     auto it = entries_.find(s);
     if (it == entries_.end()) return;
     for (auto& [category, slot] : it->second.categories) unlist(category, slot);
@@ -33,6 +41,7 @@ class SubscriptionIndex {
   }
 
   void subscribe(Subscriber* s, const std::string& category) {
+    assert_not_walking();
     auto& categories = entries_.at(s).categories;
     auto [it, inserted] = categories.try_emplace(category, List::kUnlisted);
     if (!inserted) return;
@@ -45,6 +54,7 @@ class SubscriptionIndex {
   }
 
   void unsubscribe(Subscriber* s, const std::string& category) {
+    assert_not_walking();
     auto& categories = entries_.at(s).categories;
     auto it = categories.find(category);
     if (it == categories.end()) return;
@@ -66,6 +76,7 @@ class SubscriptionIndex {
   // Calls f(subscriber) once for every connection that should get this article.
   template <typename F>
   std::size_t for_each_recipient(std::string_view category, bool breaking, F&& f) const {
+    Walk walk(*this);
     if (breaking) {
       for (auto* s : connections_.members()) f(s);
       return connections_.size();
@@ -100,6 +111,7 @@ class SubscriptionIndex {
   // Calls f for the connections listed under exactly this key (no "*" expansion).
   template <typename F>
   std::size_t for_each_listed(std::string_view category, F&& f) const {
+    Walk walk(*this);
     auto it = lists_.find(category);
     if (it == lists_.end()) return 0;
     for (auto* s : it->second.members()) f(s);
@@ -128,6 +140,18 @@ class SubscriptionIndex {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  // Marks a walk in progress; once per fan-out, never per recipient.
+  struct Walk {
+    explicit Walk(const SubscriptionIndex& index) : index_(index) { ++index_.walks_; }
+    ~Walk() { --index_.walks_; }
+    Walk(const Walk&) = delete;
+    Walk& operator=(const Walk&) = delete;
+    const SubscriptionIndex& index_;
+  };
+  void assert_not_walking() const {
+    assert(walks_ == 0 && "a connection left or changed the index while the hub walked it");
+  }
+
   void list(const std::string& category, Subscriber* s, std::size_t& slot) {
     lists_[category].push(s, slot);
   }
@@ -141,6 +165,7 @@ class SubscriptionIndex {
   std::unordered_map<Subscriber*, Entry> entries_;
   List connections_;
   std::unordered_map<std::string, List, StringHash, std::equal_to<>> lists_;
+  mutable int walks_ = 0;  // walks in progress (nested ones are fine: they only read)
 };
 
 }  // namespace newspush

@@ -24,8 +24,7 @@ constexpr auto kFirstCommandWait = std::chrono::seconds(2);
 // The history read and the live subscription use two Redis connections: an event read in the
 // replay may still arrive live afterwards.
 bool already_replayed(const ArticleEvent& event, const std::optional<protocol::Cursor>& up_to) {
-  return event.cursor && up_to && event.cursor->epoch == up_to->epoch &&
-         !event.cursor->is_after(*up_to);
+  return event.cursor && up_to && event.cursor->is_at_or_before(*up_to);
 }
 
 }  // namespace
@@ -166,7 +165,7 @@ void PushSession::deliver_trending(const TrendingPtr& list) {
   // Rankings are not part of the article order: they skip any replay in progress.
   const std::string* frame = framing_ == Framing::sse ? &list->sse_frame : &list->frame;
   if (queue_.push_latest(list->category, SharedFrame(list, frame)))
-    metrics_.trending_conflated.fetch_add(1, std::memory_order_relaxed);
+    worker_.counters().trending_conflated.add(1);
   write_soon();
 }
 
@@ -455,7 +454,7 @@ void PushSession::enqueue(const SharedFrame& frame) {
   }
   if (queue_.bytes() > queue_peak_) {
     queue_peak_ = queue_.bytes();
-    metrics_.observe_queue(queue_peak_);
+    worker_.counters().send_queue_peak_bytes.raise_to(queue_peak_);
   }
   write_soon();
 }

@@ -147,8 +147,8 @@ void SseSession<Stream>::write_batch(const std::vector<SharedFrame>& batch) {
     bytes += frame->size();
   }
   wrote_since_heartbeat_ = true;
-  metrics_.frames_written.fetch_add(1, std::memory_order_relaxed);
-  metrics_.bytes_written.fetch_add(bytes, std::memory_order_relaxed);
+  worker_.counters().frames_written.add(1);
+  worker_.counters().bytes_written.add(bytes);
   asio::async_write(stream_, std::span<const asio::const_buffer>(gather_),
                     [self = self_as<SseSession>()](boost::system::error_code ec, std::size_t) {
                       self->on_written(!ec);

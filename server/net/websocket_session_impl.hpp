@@ -190,8 +190,8 @@ void WebSocketSession<NextLayer>::write_batch(const std::vector<SharedFrame>& ba
     gather_.emplace_back(frame->data(), frame->size());
     bytes += frame->size();
   }
-  metrics_.frames_written.fetch_add(1, std::memory_order_relaxed);
-  metrics_.bytes_written.fetch_add(bytes + batch.size() - 1, std::memory_order_relaxed);
+  worker_.counters().frames_written.add(1);
+  worker_.counters().bytes_written.add(bytes + batch.size() - 1);
   // A span, not the vector: the write operation copies its buffer sequence, and a span is cheap.
   ws_.async_write(std::span<const asio::const_buffer>(gather_),
                   [self = self_as<WebSocketSession>()](beast::error_code ec, std::size_t) {

@@ -33,5 +33,28 @@ TEST(CursorTest, OrdersWithinOneEpochOnly) {
   EXPECT_FALSE(a.is_after(other));
 }
 
+// "Same epoch and not after": what a resume, the live feed and a worker's head skip as had.
+TEST(CursorTest, AtOrBeforeIsWithinOneEpochOnly) {
+  auto a = *parse_cursor("e:100-0");
+  auto b = *parse_cursor("e:100-1");
+  auto c = *parse_cursor("e:101-0");
+  auto other_epoch_earlier = *parse_cursor("f:1-0");
+  auto other_epoch_later = *parse_cursor("f:999-0");
+  EXPECT_TRUE(a.is_at_or_before(a));  // the same position was had
+  EXPECT_TRUE(a.is_at_or_before(b));
+  EXPECT_TRUE(b.is_at_or_before(c));
+  EXPECT_TRUE(a.is_at_or_before(c));
+  EXPECT_FALSE(b.is_at_or_before(a));
+  EXPECT_FALSE(c.is_at_or_before(a));
+  // Another history: never had, whichever numbers are bigger.
+  EXPECT_FALSE(other_epoch_earlier.is_at_or_before(c));
+  EXPECT_FALSE(other_epoch_later.is_at_or_before(a));
+  EXPECT_FALSE(a.is_at_or_before(other_epoch_later));
+  EXPECT_FALSE(c.is_at_or_before(other_epoch_earlier));
+  // Sequence numbers decide within a millisecond, milliseconds before them.
+  EXPECT_TRUE(parse_cursor("e:100-9")->is_at_or_before(*parse_cursor("e:101-0")));
+  EXPECT_FALSE(parse_cursor("e:101-0")->is_at_or_before(*parse_cursor("e:100-9")));
+}
+
 }  // namespace
 }  // namespace newspush::protocol

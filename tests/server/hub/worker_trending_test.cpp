@@ -27,8 +27,7 @@ class WorkerTrending : public ::testing::Test {
     for (const auto& category : categories) worker.index().subscribe(&c, category);
     for (const auto& category : requested) worker.trending_requests().add(&c, category);
   }
-  Metrics metrics;
-  Worker worker{metrics};
+  Worker worker;
 };
 
 TEST_F(WorkerTrending, ListsGoToTheirCategoryAndToThoseWhoAskedEachOnce) {

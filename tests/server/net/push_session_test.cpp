@@ -99,7 +99,7 @@ class PushSessionTest : public ::testing::Test {
   }
 
   ServerState state_;
-  Worker worker_{state_.metrics};
+  Worker worker_;
 };
 
 std::vector<std::string> types_of(const std::vector<std::string>& frames) {
