@@ -407,7 +407,7 @@ SharedFrame PushSession::message_frame(std::string message, std::string_view id)
     return std::make_shared<const std::string>(
         protocol::sse_event(type == "error" ? "notice" : type, id, message));
   }
-  return std::make_shared<const std::string>(std::move(message));
+  return std::make_shared<const std::string>(websocket_text_frame(message));
 }
 
 void PushSession::reply(std::string message, std::string_view id) {

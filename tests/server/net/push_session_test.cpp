@@ -36,7 +36,7 @@ EventPtr event(std::uint64_t n, std::string category = "sports", bool breaking =
 class RecordingSession : public PushSession {
  public:
   RecordingSession(Worker& worker, ServerState& state, Framing framing)
-      : PushSession(worker, state, framing, {}, {}) {}
+      : PushSession(worker, state, framing, {}, {}), websocket_(framing == Framing::websocket) {}
 
   using PushSession::close_with;
   using PushSession::Framing;
@@ -59,7 +59,8 @@ class RecordingSession : public PushSession {
     while (complete_write()) {
     }
   }
-  // Every frame written so far, in order.
+  // Every message written so far, in order (a WebSocket frame's payload, checked to be one
+  // whole text frame).
   std::vector<std::string> frames;
   std::vector<std::size_t> batch_sizes;
   bool writing = false;
@@ -70,10 +71,21 @@ class RecordingSession : public PushSession {
   void write_batch(const std::vector<SharedFrame>& batch) override {
     writing = true;
     batch_sizes.push_back(batch.size());
-    for (const auto& frame : batch) frames.push_back(*frame);
+    for (const auto& frame : batch) {
+      if (!websocket_) {
+        frames.push_back(*frame);
+        continue;
+      }
+      std::string_view payload = websocket_payload(*frame);
+      EXPECT_EQ(frame->front(), '\x81') << "not a final text frame";
+      EXPECT_EQ(websocket_text_frame(payload), *frame);
+      frames.emplace_back(payload);
+    }
   }
   void send_close() override { close_sent = true; }
   void abort() override { aborted = true; }
+
+  bool websocket_;
 };
 
 class PushSessionTest : public ::testing::Test {
@@ -123,8 +135,8 @@ TEST_F(PushSessionTest, AWebSocketReaderGetsTheMessageAndAnSseReaderTheSameAsAnE
   ASSERT_EQ(sse->frames.size(), 2u);
   EXPECT_THAT(ws->frames[0], StartsWith(R"({"type":"subscribed")"));
   EXPECT_THAT(sse->frames[0], StartsWith("event: subscribed\n"));
-  EXPECT_EQ(ws->frames[1], e->frame);
-  EXPECT_EQ(sse->frames[1], "event: article\nid: ep:1-0\ndata: " + e->frame + "\n\n");
+  EXPECT_EQ(ws->frames[1], e->message());
+  EXPECT_EQ(sse->frames[1], "event: article\nid: ep:1-0\ndata: " + std::string(e->message()) + "\n\n");
 }
 
 TEST_F(PushSessionTest, WhatArrivesDuringAWriteGoesOutTogetherInTheNextOne) {
