@@ -64,7 +64,7 @@ class WebSocketSession : public PushSession {
   void handle_command(std::string_view text);
   void view(const protocol::View& command);
 
-  void write_batch(const std::vector<SharedFrame>& batch) override;
+  bool write_batch(const std::vector<SharedFrame>& batch) override;
   void send_close() override;
   void abort() override;
 
@@ -104,6 +104,8 @@ class WebSocketSession : public PushSession {
   bool write_in_flight_ = false;
   const std::vector<SharedFrame>* batch_ = nullptr;  // PushSession's, waiting or in flight
   bool batch_in_flight_ = false;
+  bool in_write_batch_ = false;      // a batch done now is returned, not reported by on_written
+  bool batch_done_now_ = false;
   std::optional<websocket::ControlFrame> control_;   // waiting
   bool control_is_close_ = false;
   websocket::ControlFrame control_in_flight_;

@@ -263,14 +263,15 @@ void WebSocketSession<NextLayer>::view(const protocol::View& command) {
 // ---- writing ----------------------------------------------------------------------------------
 
 template <typename NextLayer>
-void WebSocketSession<NextLayer>::write_batch(const std::vector<SharedFrame>& batch) {
-  if (close_ >= Close::close_sent) {
-    // Nothing may follow a close frame: the batch is dropped, the connection is ending.
-    on_written(false);
-    return;
-  }
+bool WebSocketSession<NextLayer>::write_batch(const std::vector<SharedFrame>& batch) {
+  // Nothing may follow a close frame: the batch is dropped, the connection is ending.
+  if (close_ >= Close::close_sent) return true;
   batch_ = &batch;
+  in_write_batch_ = true;
+  batch_done_now_ = false;
   write_pending();
+  in_write_batch_ = false;
+  return batch_done_now_;
 }
 
 template <typename NextLayer>
@@ -361,14 +362,17 @@ void WebSocketSession<NextLayer>::on_write(beast::error_code ec) {
   const bool wrote_close = std::exchange(close_in_flight_, false);
   gather_.clear();
   if (wrote_batch) batch_ = nullptr;
+  // Written at once from write_batch: returned there; otherwise PushSession is told, and may
+  // hand over its next batch from here.
+  const bool report = wrote_batch && !in_write_batch_;
+  if (wrote_batch && in_write_batch_) batch_done_now_ = true;
   if (ec) {
     if (close_ < Close::tearing_down) fail(CloseCause::client);
-    if (wrote_batch) on_written(false);
+    if (report) on_written(false);
     return;
   }
   if (wrote_close) on_close_sent();
-  // PushSession may hand over its next batch from here (write_batch, or write_pending below).
-  if (wrote_batch) on_written(true);
+  if (report) on_written(true);
   write_pending();
 }
 

@@ -68,7 +68,7 @@ class RecordingSession : public PushSession {
   bool aborted = false;
 
  private:
-  void write_batch(const std::vector<SharedFrame>& batch) override {
+  bool write_batch(const std::vector<SharedFrame>& batch) override {
     writing = true;
     batch_sizes.push_back(batch.size());
     for (const auto& frame : batch) {
@@ -81,6 +81,7 @@ class RecordingSession : public PushSession {
       EXPECT_EQ(websocket_text_frame(payload), *frame);
       frames.emplace_back(payload);
     }
+    return false;  // completed by complete_write
   }
   void send_close() override { close_sent = true; }
   void abort() override { aborted = true; }
