@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,12 @@ class WebSocketProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = std::make_unique<NewspushdProcess>(
-        redis_.url(), std::vector<std::string>{"--max-frame", std::to_string(kMaxFrame)});
+        redis_.url(), std::vector<std::string>{"--max-frame", std::to_string(kMaxFrame),
+                                               "--idle-timeout", std::to_string(idle_timeout_)});
     ASSERT_TRUE(node_->wait_ready()) << node_->output();
   }
+
+  int idle_timeout_ = 60;
 
   // Upgrades `tcp` and waits for the welcome, the first frame.
   void upgrade(RawTcp& tcp) {
@@ -236,6 +240,53 @@ TEST_F(WebSocketProtocolTest, AServerCloseWaitsForThePeersAndSendsNoSecondClose)
   ASSERT_TRUE(tcp.send(ws::frame({.opcode = 0x1, .rsv = 2}, "late")));
   EXPECT_TRUE(tcp.wait_closed(20s));
   EXPECT_EQ(parse_frames(body(tcp)).size(), frames.size()) << body(tcp);
+}
+
+// Beast's keep-alive, as the session reproduces it: a ping every half idle timeout; a peer that
+// shows nothing at all in the half after a ping is dropped (no close frame), one that answers stays.
+class WebSocketKeepAliveTest : public WebSocketProtocolTest {
+ protected:
+  WebSocketKeepAliveTest() { idle_timeout_ = 2; }
+
+  // Reads until the `n`-th ping frame since the upgrade (counting all frames); its index.
+  std::optional<std::size_t> wait_for_ping(RawTcp& tcp, std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto frames = parse_frames(body(tcp));
+      std::size_t pings = 0;
+      for (std::size_t i = 0; i < frames.size(); ++i)
+        if (frames[i].opcode() == 0x9 && ++pings == n) return i;
+      if (tcp.read_more(1s) == 0) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(WebSocketKeepAliveTest, ASilentPeerIsPingedThenDropped) {
+  const double before = closed("timeout");
+  RawTcp tcp(node_->port());
+  upgrade(tcp);
+  ASSERT_TRUE(wait_for_ping(tcp, 1)) << body(tcp);
+  EXPECT_TRUE(tcp.wait_closed(30s));
+  for (const auto& frame : parse_frames(body(tcp))) EXPECT_NE(frame.opcode(), 0x8);
+  EXPECT_TRUE(node_->wait_metric_at_least("newspush_connections_closed_total{reason=\"timeout\"}",
+                                          before + 1));
+}
+
+TEST_F(WebSocketKeepAliveTest, APeerThatAnswersPingsStaysPastTheIdleTimeout) {
+  RawTcp tcp(node_->port());
+  upgrade(tcp);
+  // Three pings, each answered: three half timeouts, longer than the idle timeout itself.
+  for (std::size_t n = 1; n <= 3; ++n) {
+    auto at = wait_for_ping(tcp, n);
+    ASSERT_TRUE(at) << "ping " << n << ": " << body(tcp);
+    ASSERT_TRUE(tcp.send(ws::pong(parse_frames(body(tcp))[*at].payload)));
+  }
+  const std::size_t seen = parse_frames(body(tcp)).size();
+  ASSERT_TRUE(tcp.send(ws::text(R"({"op":"ping"})")));
+  ASSERT_TRUE(tcp.read_until(R"({"type":"pong"})", 10s)) << body(tcp);
+  for (const auto& frame : parse_frames(body(tcp))) EXPECT_NE(frame.opcode(), 0x8);
+  EXPECT_GT(parse_frames(body(tcp)).size(), seen);
 }
 
 }  // namespace
