@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The frames clients get: the article spliced in unchanged.
   FUZZ_CHECK(live.event != nullptr);
-  auto event = fuzz::parse_message(live.event->frame);
+  auto event = fuzz::parse_message(std::string(live.event->message()));
   FUZZ_CHECK(event["type"] == "article");
   FUZZ_CHECK(!event.contains("cursor"));
   FUZZ_CHECK(event["category"] == article.category && event["breaking"] == article.breaking);

@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ArticleEvent& event = *built.event;
   FUZZ_CHECK(protocol::is_valid_category(event.category));
   FUZZ_CHECK(event.cursor.has_value());
-  auto frame = fuzz::parse_message(event.frame);
+  auto frame = fuzz::parse_message(std::string(event.message()));
   const bool retract = notification->kind == "retract";
   FUZZ_CHECK(frame["type"] == (retract ? "retract" : "article"));
   FUZZ_CHECK(frame["category"] == event.category && frame["breaking"] == event.breaking);

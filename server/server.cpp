@@ -30,7 +30,8 @@ SessionSettings session_settings(const Config& config) {
   settings.replay.max_events = config.max_replay_events;
   settings.replay.max_bytes = config.max_replay_bytes;
   protocol::WelcomeInfo info{"newspushd/" NEWSPUSH_VERSION, config.max_frame, config.max_categories};
-  settings.welcome = std::make_shared<const std::string>(protocol::welcome_message(info));
+  settings.welcome =
+      std::make_shared<const std::string>(websocket_text_frame(protocol::welcome_message(info)));
   return settings;
 }
 

@@ -30,8 +30,7 @@ void Worker::drain() {
   std::size_t delivered = 0;
   for (const auto& event : batch_) delivered += fan_out(event);
   corked_ = false;
-  for (auto* c : to_flush_) c->flush();
-  to_flush_.clear();
+  flush_deferred();
   // Once per batch: every recipient has handed its write to the socket by now.
   if (delivered > 0) {
     auto now = std::chrono::steady_clock::now();
@@ -48,13 +47,23 @@ std::size_t Worker::fan_out(const EventPtr& event) {
   return n;
 }
 
+void Worker::flush_deferred() {
+  for (auto* c : to_flush_) c->flush();
+  to_flush_.clear();
+}
+
 void Worker::fan_out_trending(const TrendingPtr& list) {
+  // Corked too: a connection may write at once (a direct send), and one whose socket failed
+  // would leave the index while it is walked.
+  corked_ = true;
   trending_[list->category] = list;
   index_.for_each_listed(list->category, [&list](Connection* c) { c->deliver_trending(list); });
   // Those who also get it through their categories were served above.
   trending_requests_.for_each(list->category, [this, &list](Connection* c) {
     if (!index_.is_listed(c, list->category)) c->deliver_trending(list);
   });
+  corked_ = false;
+  flush_deferred();
 }
 
 std::vector<std::string> Worker::trending_lists_of(Connection* c) const {

@@ -37,7 +37,8 @@ class Worker {
   // From any thread: queue an event for this worker. Events queued while the worker is busy are
   // fanned out together, and each connection then writes them in one go (see drain).
   void enqueue(EventPtr event);
-  // True while a batch of events is being fanned out: connections queue without writing, and
+  // True while a batch of events or a trending list is fanned out: connections queue without
+  // writing (a failed write would take one out of the index being walked), and
   // ask to be flushed once the batch is done.
   bool corked() const { return corked_; }
   void defer_flush(Connection* c) { to_flush_.push_back(c); }
@@ -51,6 +52,8 @@ class Worker {
  private:
   friend class Hub;
   void drain();
+  // Writes what connections deferred while the worker was corked.
+  void flush_deferred();
   std::size_t fan_out(const EventPtr& event);
 
   WorkerCounters counters_;

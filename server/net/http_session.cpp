@@ -571,7 +571,7 @@ void HttpSession::list_recent(const Request& request, std::string_view query) {
           const auto& event = *read->events[i];
           if (event.restricted && !rights.matches(event.category)) continue;
           if (listed++) body += ',';
-          body += event.frame;
+          body += event.message();
         }
         body += "]}";
         self->send_json(200, std::move(body));
@@ -590,7 +590,7 @@ void HttpSession::show_trending(const Request& request, std::string_view query) 
                                            "it as Authorization: Bearer",
                                            {}}));
   // The worker's copy is what its WebSocket clients were sent last.
-  if (auto list = worker_.trending(category)) return send_json(200, list->frame);
+  if (auto list = worker_.trending(category)) return send_json(200, std::string(list->message()));
   send_json(200, protocol::trending_message({category, {}, std::nullopt}));
 }
 

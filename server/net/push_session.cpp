@@ -307,8 +307,10 @@ void PushSession::pump_backlog() {
   std::size_t budget = state_.session.max_send_queue / 2;
   while (!backlog_.empty() && !closing_ &&
          (queue_.empty() || queue_.bytes() + backlog_.front()->size() <= budget)) {
-    enqueue(backlog_.front());
+    // Taken off first: a batch the transport writes at once pumps again from write_queued.
+    SharedFrame frame = backlog_.front();
     backlog_.pop_front();
+    enqueue(frame);
   }
   if (backlog_.empty()) {
     resume_ = Resume::none;
@@ -406,7 +408,7 @@ SharedFrame PushSession::message_frame(std::string message, std::string_view id)
     return std::make_shared<const std::string>(
         protocol::sse_event(type == "error" ? "notice" : type, id, message));
   }
-  return std::make_shared<const std::string>(std::move(message));
+  return std::make_shared<const std::string>(websocket_text_frame(message));
 }
 
 void PushSession::reply(std::string message, std::string_view id) {
@@ -477,9 +479,19 @@ void PushSession::flush() {
 }
 
 void PushSession::write_queued() {
-  queue_.take_all(in_flight_);
+  // A batch the transport wrote at once (a socket with room) is followed here, in a loop: never
+  // by recursion through on_written, which a long replay would nest as deep as it is long, and
+  // which would re-enter pump_backlog in the middle of its loop.
   writing_ = true;
-  write_batch(in_flight_);
+  for (;;) {
+    queue_.take_all(in_flight_);
+    if (!write_batch(in_flight_)) return;  // on_written follows
+    in_flight_.clear();
+    pump_backlog();  // its enqueues only queue: writing_ is set
+    if (queue_.empty()) break;
+  }
+  writing_ = false;
+  if (closing_) start_close();
 }
 
 void PushSession::on_written(bool ok) {

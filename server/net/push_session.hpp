@@ -40,10 +40,12 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
               Admission::ConnectionSlot connection_slot, Admission::ClientSlot client_slot);
   ~PushSession() override;
 
-  // The transport. write_batch sends `batch` (kept alive until written) and calls on_written;
+  // The transport. write_batch sends `batch` (kept alive until written): true when it is done
+  // with it at once (written whole, or dropped because the connection is ending), on_written is
+  // then not called; false when it calls on_written later, from a completion handler.
   // send_close ends the connection once everything queued is written, and calls finish when it
   // is over; abort closes the socket at once (the close deadline passed).
-  virtual void write_batch(const std::vector<SharedFrame>& batch) = 0;
+  virtual bool write_batch(const std::vector<SharedFrame>& batch) = 0;
   virtual void send_close() = 0;
   virtual void abort() = 0;
 

@@ -37,7 +37,7 @@ class SseSession : public PushSession {
   void read_next();
   void arm_heartbeat();
 
-  void write_batch(const std::vector<SharedFrame>& batch) override;
+  bool write_batch(const std::vector<SharedFrame>& batch) override;
   void send_close() override;
   void abort() override;
 

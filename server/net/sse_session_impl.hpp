@@ -138,7 +138,7 @@ void SseSession<Stream>::arm_heartbeat() {
 }
 
 template <typename Stream>
-void SseSession<Stream>::write_batch(const std::vector<SharedFrame>& batch) {
+bool SseSession<Stream>::write_batch(const std::vector<SharedFrame>& batch) {
   // Events are self-delimiting: the batch goes out as it is, in one gather write.
   gather_.clear();
   std::size_t bytes = 0;
@@ -153,6 +153,7 @@ void SseSession<Stream>::write_batch(const std::vector<SharedFrame>& batch) {
                     [self = self_as<SseSession>()](boost::system::error_code ec, std::size_t) {
                       self->on_written(!ec);
                     });
+  return false;
 }
 
 template <typename Stream>

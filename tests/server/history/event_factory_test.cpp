@@ -27,7 +27,7 @@ TEST(HistoryEvent, ArticleCarriesCursorAndUpdateFlag) {
   EXPECT_TRUE(built.event->breaking);
   ASSERT_TRUE(built.event->cursor);
   EXPECT_EQ(built.event->cursor->ms, 5u);
-  auto frame = json::parse(built.event->frame);
+  auto frame = json::parse(built.event->message());
   EXPECT_EQ(frame["type"], "article");
   EXPECT_EQ(frame["cursor"], "e:5-1");
   EXPECT_EQ(frame["update"], true);
@@ -39,7 +39,7 @@ TEST(HistoryEvent, RetractionIsRoutedLikeTheArticle) {
                                    R"({"breaking":false,"category":"culture","id":"a"})", 1 << 16);
   ASSERT_TRUE(built.event);
   EXPECT_EQ(built.event->category, "culture");
-  auto frame = json::parse(built.event->frame);
+  auto frame = json::parse(built.event->message());
   EXPECT_EQ(frame, json({{"type", "retract"}, {"cursor", "e:6-0"}, {"id", "a"},
                          {"category", "culture"}, {"breaking", false}}));
 }
@@ -66,7 +66,7 @@ TEST(LiveArticle, HasNoCursor) {
   auto built = build_live_article(R"({"id":"a","category":"sports","title":"T"})", 1 << 16);
   ASSERT_TRUE(built.event);
   EXPECT_FALSE(built.event->cursor);
-  EXPECT_FALSE(json::parse(built.event->frame).contains("cursor"));
+  EXPECT_FALSE(json::parse(built.event->message()).contains("cursor"));
 }
 
 }  // namespace

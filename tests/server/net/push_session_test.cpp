@@ -36,7 +36,7 @@ EventPtr event(std::uint64_t n, std::string category = "sports", bool breaking =
 class RecordingSession : public PushSession {
  public:
   RecordingSession(Worker& worker, ServerState& state, Framing framing)
-      : PushSession(worker, state, framing, {}, {}) {}
+      : PushSession(worker, state, framing, {}, {}), websocket_(framing == Framing::websocket) {}
 
   using PushSession::close_with;
   using PushSession::Framing;
@@ -59,21 +59,37 @@ class RecordingSession : public PushSession {
     while (complete_write()) {
     }
   }
-  // Every frame written so far, in order.
+  // Every message written so far, in order (a WebSocket frame's payload, checked to be one
+  // whole text frame).
   std::vector<std::string> frames;
   std::vector<std::size_t> batch_sizes;
   bool writing = false;
+  // As a socket with room does: every batch written at once, from write_batch itself.
+  bool writes_at_once = false;
   bool close_sent = false;
   bool aborted = false;
 
  private:
-  void write_batch(const std::vector<SharedFrame>& batch) override {
+  bool write_batch(const std::vector<SharedFrame>& batch) override {
     writing = true;
     batch_sizes.push_back(batch.size());
-    for (const auto& frame : batch) frames.push_back(*frame);
+    for (const auto& frame : batch) {
+      if (!websocket_) {
+        frames.push_back(*frame);
+        continue;
+      }
+      std::string_view payload = websocket_payload(*frame);
+      EXPECT_EQ(frame->front(), '\x81') << "not a final text frame";
+      EXPECT_EQ(websocket_text_frame(payload), *frame);
+      frames.emplace_back(payload);
+    }
+    if (writes_at_once) writing = false;
+    return writes_at_once;  // else completed by complete_write
   }
   void send_close() override { close_sent = true; }
   void abort() override { aborted = true; }
+
+  bool websocket_;
 };
 
 class PushSessionTest : public ::testing::Test {
@@ -123,8 +139,8 @@ TEST_F(PushSessionTest, AWebSocketReaderGetsTheMessageAndAnSseReaderTheSameAsAnE
   ASSERT_EQ(sse->frames.size(), 2u);
   EXPECT_THAT(ws->frames[0], StartsWith(R"({"type":"subscribed")"));
   EXPECT_THAT(sse->frames[0], StartsWith("event: subscribed\n"));
-  EXPECT_EQ(ws->frames[1], e->frame);
-  EXPECT_EQ(sse->frames[1], "event: article\nid: ep:1-0\ndata: " + e->frame + "\n\n");
+  EXPECT_EQ(ws->frames[1], e->message());
+  EXPECT_EQ(sse->frames[1], "event: article\nid: ep:1-0\ndata: " + std::string(e->message()) + "\n\n");
 }
 
 TEST_F(PushSessionTest, WhatArrivesDuringAWriteGoesOutTogetherInTheNextOne) {
@@ -160,6 +176,32 @@ TEST_F(PushSessionTest, AResumeFromTheWindowReplaysThenGoesLiveWithoutADuplicate
   EXPECT_THAT(ids, ElementsAre("ep:1-0", "ep:2-0", "ep:4-0", "ep:5-0", "ep:5-0", "ep:6-0"));
   EXPECT_THAT(session->frames[4], StartsWith("event: resumed\n"));
   EXPECT_THAT(session->frames[4], HasSubstr(R"("replayed":3)"));
+}
+
+TEST_F(PushSessionTest, ALongReplayWrittenAtOnceGoesOutInOrderOnceWithoutRecursion) {
+  // Each event fills half the queue's bound: the replay is pumped one event at a time, each
+  // batch written by the transport before write_batch returns.
+  state_.session.max_send_queue = 4096;
+  const std::size_t padding = state_.session.max_send_queue / 2;
+  constexpr std::uint64_t kEvents = 2000;
+  state_.window = std::make_unique<ReplayWindow>(ReplayWindow::Bounds{1ull << 30, kEvents * 2});
+  state_.window->stand_at({"ep", 0, 0});
+  for (std::uint64_t n = 1; n <= kEvents; ++n) state_.window->append(event(n, "sports", false, padding));
+  state_.session.replay.max_events = kEvents * 2;
+  state_.session.replay.max_bytes = 1ull << 30;
+  auto session = open(RecordingSession::Framing::websocket);
+  session->writes_at_once = true;
+  session->subscribe({{"sports"}, std::string("ep:0-0"), {}});
+  publish(event(kEvents + 1));
+  EXPECT_FALSE(session->writing);
+  std::vector<std::string> articles;
+  for (const auto& frame : session->frames) {
+    if (protocol::message_type(frame) != "article") continue;
+    auto at = frame.find(R"("n":)");
+    articles.push_back(frame.substr(at + 4, frame.find(',', at) - at - 4));
+  }
+  ASSERT_EQ(articles.size(), kEvents + 1);
+  for (std::uint64_t n = 1; n <= kEvents + 1; ++n) EXPECT_EQ(articles[n - 1], std::to_string(n));
 }
 
 TEST_F(PushSessionTest, ASecondResumeOnAConnectionIsRefused) {
