@@ -118,7 +118,8 @@ ossl x509 -req -in "$run_dir/server.csr" -CA "$run_dir/ca.pem" -CAkey "$run_dir/
   -days 1 -extfile "$run_dir/leaf.ext" -out "$run_dir/server.crt"
 
 # --- the fakes --------------------------------------------------------------------------------
-# Starts a fake in the background (log $1), waits for its "listening" line and prints it.
+# Starts a fake in the background (log $1), waits for its "listening" line and sets $line to it.
+# (Not run in $(...): its pid must reach the cleanup's list.)
 start_fake() {
   local log="$run_dir/$1.log"
   shift
@@ -128,15 +129,15 @@ start_fake() {
   wait_for "$log's listening line" 15 grep -q '^listening' "$log" ||
     { cat "$log" >&2; exit 1; }
   kill -0 "$pid" || { cat "$log" >&2; exit 1; }
-  grep -m1 '^listening' "$log"
+  line="$(grep -m1 '^listening' "$log")"
 }
 bridge_platform_args=()
 count_urls=()
 for p in "${platforms[@]}"; do
   if [ "$p" = apns ]; then
-    line="$(start_fake apns "$root/tests/bridge/fakes/fake_apns.cjs" --cert "$run_dir/server.crt" \
+    start_fake apns "$root/tests/bridge/fakes/fake_apns.cjs" --cert "$run_dir/server.crt" \
       --key "$run_dir/server.key" --public-key "$run_dir/apns.pub" --key-id BENCHKEY01 \
-      --team-id BENCHTEAM1 --topic fr.exemple.news --quiet 1)"
+      --team-id BENCHTEAM1 --topic fr.exemple.news --quiet 1
     apns_h2="$(sed -n 's/.*h2=\([0-9]*\).*/\1/p' <<<"$line")"
     apns_admin="$(sed -n 's/.*admin=\([0-9]*\).*/\1/p' <<<"$line")"
     count_urls+=("http://127.0.0.1:$apns_admin/__counts")
@@ -144,7 +145,7 @@ for p in "${platforms[@]}"; do
                            --apns-topic fr.exemple.news --apns-endpoint "https://127.0.0.1:$apns_h2"
                            --provider-ca "$run_dir/ca.pem")
   else
-    line="$(start_fake webpush "$here/fake_web_push.cjs")"
+    start_fake webpush "$here/fake_web_push.cjs"
     webpush_port="$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$line")"
     webpush_p256dh="$(sed -n 's/.*p256dh=\([A-Za-z0-9_-]*\).*/\1/p' <<<"$line")"
     webpush_auth="$(sed -n 's/.*auth=\([A-Za-z0-9_-]*\).*/\1/p' <<<"$line")"
@@ -238,6 +239,7 @@ final="$(counts)"
 distinct="$(jq .distinct <<<"$final")"
 duplicates="$(jq .duplicates <<<"$final")"
 errors="$(jq .errors <<<"$final")"
+first_at="$(jq -r --arg t0 "$published_at" '(.first / 1000 - ($t0 | tonumber)) | . * 1000 | round / 1000' <<<"$final")"
 wall="$(jq -r --arg t0 "$published_at" '(.last / 1000 - ($t0 | tonumber)) | . * 1000 | round / 1000' <<<"$final")"
 bridge_cpu_total="$(awk -v a="$cpu_before" -v b="$cpu_after" -v f="$first_bridge_cpu" 'BEGIN { printf "%.2f", b - a + f }')"
 skipped="$(metric newspush_bridge_sends_skipped_accepted_total)"
@@ -247,7 +249,7 @@ echo
 echo "platform:           $platform (bridge pid on CPU $bridge_cpu; Redis, fakes, registration on CPU $fakes_cpu)"
 echo "devices:            $total ($devices per platform), registered in ${registration_seconds} s through the API"
 echo "arrived:            $distinct distinct, $duplicates duplicates, $errors refused by the fakes"
-echo "publish -> last:    ${wall} s"
+echo "publish -> first:   ${first_at} s, -> last: ${wall} s"
 awk -v n="$distinct" -v w="$wall" -v c="$bridge_cpu_total" 'BEGIN {
   printf "notifications/s:    %.0f\n", (w > 0 ? n / w : 0)
   printf "bridge CPU:         %.2f s, %.3f CPU-s per 1,000 notifications\n", c, (n > 0 ? c * 1000 / n : 0) }'
