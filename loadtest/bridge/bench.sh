@@ -242,6 +242,14 @@ errors="$(jq .errors <<<"$final")"
 first_at="$(jq -r --arg t0 "$published_at" '(.first / 1000 - ($t0 | tonumber)) | . * 1000 | round / 1000' <<<"$final")"
 wall="$(jq -r --arg t0 "$published_at" '(.last / 1000 - ($t0 | tonumber)) | . * 1000 | round / 1000' <<<"$final")"
 bridge_cpu_total="$(awk -v a="$cpu_before" -v b="$cpu_after" -v f="$first_bridge_cpu" 'BEGIN { printf "%.2f", b - a + f }')"
+bridge_sent="$(curl -fs "http://127.0.0.1:$bridge_port/metrics" |
+  awk '/^newspush_bridge_sent_total/ { n += $2 } END { print n + 0 }')"
+bridge_retries="$(curl -fs "http://127.0.0.1:$bridge_port/metrics" |
+  awk '/^newspush_bridge_retries_total/ { n += $2 } END { print n + 0 }')"
+fake_requests="$(for url in "${count_urls[@]}"; do curl -fs "$url"; echo; done | jq -s 'map(.requests) | add')"
+apns_connections=""
+[ -n "${apns_admin:-}" ] &&
+  apns_connections=", $(curl -fs "http://127.0.0.1:$apns_admin/__stats" | jq .connections) HTTP/2 connections to the fake APNs"
 skipped="$(metric newspush_bridge_sends_skipped_accepted_total)"
 claimed="$(metric newspush_bridge_entries_claimed_total)"
 
@@ -249,6 +257,7 @@ echo
 echo "platform:           $platform (bridge pid on CPU $bridge_cpu; Redis, fakes, registration on CPU $fakes_cpu)"
 echo "devices:            $total ($devices per platform), registered in ${registration_seconds} s through the API"
 echo "arrived:            $distinct distinct, $duplicates duplicates, $errors refused by the fakes"
+echo "requests:           $fake_requests at the fakes; the bridge counted $bridge_sent accepted, $bridge_retries retries$apns_connections"
 echo "publish -> first:   ${first_at} s, -> last: ${wall} s"
 awk -v n="$distinct" -v w="$wall" -v c="$bridge_cpu_total" 'BEGIN {
   printf "notifications/s:    %.0f\n", (w > 0 ? n / w : 0)
