@@ -20,6 +20,8 @@ packages=(
   # the WebSocket codec's conformance test) and reads the compose and Kubernetes files
   # (python3-yaml). In a chroot or container the packages start no daemon.
   nginx openssl python3-websockets python3-yaml
+  # jq: loadtest/bridge/bench.sh (and its smoke test) reads the fakes' JSON counters.
+  jq
 )
 # Extra groups, asked for by the scripts that need them.
 for group in "$@"; do

@@ -15,8 +15,11 @@
 //   drop-    the connection closed (every stream on it) hang-  never answered
 //
 // node fake_apns.cjs --cert FILE --key FILE --public-key FILE --key-id K --team-id T --topic B
-//   [--min-token-interval-ms MS] [--flaky-failures N] [--slow-ms MS]
+//   [--min-token-interval-ms MS] [--flaky-failures N] [--slow-ms MS] [--quiet 1]
 // prints "listening h2=PORT admin=PORT"
+// --quiet 1 (the benchmark, loadtest/bridge/): no line and no /__stats entry per notification,
+// only the counts of GET /__counts (which any run answers): {requests, accepted, distinct,
+// duplicates, refusals, firstAcceptedAtMs, lastAcceptedAtMs} (Unix epoch milliseconds).
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -32,6 +35,7 @@ const topic = args.topic;
 const minTokenIntervalMs = Number(args['min-token-interval-ms'] || 20 * 60 * 1000);
 const flakyFailures = Number(args['flaky-failures'] || 2);
 const slowMs = Number(args['slow-ms'] || 3000);
+const quiet = args.quiet === '1';
 
 const stats = { connections: 0, requests: 0, inFlight: 0, maxInFlight: 0, maxStreamsPerConnection: 0,
                 accepted: 0, providerTokens: 0, tooManyTokenUpdates: 0, refusals: [], byToken: {},
@@ -39,6 +43,9 @@ const stats = { connections: 0, requests: 0, inFlight: 0, maxInFlight: 0, maxStr
 const verifiedTokens = new Set();
 let lastNewTokenAt = 0;
 const flakyCounts = new Map();
+const counts = { requests: 0, accepted: 0, distinct: 0, duplicates: 0, refusals: 0, firstAcceptedAtMs: 0,
+                 lastAcceptedAtMs: 0 };
+const acceptedPerToken = new Map();
 
 function checkProviderToken(authorization) {
   if (!authorization || !authorization.startsWith('bearer ')) return [403, 'MissingProviderToken'];
@@ -123,6 +130,7 @@ server.on('session', (session) => {
 server.on('stream', (stream, headers) => {
   const session = stream.session;
   stats.requests++;
+  counts.requests++;
   stats.inFlight++;
   session.activeStreams++;
   stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
@@ -145,10 +153,11 @@ server.on('stream', (stream, headers) => {
     const token = match[1];
     const refusal = checkProviderToken(headers.authorization) || checkNotification(headers, body);
     if (refusal) {
-      stats.refusals.push(refusal[1]);
+      counts.refusals++;
+      if (!quiet || stats.refusals.length < 20) stats.refusals.push(refusal[1]);
       return answer(stream, refusal[0], refusal[1]);
     }
-    stats.byToken[token] = (stats.byToken[token] || 0) + 1;
+    if (!quiet) stats.byToken[token] = (stats.byToken[token] || 0) + 1;
     const accept = () => {
       const doc = JSON.parse(body);
       const shown = { token, title: doc.aps.alert.title, body: doc.aps.alert.body || '',
@@ -157,6 +166,14 @@ server.on('stream', (stream, headers) => {
                       pushType: headers['apns-push-type'], expiration: Number(headers['apns-expiration']),
                       articleId: doc.article_id, url: doc.url };
       stats.accepted++;
+      const seen = acceptedPerToken.get(token) || 0;
+      acceptedPerToken.set(token, seen + 1);
+      if (seen === 0) counts.distinct++;
+      else counts.duplicates++;
+      counts.accepted++;
+      counts.lastAcceptedAtMs = performance.timeOrigin + performance.now();
+      if (!counts.firstAcceptedAtMs) counts.firstAcceptedAtMs = counts.lastAcceptedAtMs;
+      if (quiet) return answer(stream, 200);
       stats.notifications.push(shown);
       console.log(`notify apns token=${token} priority=${shown.priority} collapse=${shown.collapseId} ` +
                   `title=${JSON.stringify(shown.title)} body=${JSON.stringify(shown.body)}`);
@@ -180,6 +197,10 @@ server.on('stream', (stream, headers) => {
 });
 
 const admin = http.createServer((req, res) => {
+  if (req.url === '/__counts') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify(counts));
+  }
   res.writeHead(req.url === '/__stats' ? 200 : 404, { 'content-type': 'application/json' });
   res.end(req.url === '/__stats' ? JSON.stringify(stats) : '{}');
 });
