@@ -5,11 +5,18 @@
 // granted first) with payloads built as newspush-bridge builds them (bridge/push/web_push_payload:
 // title, body, url, tag = article id, category, breaking, image); what it shows is read back with
 // registration.getNotifications(). The button without a bridge, and with one that does not
-// answer, only says so.
-//   node --test tests/browser/push_alerts.test.mjs     (NEWSPUSHD_BIN, CHROMIUM_BIN as usual)
+// answer, only says so. With a real newspush-bridge (--cors-origin the page's origin), the button
+// registers the subscription through the bridge's device API from the browser; there only
+// PushManager.subscribe, which needs the browser vendor's push service, is stood in for by the
+// page's init script (a subscription with a real P-256 key and auth secret made here).
+//   node --test tests/browser/push_alerts.test.mjs
+//   (NEWSPUSHD_BIN, CHROMIUM_BIN as usual; NEWSPUSH_BRIDGE_BIN, default build/release's)
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 
@@ -165,5 +172,95 @@ test("the service worker shows the bridge's payload, a repeated tag replaces", a
     assert.equal(alert.image, "https://news.example.org/seisme.jpg");
     assert.equal(alert.url, `${server.http}/`);
     assert.deepEqual(page.errors, []);
+  });
+});
+
+const bridgeBin = process.env.NEWSPUSH_BRIDGE_BIN ||
+  path.join(repoRoot, "build", "release", "bridge", "daemon", "newspush-bridge");
+
+/** newspush-bridge on a free port, Web Push only, the page's origin allowed; stopped with the test. */
+async function startBridge(t, redis, origin, key) {
+  assert.ok(existsSync(bridgeBin), `newspush-bridge not built (${bridgeBin}): run scripts/build.sh`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "newspush-bridge-page-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const vapid = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const vapidFile = path.join(dir, "vapid.pem");
+  writeFileSync(vapidFile, vapid.privateKey.export({ type: "pkcs8", format: "pem" }));
+  const child = spawn(bridgeBin, ["--redis", redis.url, "--listen", "127.0.0.1:0", "--api-key", key,
+    "--vapid-key", vapidFile, "--cors-origin", origin], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  t.after(async () => { child.kill("SIGKILL"); await exited; });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`newspush-bridge did not listen:\n${log}`)), 15000);
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+      const m = log.match(/bridge_listening address=127\.0\.0\.1 port=(\d+)/);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`newspush-bridge exited ${code}:\n${log}`)); });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 15000,
+    "the bridge ready");
+  const publicKey = vapid.publicKey.export({ type: "spki", format: "der" }).subarray(-65).toString("base64url");
+  return { url, publicKey };
+}
+
+test("the alerts button registers the subscription with a real bridge", async (t) => {
+  mkdirSync(artifacts, { recursive: true });
+  const redis = await Redis.start();
+  t.after(() => redis.stop());
+  const server = await Newspushd.start({ redis, args: staticArgs });
+  t.after(() => server.stop("SIGKILL"));
+  const key = `page-test-${crypto.randomBytes(8).toString("hex")}`;
+  const bridge = await startBridge(t, redis, server.http, key);
+  const context = await launch(t);
+  await context.grantPermissions(["notifications"], { origin: server.http });
+
+  const ecdh = crypto.createECDH("prime256v1");
+  const subscription = {
+    endpoint: "https://push.example.org/send/page-test-1",
+    expirationTime: null,
+    keys: { p256dh: ecdh.generateKeys().toString("base64url"), auth: crypto.randomBytes(16).toString("base64url") },
+  };
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (err) => page.errors.push(String(err)));
+  // The browser vendor's push service stands in here (none offline): subscribe answers this
+  // subscription and keeps the applicationServerKey it was given.
+  await page.addInitScript((sub) => {
+    PushManager.prototype.subscribe = async function (options) {
+      window.__applicationServerKey = Array.from(new Uint8Array(options.applicationServerKey));
+      return { ...sub, toJSON: () => sub };
+    };
+  }, subscription);
+  await page.goto(`${server.http}/#bridge=${bridge.url}&key=${key}&vapid=${bridge.publicKey}`);
+  const step = screenshotSteps(t, page, artifacts, "push-bridge");
+
+  await step("the reader drops sports, then turns alerts on", async () => {
+    await page.click('.chip[data-category="sports"]');
+    await page.click("#push-button");
+    await page.waitForSelector('#push-button[data-state="on"]', WAIT).catch(async (err) => {
+      throw new Error(`${err.message}\nnote: ${await page.textContent("#push-note")}`);
+    });
+    assert.match(await page.textContent("#push-note"), /Alertes activées/);
+    const given = Buffer.from(await page.evaluate(() => window.__applicationServerKey)).toString("base64url");
+    assert.equal(given, bridge.publicKey, "subscribed with the bridge's VAPID public key");
+    assert.deepEqual(page.errors, []);
+  });
+
+  await step("the bridge stored it: webpush, the picked categories, breaking news", async () => {
+    const id = await page.evaluate(() => localStorage.getItem("newspush.push-device"));
+    assert.match(id, /^web-/);
+    const reply = await fetch(`${bridge.url}/api/v1/devices/${id}`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(reply.status, 200);
+    const device = await reply.json();
+    assert.equal(device.platform, "webpush");
+    assert.equal(device.breaking, true);
+    assert.deepEqual([...device.categories].sort(),
+      ["culture", "economie", "international", "politique", "sante", "societe", "technologie"]);
+    const stored = typeof device.subscription === "string" ? JSON.parse(device.subscription) : device.subscription;
+    assert.equal(stored.endpoint, subscription.endpoint);
   });
 });
