@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # sourced by demo.sh, whose variables it uses and sets
 # Sourced by demo.sh (after newspushd is up, before the demo feed): newspush-bridge on a free
 # loopback port with a fresh VAPID key (Web Push to the browsers' real push services, for the
 # page's "Recevoir les alertes"), and, where Node.js is installed, the fake FCM and the fake APNs
