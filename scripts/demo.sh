@@ -4,7 +4,9 @@
 # on a free loopback port (unless --redis points at an existing one), newspushd serving the demo
 # front page, and a demo newsroom feed publishing sample articles and reader views (for the
 # trending lists). The "enquêtes" category (premium-enquetes) is subscriber-only: the script signs
-# a reader's token and prints a second address of the page that carries it. Ctrl-C stops everything.
+# a reader's token and prints a second address of the page that carries it. Push notifications:
+# newspush-bridge with a fresh VAPID key (the page's "Recevoir les alertes"), and with Node.js the
+# fake FCM and APNs, whose "notify ..." lines show what a phone would. Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_url=""
@@ -13,7 +15,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --redis) redis_url="$2"; shift 2 ;;
     --listen) listen="$2"; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -32,6 +34,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 source "$root/scripts/free_port.sh"
+source "$root/scripts/demo_bridge.sh"
 
 if [ -z "$redis_url" ]; then
   redis_port="$(free_port)"
@@ -64,6 +67,9 @@ done
 demo_token="$(NEWSPUSH_TOKEN_SECRET="$token_secret" "$bin/cli/newspush" token \
   --category 'premium-*' --ttl 43200 --sub demo-reader)"
 
+# Before the feed: the bridge's consumer group starts at the log's end.
+start_bridge_demo
+
 # It also plays the readers: views of its recent articles, POSTed with this run's key.
 "$bin/cli/newspush" demo-feed --redis "$redis_url" --interval-ms 1500 \
   --views-url "http://$listen/api/v1/views" --key "$publish_key" &
@@ -87,6 +93,28 @@ Publish your own (HTTP API, key of this demo run):
        -d '{"id":"a1","category":"sports","title":"But à la 90e !","breaking":true}'
 Trending, from the reader views the demo feed sends (the page's Tendance box updates live):
   curl -s 'http://$listen/api/v1/trending?category=*'        # overall; or ?category=sports
-Ctrl-C stops everything.
+Push notifications (newspush-bridge on $bridge_url, device API key of this run: $bridge_key):
+  The page with "Recevoir les alertes" (Web Push through your browser's own push service, which
+  needs the Internet; demo only: the bridge's key is in the address, a site keeps it on its server):
+  http://$listen/#bridge=$bridge_url&key=$bridge_key&vapid=$vapid_public
 TXT
+if [ "$bridge_fakes" = yes ]; then
+  cat <<TXT
+  Fake FCM and APNs (tests/bridge/fakes/): each "notify fcm|apns ..." line below is a notification a
+  phone would show. Registered: demo-android (FCM: sports, breaking news), demo-iphone (APNs:
+  culture, breaking news). Register another phone (201 new, 200 replaced):
+  curl -X PUT -H 'Authorization: Bearer $bridge_key' -H 'Content-Type: application/json' \\
+       $bridge_url/api/v1/devices/my-phone \\
+       -d '{"platform":"fcm","token":"my-phone-1","categories":["economie","sante"],"breaking":true}'
+  (or "platform":"apns" with a hex token), then: curl -H 'Authorization: Bearer $bridge_key' \\
+       $bridge_url/api/v1/devices/my-phone      # GET shows it, -X DELETE removes it
+TXT
+else
+  cat <<TXT
+  Fake FCM and APNs skipped: Node.js is not installed (scripts/node-deps.sh installs it); with it
+  this demo also prints the notifications phones would show. The device API works without:
+  curl -H 'Authorization: Bearer $bridge_key' $bridge_url/api/v1/devices/my-phone
+TXT
+fi
+echo "Ctrl-C stops everything."
 wait -n "${pids[@]}"

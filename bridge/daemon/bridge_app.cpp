@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "bridge/daemon/apns_provider.hpp"
+#include "bridge/daemon/cors.hpp"
 #include "bridge/daemon/device_api.hpp"
 #include "bridge/daemon/dispatcher.hpp"
 #include "bridge/daemon/fcm_provider.hpp"
@@ -158,9 +159,10 @@ BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
                                       [reader = p.reader.get()] { return reader->group_ready(); });
   p.server = std::make_unique<HttpServer>(
       io, config.listen_host, config.listen_port,
-      [api = p.api.get()](ApiRequest request, std::function<void(ApiResponse)> respond) {
-        api->handle(std::move(request), std::move(respond));
-      });
+      with_cors(config.cors_origins,
+                [api = p.api.get()](ApiRequest request, std::function<void(ApiResponse)> respond) {
+                  api->handle(std::move(request), std::move(respond));
+                }));
 }
 
 BridgeApp::~BridgeApp() = default;

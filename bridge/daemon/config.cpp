@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "bridge/daemon/cors.hpp"
+
 namespace newspush::bridge {
 namespace {
 
@@ -117,6 +119,10 @@ std::string apply_api_keys(BridgeConfig& c, const std::string& v) {
   });
 }
 
+std::string apply_cors_origins(BridgeConfig& c, const std::string& v) {
+  return apply_list(c.cors_origins, v, check_cors_origin);
+}
+
 std::string apply_claim_after(BridgeConfig& c, const std::string& v) {
   auto d = parse_duration(v);
   if (!d || *d < std::chrono::milliseconds(100)) return "expected a DURATION of at least 100ms";
@@ -178,6 +184,11 @@ const Option kOptions[] = {
      "a key the device API accepts as Authorization: Bearer KEY (at least 16 characters; repeat "
      "the flag, the variable takes a comma-separated list); none: the device API answers 403",
      "none", apply_api_keys, true},
+    {"--cors-origin", "NEWSPUSH_BRIDGE_CORS_ORIGINS", "ORIGIN",
+     "a web page's origin (http[s]://HOST[:PORT]) allowed to call the device API from a browser "
+     "(CORS; the demo page holds a demo key; repeat the flag, the variable takes a "
+     "comma-separated list)",
+     "none", apply_cors_origins},
     {"--log-key", "NEWSPUSH_BRIDGE_LOG_KEY", "KEY", "the history stream newspushd writes",
      "news:log", apply_nonempty<&BridgeConfig::log_key>},
     {"--key-prefix", "NEWSPUSH_BRIDGE_KEY_PREFIX", "PREFIX",

@@ -19,6 +19,8 @@ struct BridgeConfig {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8090;  // 0: any free port (the bound one is logged)
   std::vector<std::string> api_keys;
+  // Pages allowed to call the device API from a browser (--cors-origin).
+  std::vector<std::string> cors_origins;
   std::string log_key = "news:log";    // the history stream newspushd writes
   std::string key_prefix = "bridge:";  // devices, accepted records, dead letters
   std::string group = "newspush-bridge";

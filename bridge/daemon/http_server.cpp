@@ -56,7 +56,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto request = parser_->release();
     keep_alive_ = request.keep_alive();
     ApiRequest api{std::string(request.method_string()), std::string(request.target()),
-                   std::string(request[http::field::authorization]), std::move(request.body())};
+                   std::string(request[http::field::authorization]), std::move(request.body()),
+                   std::string(request[http::field::origin])};
     (*handler_)(std::move(api), [self = shared_from_this()](ApiResponse response) {
       self->write(std::move(response));
     });
@@ -68,6 +69,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response->result(static_cast<unsigned>(answer.status));
     response->set(http::field::content_type, answer.content_type);
     response->set(http::field::cache_control, "no-store");
+    for (const auto& [name, value] : answer.headers) response->set(name, value);
     response->keep_alive(keep_alive_);
     response->body() = std::move(answer.body);
     response->prepare_payload();

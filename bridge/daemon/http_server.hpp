@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace newspush::bridge {
@@ -16,12 +17,14 @@ struct ApiRequest {
   std::string target;
   std::string authorization;
   std::string body;
+  std::string origin;  // the Origin header (browsers' cross-origin requests), or empty
 };
 
 struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers = {};  // more headers (CORS)
 };
 
 using ApiHandler = std::function<void(ApiRequest, std::function<void(ApiResponse)>)>;

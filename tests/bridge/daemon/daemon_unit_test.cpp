@@ -5,6 +5,7 @@
 #include <map>
 
 #include "bridge/daemon/config.hpp"
+#include "bridge/daemon/cors.hpp"
 #include "bridge/daemon/device.hpp"
 #include "bridge/daemon/web_push_provider.hpp"
 
@@ -71,6 +72,73 @@ TEST(BridgeConfigTest, HelpListsEveryFlagWithItsVariable) {
                            "--fcm-credentials", "--apns-key-id", "--vapid-key", "--provider-ca",
                            "--fcm-endpoint", "--apns-endpoint", "NEWSPUSH_BRIDGE_API_KEYS"})
     EXPECT_THAT(help, HasSubstr(flag));
+}
+
+TEST(BridgeConfigTest, CorsOriginsAreOriginsOnly) {
+  BridgeConfig config;
+  parse({"--vapid-key", "k", "--cors-origin", "http://127.0.0.1:8080"}, config,
+        {{"NEWSPUSH_BRIDGE_CORS_ORIGINS", "https://news.example.org,http://localhost:3000"}});
+  EXPECT_EQ(config.cors_origins,
+            (std::vector<std::string>{"https://news.example.org", "http://localhost:3000",
+                                      "http://127.0.0.1:8080"}));
+  for (const char* bad :
+       {"*", "127.0.0.1:8080", "http://", "https://x.org/page", "ftp://x.org", "http://a b"})
+    EXPECT_THAT(config_error({"--vapid-key", "k", "--cors-origin", bad}),
+                HasSubstr("--cors-origin: invalid value"))
+        << bad;
+  EXPECT_THAT(bridge_help_text(), HasSubstr("NEWSPUSH_BRIDGE_CORS_ORIGINS"));
+}
+
+// What the handler behind with_cors saw, and what came back.
+struct CorsExchange {
+  int calls = 0;
+  ApiResponse response;
+};
+
+CorsExchange cors_exchange(std::vector<std::string> origins, ApiRequest request) {
+  CorsExchange exchange;
+  auto handler = with_cors(std::move(origins), [&exchange](ApiRequest, auto respond) {
+    ++exchange.calls;
+    respond(ApiResponse{401, "application/json", R"({"error":"unauthorized"})"});
+  });
+  handler(std::move(request), [&exchange](ApiResponse r) { exchange.response = std::move(r); });
+  return exchange;
+}
+
+std::string header(const ApiResponse& response, const std::string& name) {
+  for (const auto& [n, v] : response.headers)
+    if (n == name) return v;
+  return "";
+}
+
+TEST(CorsTest, PreflightFromAnAllowedOriginIsAnsweredBeforeTheKey) {
+  auto preflight = cors_exchange({"http://127.0.0.1:8080"}, {"OPTIONS", "/api/v1/devices/web-1", "",
+                                                             "", "http://127.0.0.1:8080"});
+  EXPECT_EQ(preflight.calls, 0);
+  EXPECT_EQ(preflight.response.status, 204);
+  EXPECT_EQ(header(preflight.response, "Access-Control-Allow-Origin"), "http://127.0.0.1:8080");
+  EXPECT_THAT(header(preflight.response, "Access-Control-Allow-Methods"), HasSubstr("PUT"));
+  EXPECT_THAT(header(preflight.response, "Access-Control-Allow-Headers"),
+              HasSubstr("Authorization"));
+
+  auto put = cors_exchange({"http://127.0.0.1:8080"}, {"PUT", "/api/v1/devices/web-1", "Bearer x",
+                                                       "{}", "http://127.0.0.1:8080"});
+  EXPECT_EQ(put.calls, 1);
+  EXPECT_EQ(put.response.status, 401);  // the key is still checked
+  EXPECT_EQ(header(put.response, "Access-Control-Allow-Origin"), "http://127.0.0.1:8080");
+}
+
+TEST(CorsTest, OtherOriginsAndNoFlagPassUnchanged) {
+  for (auto origins : std::vector<std::vector<std::string>>{{}, {"http://127.0.0.1:8080"}}) {
+    auto other =
+        cors_exchange(origins, {"OPTIONS", "/api/v1/devices/web-1", "", "", "http://evil.example"});
+    EXPECT_EQ(other.calls, 1);
+    EXPECT_EQ(other.response.status, 401);
+    EXPECT_TRUE(other.response.headers.empty());
+    auto none = cors_exchange(origins, {"GET", "/healthz", "", "", ""});
+    EXPECT_EQ(none.calls, 1);
+    EXPECT_TRUE(none.response.headers.empty());
+  }
 }
 
 TEST(DeviceTest, ParsesAndRendersEachPlatform) {
