@@ -257,14 +257,11 @@ void Dispatcher::on_result(Send send, SendResult result) {
     metrics_.observe_latency(platform, std::chrono::duration<double>(result.latency).count());
   auto job = send.job;
   switch (result.outcome) {
-    case SendOutcome::accepted: {
+    case SendOutcome::accepted:
       ++metrics_.sent[platform];
-      std::string key = options_.keys.accepted(job->article.id);
-      redis_.command({"SADD", key, send.device.device_id}, [](const Reply&) {});
-      redis_.command({"EXPIRE", key, std::to_string(options_.accepted_ttl.count())},
-                     [](const Reply&) {});
+      ++job->outstanding;  // until recorded
+      record_accepted(job, send.device.device_id);
       break;
-    }
     case SendOutcome::dead_token: {
       ++metrics_.failed[{platform, result.reason.empty() ? "dead_token" : result.reason}];
       const std::string& address =
@@ -328,6 +325,27 @@ void Dispatcher::on_result(Send send, SendResult result) {
   pump();
 }
 
+// The record is what makes a re-delivered entry skip this device, so it is not given up when
+// Redis is away: retried every second, and the job (its acknowledgement too) waits for it.
+void Dispatcher::record_accepted(const std::shared_ptr<Job>& job, const std::string& device_id) {
+  std::string key = options_.keys.accepted(job->article.id);
+  redis_.command({"SADD", key, device_id}, [this, alive = std::weak_ptr<bool>(alive_), job,
+                                            device_id, key](const Reply& added) {
+    if (alive.expired()) return;
+    if (added.is_error()) {
+      auto timer = std::make_shared<asio::steady_timer>(executor_, std::chrono::seconds(1));
+      timer->async_wait([this, alive, job, device_id, timer](const boost::system::error_code&) {
+        if (alive.expired()) return;
+        record_accepted(job, device_id);
+      });
+      return;
+    }
+    redis_.command({"EXPIRE", key, std::to_string(options_.accepted_ttl.count())},
+                   [](const Reply&) {});
+    settle(job);
+  });
+}
+
 void Dispatcher::dead_letter(const Send& send, const SendResult& result,
                              const std::string& reason) {
   ++metrics_.dead_letters;
@@ -363,11 +381,28 @@ void Dispatcher::maybe_complete(const std::shared_ptr<Job>& job) {
 
 void Dispatcher::acknowledge(const std::string& entry_id, bool skipped) {
   if (skipped) ++metrics_.entries_skipped;
-  redis_.command({"XACK", options_.log_key, options_.group, entry_id},
-                 [this, alive = std::weak_ptr<bool>(alive_)](const Reply& reply) {
-                   if (alive.expired() || reply.is_error()) return;
-                   ++metrics_.entries_acked;
-                 });
+  send_ack(entry_id);
+}
+
+// An XACK lost with the connection would leave a finished entry pending until it is claimed and
+// gone through again: retried every second until Redis answers (a missing group has no pending
+// entries left to acknowledge).
+void Dispatcher::send_ack(const std::string& entry_id) {
+  redis_.command(
+      {"XACK", options_.log_key, options_.group, entry_id},
+      [this, alive = std::weak_ptr<bool>(alive_), entry_id](const Reply& reply) {
+        if (alive.expired()) return;
+        if (!reply.is_error()) {
+          ++metrics_.entries_acked;
+          return;
+        }
+        if (reply.text.find("NOGROUP") != std::string::npos) return;
+        auto timer = std::make_shared<asio::steady_timer>(executor_, std::chrono::seconds(1));
+        timer->async_wait([this, alive, entry_id, timer](const boost::system::error_code&) {
+          if (alive.expired()) return;
+          send_ack(entry_id);
+        });
+      });
 }
 
 void Dispatcher::cancel_article(const std::string& article_id) {

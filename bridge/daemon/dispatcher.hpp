@@ -77,10 +77,12 @@ class Dispatcher {
   void enqueue(Send send);
   void pump();
   void on_result(Send send, SendResult result);
+  void record_accepted(const std::shared_ptr<Job>& job, const std::string& device_id);
   void dead_letter(const Send& send, const SendResult& result, const std::string& reason);
   void settle(const std::shared_ptr<Job>& job);
   void maybe_complete(const std::shared_ptr<Job>& job);
   void acknowledge(const std::string& entry_id, bool skipped);
+  void send_ack(const std::string& entry_id);
   void cancel_article(const std::string& article_id);
   void refill();
   void check_drained();

@@ -133,6 +133,69 @@ class BridgeDaemonTest : public ::testing::Test {
     ASSERT_TRUE(r->status == 201 || r->status == 200) << r->status << " " << r->body;
   }
 
+  // Redis goes away while an article is being fanned out to slow sends, and comes back (with its
+  // data: AOF). `down_to_the_end`: it comes back only once every send was answered, else after one
+  // more round of sends.
+  void redis_restart_mid_article(bool down_to_the_end) {
+    constexpr std::size_t kDevices = 64;
+    RedisServer durable(RedisServerOptions{.append_only = true});
+    ASSERT_EQ(durable.command({"FUNCTION", "LOAD", "REPLACE", functions_library_source()}).text,
+              "newspush");
+    BridgeProcess bridge(durable.url(), vapid_file_.string(),
+                         {"--webpush-concurrency", "8", "--claim-after", "2s"});
+    ASSERT_TRUE(bridge.wait_ready()) << bridge.process().output();
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < kDevices; ++i) {
+      names.push_back("d" + std::to_string(i));
+      register_webpush(bridge, names.back(), {"sport"});
+    }
+    fake_.set_delay(250ms);
+    publish(durable, make_article("mid", "sport"));
+    ASSERT_TRUE(fake_.wait_accepted(8, kBound)) << bridge.process().output();
+    durable.kill();
+    auto accepted_at_kill = fake_.accepted_total();
+    ASSERT_LT(accepted_at_kill + 8, kDevices) << "the article was sent before Redis went down";
+    ASSERT_TRUE(fake_.wait_accepted(down_to_the_end ? kDevices : accepted_at_kill + 8, kBound));
+    durable.restart();
+    fake_.set_delay(0ms);
+    ASSERT_TRUE(bridge.wait_ready()) << bridge.process().output();
+    ASSERT_TRUE(fake_.wait_accepted(kDevices, 60s)) << bridge.process().output();
+    ASSERT_TRUE(eventually([&] { return pending(durable) == 0; }, 60s))
+        << bridge.process().output();
+    // Nothing left to send: whatever was going to be sent twice has been by now.
+    ASSERT_TRUE(eventually(
+        [&] {
+          return bridge.metric("newspush_bridge_in_flight") == 0 &&
+                 bridge.metric("newspush_bridge_queued") == 0;
+        },
+        kBound));
+    expect_each_exactly_once("mid", names);
+    EXPECT_EQ(durable.command_string({"SCARD", "bridge:accepted:mid"}), std::to_string(kDevices));
+    EXPECT_EQ(durable.command_string({"XLEN", "bridge:dead-letters"}), "0");
+    EXPECT_TRUE(bridge.process().running());
+  }
+
+  // Log entries delivered to the bridges' group and not yet acknowledged (XPENDING's count).
+  static long long pending(RedisServer& redis) {
+    auto summary = redis.command({"XPENDING", "news:log", "newspush-bridge"});
+    return summary.elements.empty() ? -1 : summary.elements[0].integer;
+  }
+
+  // Each of `names` got this article exactly once, and nobody else got it.
+  void expect_each_exactly_once(const std::string& article_id,
+                                const std::vector<std::string>& names) {
+    auto got = deliveries(article_id);
+    std::size_t missing = 0, twice = 0;
+    for (const auto& name : names) {
+      missing += got[name] == 0;
+      twice += got[name] > 1;
+      EXPECT_EQ(got[name], 1) << name;
+    }
+    EXPECT_EQ(got.size(), names.size());
+    EXPECT_EQ(missing, 0u);
+    EXPECT_EQ(twice, 0u);
+  }
+
   // Pushes of this article the fake accepted, per subscription.
   std::map<std::string, int> deliveries(const std::string& article_id) {
     std::map<std::string, int> out;
@@ -636,6 +699,77 @@ TEST_F(BridgeDaemonTest, RedisThatLostItsDataGetsTheGroupBack) {
   ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2))
       << bridge->process().output();
   EXPECT_EQ(deliveries("after"), (std::map<std::string, int>{{"w1", 1}}));
+}
+
+TEST_F(BridgeDaemonTest, RetryStormOverManyDevicesEndsWithEachDeviceServedOnce) {
+  auto bridge = start_bridge();
+  constexpr int kDevices = 300;
+  std::vector<std::string> names;
+  for (int i = 0; i < kDevices; ++i) {
+    names.push_back("storm-" + std::to_string(i));
+    register_webpush(*bridge, names.back(), {"sport"});
+    // The service is overloaded for every device's first two requests: 503s, and for one in
+    // three a 429 asking for a second's pause first.
+    if (i % 3 == 0)
+      fake_.script(names.back(), {FakeAnswer{429, "1"}, FakeAnswer{503}});
+    else
+      fake_.script(names.back(), {FakeAnswer{503}, FakeAnswer{503}});
+  }
+  publish(redis_, make_article("storm", "sport"));
+  ASSERT_TRUE(fake_.wait_accepted(kDevices, 120s)) << bridge->process().output();
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
+  EXPECT_EQ(pending(redis_), 0);
+  expect_each_exactly_once("storm", names);
+  EXPECT_EQ(fake_.started(), 3u * kDevices);
+  EXPECT_EQ(bridge->metric("newspush_bridge_retries_total{platform=\"webpush\"}"), 2 * kDevices);
+  EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"webpush\"}"), kDevices);
+  EXPECT_EQ(bridge->metric("newspush_bridge_dead_letters_total"), 0);
+  EXPECT_EQ(redis_.command_string({"XLEN", "bridge:dead-letters"}), "0");
+  EXPECT_TRUE(fake_.errors().empty()) << fake_.errors().front();
+}
+
+TEST_F(BridgeDaemonTest, OneBadSubscriptionAmongManyIsDeadLetteredAlone) {
+  auto bridge = start_bridge();
+  constexpr int kDevices = 150;
+  std::vector<std::string> good;
+  for (int i = 0; i < kDevices; ++i) {
+    std::string name = "d" + std::to_string(i);
+    register_webpush(*bridge, name, {"sport"});
+    if (i == kDevices / 2)
+      fake_.script(name, {FakeAnswer{400}});
+    else
+      good.push_back(name);
+    if (i % 10 == 0 && i != kDevices / 2) fake_.script(name, {FakeAnswer{503}});
+  }
+  const std::string bad = "d" + std::to_string(kDevices / 2);
+  publish(redis_, make_article("a1", "sport"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
+  EXPECT_EQ(pending(redis_), 0);
+  expect_each_exactly_once("a1", good);
+  auto letters = redis_.command({"XRANGE", "bridge:dead-letters", "-", "+"});
+  ASSERT_EQ(letters.elements.size(), 1u);
+  const auto& fields = letters.elements[0].elements[1].elements;
+  std::map<std::string, std::string> letter;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+    letter[fields[i].text] = fields[i + 1].text;
+  EXPECT_EQ(letter["device"], bad);
+  EXPECT_EQ(letter["status"], "400");
+  EXPECT_EQ(bridge->metric("newspush_bridge_dead_letters_total"), 1);
+  EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"webpush\"}"), kDevices - 1);
+  // Rejected is not dead: the device stays registered.
+  EXPECT_EQ(bridge->api("GET", bad)->status, 200);
+}
+
+TEST_F(BridgeDaemonTest, RedisRestartedWhileAnArticlesSendsAreInFlight) {
+  redis_restart_mid_article(false);
+}
+
+// Every remaining send finishes while Redis is down: their records and the entry's
+// acknowledgement have to wait for it.
+TEST_F(BridgeDaemonTest, RedisDownUntilTheLastSendOfAnArticleIsAnswered) {
+  redis_restart_mid_article(true);
 }
 
 }  // namespace
