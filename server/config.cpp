@@ -1,6 +1,7 @@
 #include "server/config.hpp"
 
 #include <charconv>
+#include <span>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -11,6 +12,10 @@
 
 namespace newspush {
 namespace {
+
+using options::apply_list;
+using options::is_boolean_word;
+using options::parse_int;
 
 struct Option {
   const char* flag;
@@ -23,23 +28,6 @@ struct Option {
   // A boolean that may stand alone: `--flag` means true, `--flag false` still works.
   bool is_switch = false;
 };
-
-bool is_boolean_word(const std::string& v) {
-  for (const char* word : {"1", "true", "yes", "on", "0", "false", "no", "off"})
-    if (v == word) return true;
-  return false;
-}
-
-template <typename Int>
-std::string parse_int(const std::string& text, Int min, Int max, Int& out) {
-  Int value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min ||
-      value > max)
-    return "expected a number from " + std::to_string(min) + " to " + std::to_string(max);
-  out = value;
-  return {};
-}
 
 std::string apply_listen(Config& c, const std::string& v) {
   auto colon = v.rfind(':');
@@ -76,21 +64,6 @@ std::string apply_channel(Config& c, const std::string& v) {
   if (v.empty()) return "must not be empty";
   c.channel = v;
   return {};
-}
-
-// A flag that may repeat, or its variable's comma-separated list: each entry checked by `check`
-// (an error message, empty when accepted) and appended to `out`.
-template <typename Check>
-std::string apply_list(std::vector<std::string>& out, const std::string& v, Check check) {
-  std::size_t start = 0;
-  for (;;) {
-    auto comma = v.find(',', start);
-    std::string entry = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (auto error = check(entry); !error.empty()) return error;
-    out.push_back(entry);
-    if (comma == std::string::npos) return {};
-    start = comma + 1;
-  }
 }
 
 std::string apply_redis_sentinels(Config& c, const std::string& v) {
@@ -408,53 +381,15 @@ void apply(const Option& option, Config& config, const std::string& value, const
 
 }  // namespace
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  long long value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || value <= 0) return std::nullopt;
-  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  long long scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60 * 1000;
-  else if (unit == "h") scale = 3600 * 1000;
-  else return std::nullopt;
-  if (value > (1LL << 40) / scale) return std::nullopt;
-  return std::chrono::milliseconds(value * scale);
-}
-
 ConfigAction parse_config(const std::vector<std::string>& args, const EnvLookup& env,
                           Config& config) {
-  for (const auto& option : kOptions)
-    if (const char* value = env(option.env)) apply(option, config, value, option.env);
-
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") return ConfigAction::help;
-    if (arg == "--version") return ConfigAction::version;
-    std::string name = arg, value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    const Option* match = nullptr;
-    for (const auto& option : kOptions)
-      if (name == option.flag) match = &option;
-    // The name only: a mistyped --redis-url=... must not print the password that follows.
-    if (!match) throw ConfigError("unknown option '" + name + "' (see --help)");
-    if (!has_value && match->is_switch) {
-      has_value = i + 1 < args.size() && is_boolean_word(args[i + 1]);
-      value = has_value ? args[++i] : "true";
-    } else if (!has_value) {
-      if (i + 1 >= args.size()) throw ConfigError(name + ": missing value " + match->value_name);
-      value = args[++i];
-    }
-    apply(*match, config, value, name);
-  }
-  check_config(config);
-  return ConfigAction::run;
+  auto action = options::parse<ConfigError>(
+      args, env, std::span<const Option>(kOptions),
+      [&config](const Option& option, const std::string& value, const std::string& source) {
+        apply(option, config, value, source);
+      });
+  if (action == ConfigAction::run) check_config(config);
+  return action;
 }
 
 void check_config(const Config& config) {
@@ -477,42 +412,15 @@ void check_config(const Config& config) {
 }
 
 std::string help_text() {
-  std::string text =
+  return options::render_help(
       "Usage: newspushd [OPTIONS]\n"
       "Pushes articles published on Redis to WebSocket clients (ws://HOST:PORT/ws; wss:// with\n"
       "--tls-cert) and Server-Sent Events readers (/sse).\n"
       "HTTP: /healthz, /readyz, /metrics and the /api/v1 endpoints of protocol/PROTOCOL.md.\n"
       "Every option can also be set by the environment variable shown; the flag wins.\n\n"
-      "Options:\n";
-  constexpr std::size_t indent = 30, width = 100;
-  const std::string margin(indent, ' ');
-  for (const auto& option : kOptions) {
-    std::string left = std::string("  ") + option.flag + " " + option.value_name;
-    text += left.size() < indent ? left + std::string(indent - left.size(), ' ') : left + "\n" + margin;
-    // Word-wrapped to the width, continuation lines under the first.
-    std::size_t column = indent;
-    std::string_view help = option.help;
-    while (!help.empty()) {
-      auto space = help.find(' ');
-      std::string_view word = help.substr(0, space);
-      help = space == std::string_view::npos ? std::string_view() : help.substr(space + 1);
-      if (column > indent && column + 1 + word.size() > width) {
-        text += "\n" + margin;
-        column = indent;
-      }
-      if (column > indent) {
-        text += ' ';
-        ++column;
-      }
-      text += word;
-      column += word.size();
-    }
-    text += "\n" + margin + "[env " + option.env + ", default " + option.default_text + "]\n";
-  }
-  text += "  --help                      print this help and exit\n";
-  text += "  --version                   print the version and exit\n";
-  text += "\nDURATION: a whole number with ms, s, m or h (500ms, 2s, 5m, 2h); a bare number is seconds.\n";
-  return text;
+      
+      "Options:\n",
+      std::span<const Option>(kOptions));
 }
 
 unsigned effective_threads(const Config& config) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/option_table.hpp"
 #include "common/redis_url.hpp"
 #include "server/log.hpp"
 
@@ -74,12 +75,10 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class ConfigAction { run, help, version };
-
-using EnvLookup = std::function<const char*(const char* name)>;
-
+using ConfigAction = options::Action;
+using EnvLookup = options::EnvLookup;
 // "500ms", "2s", "5m", "2h"; a bare number is seconds. None when malformed or not positive.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+using options::parse_duration;
 
 // Checks what no single flag can: pairs of flags that need each other. Throws ConfigError.
 void check_config(const Config& config);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/option_table.hpp"
 #include "common/redis_url.hpp"
 
 namespace newspush::bridge {
@@ -46,8 +47,8 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class ConfigAction { run, help, version };
-using EnvLookup = std::function<const char*(const char*)>;
+using ConfigAction = options::Action;
+using EnvLookup = options::EnvLookup;
 
 // Environment first, then the flags (the flag wins). Throws ConfigError with a one-line message.
 ConfigAction parse_bridge_config(const std::vector<std::string>& args, const EnvLookup& env,
