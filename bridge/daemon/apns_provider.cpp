@@ -33,6 +33,10 @@ std::string apns_reason(const HttpResponse& response) {
   return "HTTP " + std::to_string(response.status);
 }
 
+constexpr std::string_view kTooManyTokenUpdates = "TooManyProviderTokenUpdates";
+// How long a send waits, as a retry, for a shared token it lacks or that APNs refused.
+constexpr std::chrono::milliseconds kTokenWait{1000};
+
 bool is_provider_token_error(std::string_view reason) {
   return reason == "ExpiredProviderToken" || reason == "InvalidProviderToken" ||
          reason == "MissingProviderToken";
@@ -62,6 +66,11 @@ SendResult classify_apns_response(const HttpResponse& response,
              (response.status == 403 && is_provider_token_error(result.reason))) {
     result.outcome = SendOutcome::retry;
     result.retry_after = parse_retry_after(response.header("retry-after"), now);
+    // The shared token is re-read meanwhile (a Redis round trip); an attempt spent at once would
+    // bring dead-lettering closer for nothing.
+    if (result.reason == kTooManyTokenUpdates &&
+        result.retry_after.value_or(std::chrono::milliseconds(0)) < kTokenWait)
+      result.retry_after = kTokenWait;
   } else {
     result.outcome = SendOutcome::rejected;
   }
@@ -82,6 +91,9 @@ struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
   std::string token;
   std::chrono::steady_clock::time_point token_made_at;
   std::size_t tokens_made = 0;
+  // Shared tokens (share_tokens): set, the provider signs nothing and asks for tokens instead.
+  std::function<void(TokenWant)> token_wanted;
+  std::chrono::system_clock::time_point token_issued_at;
 
   struct Attempt {
     std::string url;
@@ -94,8 +106,15 @@ struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
     return token.empty() || now - token_made_at >= options.min_token_interval;
   }
 
-  // The current provider token, signed anew when it is due; empty only if OpenSSL fails.
+  // The current provider token, signed anew when it is due; empty only if OpenSSL fails, or,
+  // shared, until the first one arrives (a due shared token is used until its successor comes).
   const std::string& current_token() {
+    if (token_wanted) {
+      if (token.empty() ||
+          std::chrono::system_clock::now() - token_issued_at >= options.token_refresh_interval)
+        token_wanted(TokenWant::missing_or_due);
+      return token;
+    }
     auto now = std::chrono::steady_clock::now();
     if (token.empty() || now - token_made_at >= options.token_refresh_interval) {
       if (auto fresh = signer.provider_token(std::chrono::system_clock::now())) {
@@ -112,7 +131,9 @@ struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
     if (bearer.empty()) {
       SendResult result;
       result.outcome = SendOutcome::retry;
-      result.reason = "provider token: cannot sign";
+      result.reason = token_wanted ? "provider token: waiting for the shared one"
+                                   : "provider token: cannot sign";
+      if (token_wanted) result.retry_after = kTokenWait;
       asio::post(executor, [self = shared_from_this(), attempt, result]() mutable {
         self->finish(*attempt, std::move(result));
       });
@@ -131,6 +152,7 @@ struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
     http.perform(std::move(request), [self = shared_from_this(), attempt,
                                       used = bearer](HttpResponse response) {
       SendResult result = classify_apns_response(response, std::chrono::system_clock::now());
+      if (self->token_wanted) return self->answered_shared(attempt, used, std::move(result));
       if (response.status == 403 && result.reason == "ExpiredProviderToken" &&
           !attempt->renewed_token) {
         auto now = std::chrono::steady_clock::now();
@@ -145,6 +167,24 @@ struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
       }
       self->finish(*attempt, std::move(result));
     });
+  }
+
+  // Shared tokens: a refused or expired token is never replaced here, only asked for; a send
+  // whose token was replaced meanwhile goes once more at once, with the new one.
+  void answered_shared(const std::shared_ptr<Attempt>& attempt, const std::string& used,
+                       SendResult result) {
+    bool refused = result.http_status == 429 && result.reason == kTooManyTokenUpdates;
+    bool expired = result.http_status == 403 && is_provider_token_error(result.reason);
+    if (refused || expired) {
+      if (token != used && !token.empty() && !attempt->renewed_token) {
+        attempt->renewed_token = true;
+        return post(attempt);
+      }
+      token_wanted(refused ? TokenWant::refused_change : TokenWant::expired);
+      if (expired && result.retry_after.value_or(std::chrono::milliseconds(0)) < kTokenWait)
+        result.retry_after = kTokenWait;
+    }
+    finish(*attempt, std::move(result));
   }
 
   void finish(Attempt& attempt, SendResult result) {
@@ -205,5 +245,16 @@ void ApnsProvider::send(const ArticleNotification& article, const DeviceTarget& 
 void ApnsProvider::stop() { state_->stopped = true; }
 
 std::size_t ApnsProvider::provider_tokens_made() const { return state_->tokens_made; }
+
+void ApnsProvider::share_tokens(std::function<void(TokenWant)> wanted) {
+  state_->token_wanted = std::move(wanted);
+  state_->token.clear();
+}
+
+void ApnsProvider::set_shared_token(std::string token,
+                                    std::chrono::system_clock::time_point issued_at) {
+  state_->token = std::move(token);
+  state_->token_issued_at = issued_at;
+}
 
 }  // namespace newspush::bridge

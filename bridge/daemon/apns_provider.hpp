@@ -6,6 +6,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +41,17 @@ class ApnsProvider final : public Provider {
             SendCallback done) override;
   void stop() override;
 
-  // Provider tokens signed so far, for /metrics and the tests.
+  // Provider tokens signed so far, for /metrics and the tests (none once tokens are shared).
   std::size_t provider_tokens_made() const;
+
+  // Every process using one APNs key must use one provider token, or APNs answers 429
+  // TooManyProviderTokenUpdates. After share_tokens() the provider signs none of its own: it uses
+  // what set_shared_token() hands it (the daemon keeps it in Redis, apns_token_share.hpp) and
+  // calls `wanted` when it has none or its token is due (older than token_refresh_interval),
+  // when APNs refused a change made elsewhere (TooManyProviderTokenUpdates), or called it expired.
+  enum class TokenWant : std::uint8_t { missing_or_due, refused_change, expired };
+  void share_tokens(std::function<void(TokenWant)> wanted);
+  void set_shared_token(std::string token, std::chrono::system_clock::time_point issued_at);
 
   struct State;
 
@@ -50,7 +61,8 @@ class ApnsProvider final : public Provider {
 
 // What an APNs answer means (exposed for the tests): 200 accepted; 410 and 400 BadDeviceToken
 // dead_token; 429, 5xx, no answer and the provider-token 403s (ExpiredProviderToken,
-// InvalidProviderToken, MissingProviderToken: the credentials, not the device) retry; any other
+// InvalidProviderToken, MissingProviderToken: the credentials, not the device) retry (429
+// TooManyProviderTokenUpdates after at least a second); any other
 // status rejected with the JSON "reason".
 SendResult classify_apns_response(const HttpResponse& response,
                                   std::chrono::system_clock::time_point now);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "bridge/daemon/apns_provider.hpp"
+#include "bridge/daemon/apns_token_share.hpp"
 #include "bridge/daemon/cors.hpp"
 #include "bridge/daemon/device_api.hpp"
 #include "bridge/daemon/dispatcher.hpp"
@@ -25,6 +26,8 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
+// HTTP/2 connections to APNs: hundreds of streams each (Apple asks for few, long-lived ones).
+constexpr std::size_t kApnsConnections = 4;
 
 std::string read_file(const std::string& path, const std::string& flag) {
   std::ifstream in(path, std::ios::binary);
@@ -79,10 +82,14 @@ struct BridgeApp::Parts {
   BridgeMetrics metrics;
   redis::RedisCommandClient commands;
   redis::RedisCommandClient blocking;
-  std::unique_ptr<HttpClient> http;
+  // One HttpClient per provider: over HTTP/1.1 a connection carries one request at a time, so
+  // FCM's and Web Push's connection caps follow their --*-concurrency; APNs multiplexes HTTP/2
+  // streams over a few.
+  std::unique_ptr<HttpClient> fcm_http, apns_http, webpush_http;
   std::unique_ptr<WebPushProvider> web_push;
   std::unique_ptr<FcmProvider> fcm;
   std::unique_ptr<ApnsProvider> apns;
+  std::unique_ptr<ApnsTokenShare> apns_tokens;
   std::map<Platform, Provider*> providers;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<LogReader> reader;
@@ -109,15 +116,20 @@ struct BridgeApp::Parts {
 BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
     : parts_(std::make_unique<Parts>(io, config)) {
   auto& p = *parts_;
-  HttpClientOptions http_options;
-  http_options.extra_ca_file = config.provider_ca;
-  p.http = std::make_unique<HttpClient>(io.get_executor(), http_options);
+  auto http_client = [&](std::size_t max_connections_per_host) {
+    HttpClientOptions http_options;
+    http_options.extra_ca_file = config.provider_ca;
+    http_options.max_connections_per_host = static_cast<long>(max_connections_per_host);
+    return std::make_unique<HttpClient>(io.get_executor(), http_options);
+  };
   if (!config.fcm_credentials.empty()) {
     FcmProviderOptions options;
     options.endpoint = config.fcm_endpoint;
     options.max_in_flight = config.fcm_concurrency;
     options.message.time_to_live = config.ttl;
-    p.fcm = std::make_unique<FcmProvider>(io.get_executor(), *p.http, load_fcm(config), options);
+    p.fcm_http = http_client(config.fcm_concurrency);
+    p.fcm =
+        std::make_unique<FcmProvider>(io.get_executor(), *p.fcm_http, load_fcm(config), options);
     p.providers[Platform::fcm] = p.fcm.get();
   }
   if (!config.apns_key.empty()) {
@@ -126,16 +138,25 @@ BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
     options.topic = config.apns_topic;
     options.max_in_flight = config.apns_concurrency;
     options.time_to_live = config.ttl;
-    p.apns = std::make_unique<ApnsProvider>(io.get_executor(), *p.http, load_apns(config), options);
+    p.apns_http = http_client(kApnsConnections);
+    // The provider signs nothing once tokens are shared; the share signs (with its own copy of
+    // the key: keys are not copyable) when the token in Redis is missing or old.
+    p.apns = std::make_unique<ApnsProvider>(io.get_executor(), *p.apns_http, load_apns(config),
+                                            options);
     p.providers[Platform::apns] = p.apns.get();
+    ApnsTokenShareOptions sharing;
+    sharing.key_prefix = config.key_prefix;
+    p.apns_tokens = std::make_unique<ApnsTokenShare>(io.get_executor(), p.commands,
+                                                     load_apns(config), *p.apns, sharing);
   }
   if (!config.vapid_key.empty()) {
     WebPushOptions options;
     options.concurrency = config.webpush_concurrency;
     options.ttl = config.ttl;
     options.allow_http = config.webpush_allow_http;
-    p.web_push =
-        std::make_unique<WebPushProvider>(io.get_executor(), *p.http, load_vapid(config), options);
+    p.webpush_http = http_client(config.webpush_concurrency);
+    p.web_push = std::make_unique<WebPushProvider>(io.get_executor(), *p.webpush_http,
+                                                   load_vapid(config), options);
     p.providers[Platform::webpush] = p.web_push.get();
   }
   DispatcherOptions dispatch;
@@ -174,6 +195,7 @@ void BridgeApp::run() {
                " consumer=" + p.config.consumer);
   p.commands.start();
   p.blocking.start();
+  if (p.apns_tokens) p.apns_tokens->start();
   p.reader->start();
   p.signals.async_wait([&p](const boost::system::error_code& ec, int signal) {
     if (ec) return;
@@ -183,6 +205,7 @@ void BridgeApp::run() {
       log_line(LogLevel::info, "bridge_drained",
                "acked=" + std::to_string(p.metrics.entries_acked));
       for (auto& [platform, provider] : p.providers) provider->stop();
+      if (p.apns_tokens) p.apns_tokens->stop();
       p.server->stop();
       p.commands.stop();
       p.blocking.stop();

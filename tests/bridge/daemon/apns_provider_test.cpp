@@ -310,5 +310,45 @@ TEST_F(ApnsProviderTest, StopRefusesNewSendsAndLetsThoseInFlightFinish) {
   EXPECT_EQ(late->reason, "stopping");
 }
 
+TEST_F(ApnsProviderTest, SharedTokensAreAskedForNeverSignedAndARefusedChangeIsRereadAndRetried) {
+  start();
+  std::vector<ApnsProvider::TokenWant> wants;
+  provider_->share_tokens([&](ApnsProvider::TokenWant why) { wants.push_back(why); });
+  // No token yet: asked for, and the send waits as a retry.
+  SendResult waiting = send("phone1");
+  EXPECT_EQ(waiting.outcome, SendOutcome::retry);
+  EXPECT_EQ(waiting.reason, "provider token: waiting for the shared one");
+  EXPECT_GE(waiting.retry_after.value_or(std::chrono::milliseconds(0)), std::chrono::seconds(1));
+  ASSERT_FALSE(wants.empty());
+  EXPECT_EQ(wants.back(), ApnsProvider::TokenWant::missing_or_due);
+
+  auto signer = ApnsTokenSigner::from_p8(read_file(pki_.dir / "apns.p8"), kKeyId, kTeamId);
+  auto now = std::chrono::system_clock::now();
+  auto first = signer.provider_token(now - std::chrono::seconds(5));
+  auto second = signer.provider_token(now);
+  ASSERT_TRUE(first && second);
+  ASSERT_NE(*first, *second);
+  provider_->set_shared_token(*first, now - std::chrono::seconds(5));
+  wants.clear();
+  EXPECT_EQ(send("phone1").outcome, SendOutcome::accepted);
+  EXPECT_TRUE(wants.empty());  // fresh: nothing asked
+
+  // Another token within the fake's 20 minutes (as if some process had signed its own): 429,
+  // the shared token is asked for again, the send is a retry after at least a second.
+  provider_->set_shared_token(*second, now);
+  SendResult refused = send("phone2");
+  EXPECT_EQ(refused.outcome, SendOutcome::retry);
+  EXPECT_EQ(refused.reason, "TooManyProviderTokenUpdates");
+  EXPECT_GE(refused.retry_after.value_or(std::chrono::milliseconds(0)), std::chrono::seconds(1));
+  ASSERT_EQ(wants.size(), 1u);
+  EXPECT_EQ(wants.back(), ApnsProvider::TokenWant::refused_change);
+  provider_->set_shared_token(*first, now - std::chrono::seconds(5));
+  EXPECT_EQ(send("phone2").outcome, SendOutcome::accepted);
+  EXPECT_EQ(provider_->provider_tokens_made(), 0u);
+  auto s = stats();
+  EXPECT_EQ(s["providerTokens"], 1);
+  EXPECT_EQ(s["tooManyTokenUpdates"], 1);
+}
+
 }  // namespace
 }  // namespace newspush::test

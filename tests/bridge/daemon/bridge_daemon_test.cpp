@@ -678,6 +678,81 @@ TEST_F(BridgeDaemonTest, ApnsDevicesThroughTheFakeApnsOverHttp2WithTheTestCa) {
   EXPECT_EQ(bridge->metric("newspush_bridge_dead_tokens_removed_total"), 2);
 }
 
+// Issue 16: APNs refuses a key's provider token changing within 20 minutes, so bridges sharing a
+// key (two at once, or one SIGKILLed and its successor) must all send with the one token kept in
+// Redis; the fake refuses a second token like APNs (429 TooManyProviderTokenUpdates).
+TEST_F(BridgeDaemonTest, BridgesSharingAnApnsKeyUseOneProviderTokenAcrossRestarts) {
+  TestPki pki;
+  const std::string d = pki.dir.string();
+  ASSERT_EQ(run_program({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-out", d + "/apns.p8"})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      run_program({"openssl", "pkey", "-in", d + "/apns.p8", "-pubout", "-out", d + "/apns.pub"})
+          .exit_code,
+      0);
+  NodeServer apns(FAKE_APNS_CJS,
+                  {"--cert", pki.server_cert.string(), "--key", pki.server_key.string(),
+                   "--public-key", d + "/apns.pub", "--key-id", "KEY1234567", "--team-id",
+                   "TEAM123456", "--topic", "fr.exemple.news"});
+  const std::vector<std::string> apns_flags{
+      "--apns-key", d + "/apns.p8", "--apns-key-id", "KEY1234567", "--apns-team-id",
+      "TEAM123456", "--apns-topic", "fr.exemple.news", "--apns-endpoint",
+      "https://127.0.0.1:" + std::to_string(apns.port("h2")), "--provider-ca",
+      pki.ca_cert.string(), "--claim-after", "1s"};
+  auto stats = [&] { return nlohmann::json::parse(http_get(apns.port("admin"), "/__stats")->body); };
+  auto wait_accepted = [&](int n) {
+    return eventually([&] { return stats()["accepted"].get<int>() >= n; }, kBound);
+  };
+
+  // Two bridges at once, neither finding a token in Redis: one signs, the other takes it.
+  auto first = start_bridge(apns_flags);
+  auto second = start_bridge(apns_flags);
+  ASSERT_TRUE(first->process().wait_for_line("bridge_apns_token source=", kBound));
+  ASSERT_TRUE(second->process().wait_for_line("bridge_apns_token source=", kBound));
+  constexpr int kDevices = 6;
+  for (int i = 0; i < kDevices; ++i) {
+    nlohmann::json body{{"platform", "apns"},
+                        {"token", "a1b2c3" + std::to_string(i)},
+                        {"categories", nlohmann::json::array()},
+                        {"breaking", true}};
+    auto r = first->api("PUT", "iphone-" + std::to_string(i), body.dump());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+  for (int a = 0; a < 4; ++a) publish(redis_, make_article("alerte-" + std::to_string(a), "monde", true));
+  ASSERT_TRUE(wait_accepted(4 * kDevices)) << stats().dump() << first->process().output();
+  // All four acknowledged before the kill, so that nothing is sent twice afterwards.
+  const std::string acked = "newspush_bridge_entries_acked_total";
+  ASSERT_TRUE(eventually(
+      [&] { return first->metric(acked).value_or(0) + second->metric(acked).value_or(0) >= 4; },
+      kBound));
+  auto signed_here = [](BridgeProcess& b) {
+    return b.process().output().find("bridge_apns_token source=signed") != std::string::npos;
+  };
+  EXPECT_NE(signed_here(*first), signed_here(*second))
+      << first->process().output() << second->process().output();
+  auto shared = redis_.command({"HGET", "bridge:apns-token:TEAM123456:KEY1234567", "token"});
+  EXPECT_FALSE(shared.text.empty());
+
+  // The first SIGKILLed (its pending entries claimed), a third started: the token stays.
+  first->process().kill();
+  auto third = start_bridge(apns_flags);
+  ASSERT_TRUE(third->process().wait_for_line("bridge_apns_token source=", kBound));
+  EXPECT_THAT(third->process().output(), HasSubstr("bridge_apns_token source=shared"));
+  for (int a = 4; a < 8; ++a) publish(redis_, make_article("alerte-" + std::to_string(a), "monde", true));
+  ASSERT_TRUE(wait_accepted(8 * kDevices)) << stats().dump() << third->process().output();
+
+  auto seen = stats();
+  EXPECT_EQ(seen["providerTokens"], 1) << seen.dump();
+  EXPECT_EQ(seen["tooManyTokenUpdates"], 0) << seen.dump();
+  EXPECT_EQ(seen["accepted"], 8 * kDevices) << seen.dump();
+  EXPECT_EQ(redis_.command_string({"XLEN", "bridge:dead-letters"}), "0");
+  EXPECT_EQ(redis_.command({"HGET", "bridge:apns-token:TEAM123456:KEY1234567", "token"}).text,
+            shared.text);
+}
+
 TEST_F(BridgeDaemonTest, RedisThatLostItsDataGetsTheGroupBack) {
   auto bridge = start_bridge();
   register_webpush(*bridge, "w1", {"sport"});
