@@ -165,6 +165,10 @@ BridgeApp::BridgeApp(asio::io_context& io, const BridgeConfig& config)
   dispatch.group = config.group;
   dispatch.max_attempts = config.max_attempts;
   dispatch.max_queue = config.max_queue;
+  dispatch.fcm_topics = config.fcm_topics;
+  dispatch.rates = {{Platform::fcm, config.fcm_rate},
+                    {Platform::apns, config.apns_rate},
+                    {Platform::webpush, config.webpush_rate}};
   p.dispatcher =
       std::make_unique<Dispatcher>(io.get_executor(), p.commands, p.providers, p.metrics, dispatch);
   LogReaderOptions reading;

@@ -105,11 +105,12 @@ std::string apply_vapid_subject(BridgeConfig& c, const std::string& v) {
   return {};
 }
 
-std::string apply_allow_http(BridgeConfig& c, const std::string& v) {
+template <bool BridgeConfig::*field>
+std::string apply_bool(BridgeConfig& c, const std::string& v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on")
-    c.webpush_allow_http = true;
+    c.*field = true;
   else if (v == "false" || v == "0" || v == "no" || v == "off")
-    c.webpush_allow_http = false;
+    c.*field = false;
   else
     return "expected true or false";
   return {};
@@ -180,6 +181,14 @@ const Option kOptions[] = {
     {"--fcm-concurrency", "NEWSPUSH_BRIDGE_FCM_CONCURRENCY", "N",
      "FCM requests in flight, and its connections per host (HTTP/1.1: one request each)", "64",
      apply_size<&BridgeConfig::fcm_concurrency, 1, 100000>},
+    {"--fcm-topics", "NEWSPUSH_BRIDGE_FCM_TOPICS", "BOOL",
+     "also send each article once to the FCM topic named after its category (breaking news "
+     "besides to the topic \"breaking\"), for apps subscribed to topics; registered FCM "
+     "devices are still sent to one by one",
+     "false", apply_bool<&BridgeConfig::fcm_topics>, false, true},
+    {"--fcm-rate", "NEWSPUSH_BRIDGE_FCM_RATE", "N",
+     "FCM sends per second at most (0: unlimited); the rest wait queued", "0",
+     apply_size<&BridgeConfig::fcm_rate, 0, 1000000>},
     {"--apns-key", "NEWSPUSH_BRIDGE_APNS_KEY", "FILE",
      "APNs .p8 signing key: enables APNs, with --apns-key-id, --apns-team-id and --apns-topic",
      "none", apply_nonempty<&BridgeConfig::apns_key>},
@@ -194,6 +203,9 @@ const Option kOptions[] = {
     {"--apns-concurrency", "NEWSPUSH_BRIDGE_APNS_CONCURRENCY", "N",
      "APNs streams in flight (HTTP/2, on at most 4 connections)", "256",
      apply_size<&BridgeConfig::apns_concurrency, 1, 100000>},
+    {"--apns-rate", "NEWSPUSH_BRIDGE_APNS_RATE", "N",
+     "APNs sends per second at most (0: unlimited); the rest wait queued", "0",
+     apply_size<&BridgeConfig::apns_rate, 0, 1000000>},
     {"--vapid-key", "NEWSPUSH_BRIDGE_VAPID_KEY", "FILE",
      "VAPID P-256 private key (PEM, or the raw base64url scalar web-push tools print): enables "
      "Web Push",
@@ -203,9 +215,13 @@ const Option kOptions[] = {
     {"--webpush-concurrency", "NEWSPUSH_BRIDGE_WEBPUSH_CONCURRENCY", "N",
      "Web Push requests in flight, and connections per push service host (HTTP/1.1)", "64",
      apply_size<&BridgeConfig::webpush_concurrency, 1, 100000>},
+    {"--webpush-rate", "NEWSPUSH_BRIDGE_WEBPUSH_RATE", "N",
+     "Web Push sends per second at most, all push services together (0: unlimited); the rest "
+     "wait queued",
+     "0", apply_size<&BridgeConfig::webpush_rate, 0, 1000000>},
     {"--webpush-allow-http", "NEWSPUSH_BRIDGE_WEBPUSH_ALLOW_HTTP", "BOOL",
      "accept http:// subscription endpoints (loopback test services only)", "false",
-     apply_allow_http},
+     apply_bool<&BridgeConfig::webpush_allow_http>},
     {"--provider-ca", "NEWSPUSH_BRIDGE_PROVIDER_CA", "FILE",
      "a CA bundle trusted for every provider connection, besides the system's", "none",
      apply_nonempty<&BridgeConfig::provider_ca>},
@@ -244,6 +260,8 @@ void check_config(BridgeConfig& config) {
     throw ConfigError(
         "no provider credentials: give --fcm-credentials, --apns-key (with "
         "--apns-key-id, --apns-team-id, --apns-topic) or --vapid-key");
+  if (config.fcm_topics && config.fcm_credentials.empty())
+    throw ConfigError("--fcm-topics: needs --fcm-credentials");
   if (config.consumer.empty()) config.consumer = default_consumer();
 }
 

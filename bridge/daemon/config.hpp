@@ -37,6 +37,8 @@ struct BridgeConfig {
   std::string vapid_subject = "mailto:push@localhost";
   std::string provider_ca;
   std::size_t fcm_concurrency = 64, apns_concurrency = 256, webpush_concurrency = 64;
+  std::size_t fcm_rate = 0, apns_rate = 0, webpush_rate = 0;  // sends per second; 0: unlimited
+  bool fcm_topics = false;  // each article also to the FCM topic of its category
   bool webpush_allow_http = false;  // http:// endpoints (loopback fakes in tests)
   std::chrono::seconds ttl{86400};
   std::string log_level = "info";

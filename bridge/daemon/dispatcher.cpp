@@ -24,6 +24,7 @@ struct Dispatcher::Job {
   bool fetching = false;
   bool cancelled = false;
   bool unfinished = false;      // never acknowledged here (a lookup failed, or the drain cut it)
+  bool topics_queued = false;   // --fcm-topics: the topic sends were looked at
   std::size_t outstanding = 0;  // sends queued, in flight or waiting to retry
 };
 
@@ -34,7 +35,13 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, redis::RedisCommandClient
       redis_(redis),
       providers_(std::move(providers)),
       metrics_(metrics),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  for (const auto& [platform, rate] : options_.rates) {
+    if (rate == 0) continue;
+    pacing_[platform] = std::make_unique<Pacing>(
+        Pacing{RateLimiter(rate, RateLimiter::Clock::now()), asio::steady_timer(executor_)});
+  }
+}
 
 Dispatcher::~Dispatcher() { *alive_ = false; }
 
@@ -102,6 +109,7 @@ void Dispatcher::fetch_page(const std::shared_ptr<Job>& job) {
                      job->enumerating = false;
                      return maybe_complete(job);
                    }
+                   queue_topics(job);
                    redis_.command({"SSCAN", job->sources[job->source], job->cursor, "COUNT",
                                    std::to_string(options_.page)},
                                   [this, alive, job](const Reply& reply) {
@@ -114,6 +122,45 @@ void Dispatcher::fetch_page(const std::shared_ptr<Job>& job) {
                                     on_page(job, reply.elements[0].text, std::move(ids));
                                   });
                  });
+}
+
+// Once per job, after the retraction check: the topics not already in the accepted set (a
+// reclaimed entry does not send them again).
+void Dispatcher::queue_topics(const std::shared_ptr<Job>& job) {
+  if (!options_.fcm_topics || job->topics_queued) return;
+  job->topics_queued = true;
+  std::vector<std::string> topics{job->article.category};
+  if (job->article.breaking && job->article.category != "breaking") topics.push_back("breaking");
+  std::vector<std::string> argv{"SMISMEMBER", options_.keys.accepted(job->article.id)};
+  for (const auto& topic : topics) argv.push_back("/topics/" + topic);
+  ++job->outstanding;  // held while the accepted set is read
+  redis_.command(argv, [this, alive = std::weak_ptr<bool>(alive_), job,
+                        topics](const Reply& reply) {
+    if (alive.expired()) return;
+    bool known = !reply.is_error() && reply.elements.size() == topics.size();
+    if (reply.is_error()) {
+      // As for a failed device lookup: left pending, so whoever claims it sends the topics.
+      job->enumerating = false;
+      job->unfinished = true;
+    }
+    for (std::size_t i = 0; known && i < topics.size(); ++i) {
+      if (reply.elements[i].integer == 1) {
+        ++metrics_.sends_skipped_accepted;
+        continue;
+      }
+      if (job->cancelled || draining_) break;
+      Send send;
+      send.job = job;
+      send.device.device_id = "/topics/" + topics[i];
+      send.device.platform = Platform::fcm;
+      send.device.token = topics[i];
+      send.device.fcm_topic = true;
+      enqueue(std::move(send));
+    }
+    --job->outstanding;
+    pump();
+    maybe_complete(job);
+  });
 }
 
 void Dispatcher::page_failed(const std::shared_ptr<Job>& job, const std::string& why) {
@@ -231,6 +278,7 @@ void Dispatcher::pump() {
         continue;
       }
       if (provider->second->capacity() == 0) break;
+      if (!take_token(platform)) break;
       Send send = std::move(queue.front());
       queue.pop_front();
       --queued_;
@@ -251,6 +299,25 @@ void Dispatcher::pump() {
   refill();
 }
 
+bool Dispatcher::take_token(Platform platform) {
+  auto found = pacing_.find(platform);
+  if (found == pacing_.end()) return true;
+  Pacing& pacing = *found->second;
+  auto now = RateLimiter::Clock::now();
+  if (pacing.limiter.try_take(now)) return true;
+  if (pacing.waiting) return false;  // the timer already set pumps for this provider too
+  ++metrics_.rate_limit_waits;
+  pacing.waiting = true;
+  pacing.timer.expires_at(pacing.limiter.next_token(now));
+  pacing.timer.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_), platform](const boost::system::error_code&) {
+        if (alive.expired()) return;
+        pacing_[platform]->waiting = false;
+        if (!draining_) pump();
+      });
+  return false;
+}
+
 void Dispatcher::on_result(Send send, SendResult result) {
   std::string platform(to_string(send.device.platform));
   if (result.latency.count() > 0)
@@ -263,6 +330,11 @@ void Dispatcher::on_result(Send send, SendResult result) {
       record_accepted(job, send.device.device_id);
       break;
     case SendOutcome::dead_token: {
+      if (send.device.fcm_topic) {
+        ++metrics_.failed[{platform, "topic_not_found"}];
+        dead_letter(send, result, "topic_not_found: " + result.reason);
+        break;
+      }
       ++metrics_.failed[{platform, result.reason.empty() ? "dead_token" : result.reason}];
       const std::string& address =
           send.device.platform == Platform::webpush ? send.device.subscription : send.device.token;
@@ -452,6 +524,7 @@ void Dispatcher::drain(std::function<void()> done) {
   }
   for (auto& weak : retry_timers_)
     if (auto timer = weak.lock()) timer->cancel();
+  for (auto& [platform, pacing] : pacing_) pacing->timer.cancel();
   retry_timers_.clear();
   std::vector<std::shared_ptr<Job>> jobs;
   for (auto& [entry, job] : jobs_) jobs.push_back(job);

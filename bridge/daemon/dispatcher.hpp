@@ -5,7 +5,8 @@
 // news, each id sent once), skips devices that already accepted it (a Redis set per article, so a
 // reclaimed entry does not notify twice), and queues sends per provider, bounded: a full queue
 // stops both the paging and the reading of the log. Retries back off with jitter, honouring
-// Retry-After. Everything on the bridge's one io_context thread.
+// Retry-After. A provider with a rate limit gets its sends paced by a token bucket: the rest
+// wait in its queue (still cancellable by a retraction) for a timer set to the next token. Everything on the bridge's one io_context thread.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "bridge/daemon/device.hpp"
 #include "bridge/daemon/metrics.hpp"
 #include "bridge/daemon/provider.hpp"
+#include "bridge/daemon/rate_limiter.hpp"
 #include "common/redis/redis_command_client.hpp"
 
 namespace newspush::bridge {
@@ -36,6 +38,11 @@ struct DispatcherOptions {
   std::chrono::seconds accepted_ttl{7 * 86400};
   std::chrono::milliseconds retry_initial{500};
   std::chrono::milliseconds retry_cap{60000};
+  // Sends per second per provider (--fcm-rate ...); absent or 0: unlimited.
+  std::map<Platform, std::size_t> rates;
+  // --fcm-topics: each article also goes once to the FCM topic of its category (and to
+  // "breaking" for breaking news), recorded in the accepted set as "/topics/NAME".
+  bool fcm_topics = false;
 };
 
 class Dispatcher {
@@ -68,6 +75,7 @@ class Dispatcher {
   };
 
   void fetch_page(const std::shared_ptr<Job>& job);
+  void queue_topics(const std::shared_ptr<Job>& job);
   void on_page(const std::shared_ptr<Job>& job, std::string next_cursor,
                std::vector<std::string> ids);
   void filter_new(const std::shared_ptr<Job>& job, std::vector<std::string> ids, std::size_t key,
@@ -85,6 +93,8 @@ class Dispatcher {
   void send_ack(const std::string& entry_id);
   void cancel_article(const std::string& article_id);
   void refill();
+  // Whether `platform`'s bucket has a token now; if not, a timer pumps again when it has.
+  bool take_token(Platform platform);
   void check_drained();
 
   boost::asio::any_io_executor executor_;
@@ -98,6 +108,12 @@ class Dispatcher {
   std::size_t in_flight_ = 0;
   std::size_t retry_waiting_ = 0;
   std::vector<std::weak_ptr<boost::asio::steady_timer>> retry_timers_;
+  struct Pacing {
+    RateLimiter limiter;
+    boost::asio::steady_timer timer;
+    bool waiting = false;
+  };
+  std::map<Platform, std::unique_ptr<Pacing>> pacing_;  // only the rate-limited providers
   std::mt19937_64 random_{std::random_device{}()};
   std::function<void()> on_room_;
   bool draining_ = false;

@@ -242,10 +242,13 @@ void FcmProvider::send(const ArticleNotification& article, const DeviceTarget& d
     return;
   }
   FittedPayload message =
-      build_fcm_message(article, {FcmTarget::Kind::token, device.token}, state_->options.message);
+      build_fcm_message(article,
+                        {device.fcm_topic ? FcmTarget::Kind::topic : FcmTarget::Kind::token,
+                         device.token},
+                        state_->options.message);
   if (!message.ok()) {
     std::string reason = message.error == PayloadError::bad_target
-                             ? "bad token"
+                             ? (device.fcm_topic ? "bad topic" : "bad token")
                              : std::string(to_string(message.error));
     state_->answer_later(std::move(done), SendOutcome::rejected, std::move(reason));
     return;

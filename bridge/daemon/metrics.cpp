@@ -54,6 +54,9 @@ std::string BridgeMetrics::render(bool redis_ready, bool group_ready) const {
   plain("newspush_bridge_entries_skipped_total", entries_skipped);
   counter("newspush_bridge_sends_cancelled_total", "queued sends a retraction cancelled");
   plain("newspush_bridge_sends_cancelled_total", sends_cancelled);
+  counter("newspush_bridge_rate_limit_waits_total",
+          "times a provider's queue waited for its --*-rate limit's next token");
+  plain("newspush_bridge_rate_limit_waits_total", rate_limit_waits);
   counter("newspush_bridge_sends_skipped_accepted_total",
           "sends skipped because the device already accepted the article");
   plain("newspush_bridge_sends_skipped_accepted_total", sends_skipped_accepted);

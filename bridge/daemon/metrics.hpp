@@ -16,6 +16,7 @@ struct BridgeMetrics {
   std::uint64_t entries_acked = 0;
   std::uint64_t entries_skipped = 0;         // updates, retractions, unparsable entries
   std::uint64_t sends_cancelled = 0;         // by a retraction
+  std::uint64_t rate_limit_waits = 0;        // a provider's queue waited for its next token
   std::uint64_t sends_skipped_accepted = 0;  // already accepted before (a reclaimed entry)
   std::uint64_t log_gaps = 0;                // entries trimmed before the group read them
   std::uint64_t claimed = 0;                 // entries taken over from another consumer

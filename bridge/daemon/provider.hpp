@@ -23,9 +23,12 @@ std::optional<Platform> platform_from_string(std::string_view name);
 struct DeviceTarget {
   std::string device_id;
   Platform platform = Platform::fcm;
-  std::string token;         // fcm, apns: the registration or device token
+  std::string token;         // fcm, apns: the registration or device token; fcm topic: its name
   std::string subscription;  // webpush: the browser's PushSubscription JSON
   std::string locale;
+  // FCM only (--fcm-topics): a topic message, not a registered device. device_id is then
+  // "/topics/NAME", which no device id can be (they have no '/').
+  bool fcm_topic = false;
 };
 
 enum class SendOutcome : std::uint8_t {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -188,6 +189,37 @@ class BridgeDaemonTest : public ::testing::Test {
     EXPECT_EQ(durable.command_string({"SCARD", "bridge:accepted:mid"}), std::to_string(kDevices));
     EXPECT_EQ(durable.command_string({"XLEN", "bridge:dead-letters"}), "0");
     EXPECT_TRUE(bridge.process().running());
+  }
+
+  // The fake FCM with a service account made for it, written to service-account.json in
+  // Redis's directory.
+  std::unique_ptr<NodeServer> start_fake_fcm() {
+    auto keys = redis_.dir() / "fcm-key.pem";
+    auto public_key = redis_.dir() / "fcm-pub.pem";
+    EXPECT_EQ(run_program({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                           "rsa_keygen_bits:2048", "-out", keys.string()})
+                  .exit_code,
+              0);
+    EXPECT_EQ(run_program(
+                  {"openssl", "pkey", "-in", keys.string(), "-pubout", "-out", public_key.string()})
+                  .exit_code,
+              0);
+    auto fcm = std::make_unique<NodeServer>(
+        FAKE_FCM_CJS, std::vector<std::string>{"--public-key", public_key.string(), "--client-email",
+                                               "bridge@exemple-news.iam.gserviceaccount.com",
+                                               "--project-id", "exemple-news"});
+    std::string base = "http://127.0.0.1:" + std::to_string(fcm->port("http"));
+    std::ifstream key_in(keys);
+    std::string private_key((std::istreambuf_iterator<char>(key_in)),
+                            std::istreambuf_iterator<char>());
+    std::ofstream(redis_.dir() / "service-account.json") << nlohmann::json{
+        {"type", "service_account"},
+        {"project_id", "exemple-news"},
+        {"private_key_id", "k1"},
+        {"private_key", private_key},
+        {"client_email", "bridge@exemple-news.iam.gserviceaccount.com"},
+        {"token_uri", base + "/token"}}.dump();
+    return fcm;
   }
 
   // Log entries delivered to the bridges' group and not yet acknowledged (XPENDING's count).
@@ -581,33 +613,10 @@ TEST_F(BridgeDaemonTest, RedisRestartIsSurvivedAndLagGoesBackToZero) {
 }
 
 TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
-  auto keys = redis_.dir() / "fcm-key.pem";
-  auto public_key = redis_.dir() / "fcm-pub.pem";
-  ASSERT_EQ(run_program({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                         "rsa_keygen_bits:2048", "-out", keys.string()})
-                .exit_code,
-            0);
-  ASSERT_EQ(
-      run_program({"openssl", "pkey", "-in", keys.string(), "-pubout", "-out", public_key.string()})
-          .exit_code,
-      0);
-  NodeServer fcm(FAKE_FCM_CJS,
-                 {"--public-key", public_key.string(), "--client-email",
-                  "bridge@exemple-news.iam.gserviceaccount.com", "--project-id", "exemple-news"});
-  std::string base = "http://127.0.0.1:" + std::to_string(fcm.port("http"));
-  std::ifstream key_in(keys);
-  std::string private_key((std::istreambuf_iterator<char>(key_in)),
-                          std::istreambuf_iterator<char>());
-  auto account_file = redis_.dir() / "service-account.json";
-  std::ofstream(account_file) << nlohmann::json{
-      {"type", "service_account"},
-      {"project_id", "exemple-news"},
-      {"private_key_id", "k1"},
-      {"private_key", private_key},
-      {"client_email", "bridge@exemple-news.iam.gserviceaccount.com"},
-      {"token_uri", base + "/token"}}.dump();
-
-  auto bridge = start_bridge({"--fcm-credentials", account_file.string(), "--fcm-endpoint", base});
+  auto fcm = start_fake_fcm();
+  std::string base = "http://127.0.0.1:" + std::to_string(fcm->port("http"));
+  auto bridge = start_bridge(
+      {"--fcm-credentials", (redis_.dir() / "service-account.json").string(), "--fcm-endpoint", base});
   for (const auto& [id, token] :
        std::vector<std::pair<std::string, std::string>>{{"phone-1", "tok-1"},
                                                         {"phone-2", "tok-2"},
@@ -623,7 +632,7 @@ TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
   ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
       << bridge->process().output();
 
-  auto stats_reply = http_get(fcm.port("http"), "/__stats");
+  auto stats_reply = http_get(fcm->port("http"), "/__stats");
   ASSERT_TRUE(stats_reply);
   auto stats = nlohmann::json::parse(stats_reply->body);
   EXPECT_EQ(stats["accepted"], 3);  // tok-1, tok-2, and flaky-1 after its 503s
@@ -638,6 +647,47 @@ TEST_F(BridgeDaemonTest, FcmAndWebPushDevicesOfOneArticleThroughTheFakeFcm) {
   EXPECT_EQ(bridge->api("GET", "phone-dead")->status, 404);
   EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"fcm\"}"), 3);
   EXPECT_EQ(deliveries("eco-1"), (std::map<std::string, int>{{"browser-1", 1}}));
+}
+
+TEST_F(BridgeDaemonTest, FcmTopicsGetEachArticleOnceBesidesTheRegisteredDevices) {
+  auto fcm = start_fake_fcm();
+  std::string base = "http://127.0.0.1:" + std::to_string(fcm->port("http"));
+  auto bridge = start_bridge({"--fcm-credentials",
+                              (redis_.dir() / "service-account.json").string(), "--fcm-endpoint",
+                              base, "--fcm-topics"});
+  nlohmann::json phone{{"platform", "fcm"}, {"token", "tok-1"}, {"categories", {"sport", "culture"}}};
+  auto r = bridge->api("PUT", "phone-1", phone.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  auto stats = [&] {
+    auto reply = http_get(fcm->port("http"), "/__stats");
+    return reply ? nlohmann::json::parse(reply->body) : nlohmann::json::object();
+  };
+
+  publish(redis_, make_article("t1", "sport", true));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
+  auto after_t1 = stats();
+  EXPECT_EQ(after_t1["byToken"]["/topics/sport"], 1);
+  EXPECT_EQ(after_t1["byToken"]["/topics/breaking"], 1);  // breaking news: besides its category
+  EXPECT_EQ(after_t1["byToken"]["tok-1"], 1);
+  EXPECT_EQ(after_t1["accepted"], 3);
+  EXPECT_EQ(after_t1["invalid"].size(), 0u) << after_t1["invalid"];
+  EXPECT_EQ(redis_.command_string({"SISMEMBER", "bridge:accepted:t1", "/topics/sport"}), "1");
+
+  // An entry gone through before (claimed from a bridge that died after the topic send was
+  // accepted and recorded): the topic is not sent again, the device that was not served is.
+  redis_.command({"SADD", "bridge:accepted:t2", "/topics/culture"});
+  publish(redis_, make_article("t2", "culture"));
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2))
+      << bridge->process().output();
+  auto after_t2 = stats();
+  EXPECT_FALSE(after_t2["byToken"].contains("/topics/culture")) << after_t2["byToken"];
+  EXPECT_EQ(after_t2["byToken"]["/topics/breaking"], 1);  // not breaking: no "breaking" topic
+  EXPECT_EQ(after_t2["byToken"]["tok-1"], 2);
+  EXPECT_EQ(after_t2["accepted"], 4);
+  EXPECT_EQ(bridge->metric("newspush_bridge_sends_skipped_accepted_total"), 1);
+  EXPECT_EQ(bridge->metric("newspush_bridge_sent_total{platform=\"fcm\"}"), 4);
 }
 
 TEST_F(BridgeDaemonTest, ApnsDevicesThroughTheFakeApnsOverHttp2WithTheTestCa) {
@@ -789,6 +839,50 @@ TEST_F(BridgeDaemonTest, RedisThatLostItsDataGetsTheGroupBack) {
   ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2))
       << bridge->process().output();
   EXPECT_EQ(deliveries("after"), (std::map<std::string, int>{{"w1", 1}}));
+}
+
+TEST_F(BridgeDaemonTest, WebPushRateSpreadsTheSendsAndEachDeviceGetsItOnce) {
+  auto bridge = start_bridge({"--webpush-rate", "20"});
+  constexpr int kDevices = 40;
+  std::vector<std::string> names;
+  for (int i = 0; i < kDevices; ++i) {
+    names.push_back("paced-" + std::to_string(i));
+    register_webpush(*bridge, names.back(), {"sport"});
+  }
+  publish(redis_, make_article("paced", "sport"));
+  ASSERT_TRUE(fake_.wait_accepted(kDevices, 60s)) << bridge->process().output();
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 1))
+      << bridge->process().output();
+  expect_each_exactly_once("paced", names);
+  auto pushes = fake_.pushes();
+  ASSERT_EQ(pushes.size(), static_cast<std::size_t>(kDevices));
+  auto [first, last] = std::minmax_element(
+      pushes.begin(), pushes.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+  // 20 per second with at most a tenth of a second's worth at once: 40 sends take about 1.9 s.
+  // Only a lower bound: a loaded machine may well be slower.
+  EXPECT_GE(last->at - first->at, 1500ms);
+  EXPECT_GT(bridge->metric("newspush_bridge_rate_limit_waits_total").value_or(0), 0);
+  EXPECT_TRUE(fake_.errors().empty()) << fake_.errors().front();
+}
+
+TEST_F(BridgeDaemonTest, RetractionCancelsSendsHeldByTheRateLimit) {
+  auto bridge = start_bridge({"--webpush-rate", "1"});
+  constexpr int kDevices = 10;
+  for (int i = 0; i < kDevices; ++i) register_webpush(*bridge, "d" + std::to_string(i), {"sport"});
+  publish(redis_, make_article("held", "sport"));
+  ASSERT_TRUE(fake_.wait_accepted(1, kBound)) << bridge->process().output();
+  auto retracted = redis_.command({"FCALL", "newspush_retract", "1", "news:log", "held"});
+  ASSERT_NE(retracted.type, RedisValue::Type::error) << retracted.text;
+  ASSERT_TRUE(bridge->wait_metric("newspush_bridge_entries_acked_total", 2))
+      << bridge->process().output();
+  // One a second: by the retraction at most a few went out, the rest were held and cancelled.
+  auto cancelled = static_cast<int>(
+      bridge->metric("newspush_bridge_sends_cancelled_total").value_or(0));
+  int sent = 0;
+  for (const auto& [name, n] : deliveries("held")) sent += n;
+  EXPECT_GE(cancelled, 1);
+  EXPECT_LE(sent + cancelled, kDevices);
+  EXPECT_LT(sent, kDevices);
 }
 
 TEST_F(BridgeDaemonTest, RetryStormOverManyDevicesEndsWithEachDeviceServedOnce) {

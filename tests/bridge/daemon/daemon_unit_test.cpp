@@ -1,4 +1,5 @@
-// The daemon's pure pieces: the flag table, device JSON, what a push service's answer means.
+// The daemon's pure pieces: the flag table, device JSON, what a push service's answer means, the
+// rate limiter (driven by a made-up clock).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 #include "bridge/daemon/config.hpp"
 #include "bridge/daemon/cors.hpp"
 #include "bridge/daemon/device.hpp"
+#include "bridge/daemon/rate_limiter.hpp"
 #include "bridge/daemon/web_push_provider.hpp"
 
 namespace newspush::bridge {
@@ -48,6 +50,80 @@ TEST(BridgeConfigTest, FlagsEnvironmentAndDefaults) {
   EXPECT_EQ(config.group, "newspush-bridge");
   EXPECT_THAT(config.consumer, HasSubstr("-"));  // hostname-pid
   EXPECT_EQ(config.redis.port, 6379);
+}
+
+TEST(BridgeConfigTest, RatesDefaultToUnlimitedAndTakeFlagsOrVariables) {
+  BridgeConfig config;
+  ASSERT_EQ(parse({"--vapid-key", "k.pem", "--webpush-rate", "20"}, config,
+                  {{"NEWSPUSH_BRIDGE_FCM_RATE", "500"}}),
+            ConfigAction::run);
+  EXPECT_EQ(config.webpush_rate, 20u);
+  EXPECT_EQ(config.fcm_rate, 500u);
+  EXPECT_EQ(config.apns_rate, 0u);
+  EXPECT_FALSE(config.fcm_topics);
+  EXPECT_THAT(config_error({"--vapid-key", "k", "--apns-rate", "-1"}), HasSubstr("--apns-rate"));
+  EXPECT_THAT(config_error({"--vapid-key", "k", "--fcm-rate", "fast"}), HasSubstr("--fcm-rate"));
+}
+
+TEST(BridgeConfigTest, FcmTopicsIsASwitchThatNeedsFcm) {
+  BridgeConfig config;
+  ASSERT_EQ(parse({"--fcm-credentials", "f.json", "--fcm-topics"}, config), ConfigAction::run);
+  EXPECT_TRUE(config.fcm_topics);
+  BridgeConfig off;
+  ASSERT_EQ(parse({"--fcm-credentials", "f.json", "--fcm-topics", "false"}, off),
+            ConfigAction::run);
+  EXPECT_FALSE(off.fcm_topics);
+  EXPECT_THAT(config_error({"--vapid-key", "k", "--fcm-topics"}),
+              HasSubstr("--fcm-topics: needs --fcm-credentials"));
+  EXPECT_THAT(config_error({"--fcm-credentials", "f.json", "--fcm-topics=maybe"}),
+              HasSubstr("expected true or false"));
+}
+
+TEST(RateLimiterTest, PacesToTheRateWithASmallBurst) {
+  using namespace std::chrono_literals;
+  RateLimiter::Clock::time_point t0{};
+  RateLimiter limiter(20, t0);  // burst: max(1, 20 / 10) = 2
+  EXPECT_FALSE(limiter.unlimited());
+  EXPECT_TRUE(limiter.try_take(t0));
+  EXPECT_TRUE(limiter.try_take(t0));
+  EXPECT_FALSE(limiter.try_take(t0));
+  auto next = limiter.next_token(t0);
+  EXPECT_GE(next - t0, 50ms);
+  EXPECT_LT(next - t0, 51ms);
+  EXPECT_FALSE(limiter.try_take(t0 + 49ms));
+  EXPECT_TRUE(limiter.try_take(next));
+  EXPECT_FALSE(limiter.try_take(next));
+  // A long idle spell fills the bucket only to its burst, not to a second's worth.
+  auto later = t0 + 10s;
+  int taken = 0;
+  while (limiter.try_take(later)) ++taken;
+  EXPECT_EQ(taken, 2);
+  // Over a simulated second, woken at each next_token: 20 sends, no more.
+  auto now = later;
+  int sent = 0;
+  while (now < later + 1s) {
+    if (limiter.try_take(now))
+      ++sent;
+    else
+      now = limiter.next_token(now);
+  }
+  EXPECT_GE(sent, 19);
+  EXPECT_LE(sent, 21);
+}
+
+TEST(RateLimiterTest, ZeroIsUnlimitedAndAClockGoingBackwardsAddsNothing) {
+  using namespace std::chrono_literals;
+  RateLimiter::Clock::time_point t0{};
+  RateLimiter unlimited(0, t0);
+  EXPECT_TRUE(unlimited.unlimited());
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(unlimited.try_take(t0));
+  EXPECT_EQ(unlimited.next_token(t0), t0);
+
+  RateLimiter one(1, t0 + 5s);
+  EXPECT_TRUE(one.try_take(t0 + 5s));
+  EXPECT_FALSE(one.try_take(t0));  // earlier than its last look: no refill
+  EXPECT_FALSE(one.try_take(t0 + 5s + 999ms));
+  EXPECT_TRUE(one.try_take(one.next_token(t0 + 5s + 999ms)));
 }
 
 TEST(BridgeConfigTest, ErrorsAreOneLineAndSecretsAreNotRepeated) {
