@@ -1,5 +1,7 @@
 #include "common/option_table.hpp"
 
+#include <utility>
+
 namespace newspush::options {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -20,6 +22,20 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::nullopt;
   if (value > (1LL << 40) / scale) return std::nullopt;
   return std::chrono::milliseconds(value * scale);
+}
+
+std::string parse_host_port(const std::string& v, std::string& host, std::uint16_t& port) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
+  std::string parsed_host = v.substr(0, colon);
+  if (parsed_host.front() == '[' && parsed_host.back() == ']')
+    parsed_host = parsed_host.substr(1, parsed_host.size() - 2);
+  std::uint16_t parsed_port = 0;
+  if (auto e = parse_int<std::uint16_t>(v.substr(colon + 1), 0, 65535, parsed_port); !e.empty())
+    return e;
+  host = std::move(parsed_host);
+  port = parsed_port;
+  return {};
 }
 
 bool is_boolean_word(const std::string& v) {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -35,6 +36,10 @@ std::string parse_int(const std::string& text, Int min, Int max, Int& out) {
   out = value;
   return {};
 }
+
+// HOST:PORT ([v6]:PORT too; port 0: any). An error message, empty when accepted (then in
+// `host` and `port`).
+std::string parse_host_port(const std::string& v, std::string& host, std::uint16_t& port);
 
 // A flag that may repeat, or its variable's comma-separated list: each entry checked by `check`
 // (an error message, empty when accepted) and appended to `out`.

@@ -30,15 +30,7 @@ struct Option {
 };
 
 std::string apply_listen(Config& c, const std::string& v) {
-  auto colon = v.rfind(':');
-  if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
-  std::string host = v.substr(0, colon);
-  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::uint16_t port = 0;
-  if (auto e = parse_int<std::uint16_t>(v.substr(colon + 1), 0, 65535, port); !e.empty()) return e;
-  c.listen_host = host;
-  c.listen_port = port;
-  return {};
+  return options::parse_host_port(v, c.listen_host, c.listen_port);
 }
 
 std::string apply_admin_listen(Config& c, const std::string& v) {
