@@ -16,7 +16,8 @@
 # fakes' duplicates) and how many the new bridge skipped as already accepted.
 # The bridge runs pinned to --bridge-cpu (0), Redis, the fakes and the registration tool to
 # --fakes-cpu (1). Builds (scripts/build.sh release) unless --build-dir names a build. Stops
-# everything it started.
+# everything it started; KEEP_RUN=1 keeps its directory (/tmp/newspush-bridgebench.*: the
+# bridge's, the fakes' and Redis's logs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
     --fakes-cpu) fakes_cpu="$2"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --) shift; bridge_extra=("$@"); break ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -70,7 +71,7 @@ cleanup() {
   trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$run_dir"
+  [ -n "${KEEP_RUN:-}" ] || rm -rf "$run_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -247,6 +248,9 @@ bridge_sent="$(curl -fs "http://127.0.0.1:$bridge_port/metrics" |
 bridge_retries="$(curl -fs "http://127.0.0.1:$bridge_port/metrics" |
   awk '/^newspush_bridge_retries_total/ { n += $2 } END { print n + 0 }')"
 fake_requests="$(for url in "${count_urls[@]}"; do curl -fs "$url"; echo; done | jq -s 'map(.requests) | add')"
+# Streams the fake APNs closed with REFUSED_STREAM (GOAWAY from nghttp2's rapid-reset limit):
+# never delivered, sent again by libcurl on a fresh connection (see fake_apns.cjs).
+refused_streams="$(for url in "${count_urls[@]}"; do curl -fs "$url"; echo; done | jq -s 'map(.refusedStreams // 0) | add')"
 apns_connections=""
 [ -n "${apns_admin:-}" ] &&
   apns_connections=", $(curl -fs "http://127.0.0.1:$apns_admin/__stats" | jq .connections) HTTP/2 connections to the fake APNs"
@@ -257,7 +261,7 @@ echo
 echo "platform:           $platform (bridge pid on CPU $bridge_cpu; Redis, fakes, registration on CPU $fakes_cpu)"
 echo "devices:            $total ($devices per platform), registered in ${registration_seconds} s through the API"
 echo "arrived:            $distinct distinct, $duplicates duplicates, $errors refused by the fakes"
-echo "requests:           $fake_requests at the fakes; the bridge counted $bridge_sent accepted, $bridge_retries retries$apns_connections"
+echo "requests:           $fake_requests at the fakes ($refused_streams refused streams); the bridge counted $bridge_sent accepted, $bridge_retries retries$apns_connections"
 echo "publish -> first:   ${first_at} s, -> last: ${wall} s"
 awk -v n="$distinct" -v w="$wall" -v c="$bridge_cpu_total" 'BEGIN {
   printf "notifications/s:    %.0f\n", (w > 0 ? n / w : 0)

@@ -19,7 +19,8 @@
 // prints "listening h2=PORT admin=PORT"
 // --quiet 1 (the benchmark, loadtest/bridge/): no line and no /__stats entry per notification,
 // only the counts of GET /__counts (which any run answers): {requests, accepted, distinct,
-// duplicates, refusals, firstAcceptedAtMs, lastAcceptedAtMs} (Unix epoch milliseconds).
+// duplicates, refusals, refusedStreams, firstAcceptedAtMs, lastAcceptedAtMs} (Unix epoch
+// milliseconds).
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -43,8 +44,8 @@ const stats = { connections: 0, requests: 0, inFlight: 0, maxInFlight: 0, maxStr
 const verifiedTokens = new Set();
 let lastNewTokenAt = 0;
 const flakyCounts = new Map();
-const counts = { requests: 0, accepted: 0, distinct: 0, duplicates: 0, refusals: 0, firstAcceptedAtMs: 0,
-                 lastAcceptedAtMs: 0 };
+const counts = { requests: 0, accepted: 0, distinct: 0, duplicates: 0, refusals: 0, refusedStreams: 0,
+                 firstAcceptedAtMs: 0, lastAcceptedAtMs: 0 };
 const acceptedPerToken = new Map();
 
 function checkProviderToken(authorization) {
@@ -115,8 +116,7 @@ function answer(stream, status, reason, extra = {}) {
     stream.respond(headers);
     stream.end(JSON.stringify(body));
   } else {
-    stream.respond(headers);
-    stream.end();
+    stream.respond(headers, { endStream: true });
   }
 }
 
@@ -158,7 +158,23 @@ server.on('stream', (stream, headers) => {
       return answer(stream, refusal[0], refusal[1]);
     }
     if (!quiet) stats.byToken[token] = (stats.byToken[token] || 0) + 1;
+    // A notification is delivered once its 200 left on a stream that closed cleanly. Node's
+    // HTTP/2 server (nghttp2's rapid-reset limit: libcurl 7.88 resets every stream it has read,
+    // and past 1,000 resets a session gets GOAWAY) hands streams to this handler and then closes
+    // them with REFUSED_STREAM, which tells the client they were never processed; the client
+    // rightly sends them again. APNs keeps that promise, so the fake does too: a refused stream
+    // delivers nothing (counted in refusedStreams).
     const accept = () => {
+      answer(stream, 200);
+      stream.once('close', () => {
+        if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+          counts.refusedStreams++;
+          return;
+        }
+        deliver();
+      });
+    };
+    const deliver = () => {
       const doc = JSON.parse(body);
       const shown = { token, title: doc.aps.alert.title, body: doc.aps.alert.body || '',
                       threadId: doc.aps['thread-id'], collapseId: headers['apns-collapse-id'],
@@ -173,11 +189,10 @@ server.on('stream', (stream, headers) => {
       counts.accepted++;
       counts.lastAcceptedAtMs = performance.timeOrigin + performance.now();
       if (!counts.firstAcceptedAtMs) counts.firstAcceptedAtMs = counts.lastAcceptedAtMs;
-      if (quiet) return answer(stream, 200);
+      if (quiet) return;
       stats.notifications.push(shown);
       console.log(`notify apns token=${token} priority=${shown.priority} collapse=${shown.collapseId} ` +
                   `title=${JSON.stringify(shown.title)} body=${JSON.stringify(shown.body)}`);
-      answer(stream, 200);
     };
     if (!/^[A-Za-z0-9-]+$/.test(token) || token.startsWith('bad-')) return answer(stream, 400, 'BadDeviceToken');
     if (token.startsWith('dead-')) return answer(stream, 410, 'Unregistered');
