@@ -207,8 +207,9 @@ void Dispatcher::filter_new(const std::shared_ptr<Job>& job, std::vector<std::st
   redis_.command(argv, [this, alive, job, ids, key, accepted_set, done](const Reply& reply) {
     if (alive.expired()) return;
     if (reply.is_error() || reply.elements.size() != ids.size()) {
-      // Not knowing, send: at least once beats never (a duplicate replaces, it does not stack).
-      return filter_new(job, ids, key + 1, done);
+      // Not knowing who has it already, send nobody: the same page is read again once Redis
+      // answers (its cursor is not advanced), so a device is neither skipped nor served twice.
+      return page_failed(job, reply.is_error() ? reply.text : "unexpected SMISMEMBER reply");
     }
     std::vector<std::string> kept;
     for (std::size_t i = 0; i < ids.size(); ++i) {
