@@ -13,6 +13,9 @@ namespace asio = boost::asio;
 using redis::Reply;
 
 constexpr std::size_t kMaxArticleBytes = 1024 * 1024;
+// The record and its expiry in one step: a set left without its TTL would stay forever.
+constexpr const char* kRecordAcceptedScript =
+    "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('EXPIRE', KEYS[1], ARGV[2]) return 1";
 
 struct Dispatcher::Job {
   std::string entry_id;
@@ -402,8 +405,9 @@ void Dispatcher::on_result(Send send, SendResult result) {
 // Redis is away: retried every second, and the job (its acknowledgement too) waits for it.
 void Dispatcher::record_accepted(const std::shared_ptr<Job>& job, const std::string& device_id) {
   std::string key = options_.keys.accepted(job->article.id);
-  redis_.command({"SADD", key, device_id}, [this, alive = std::weak_ptr<bool>(alive_), job,
-                                            device_id, key](const Reply& added) {
+  redis_.command({"EVAL", kRecordAcceptedScript, "1", key, device_id,
+                  std::to_string(options_.accepted_ttl.count())},
+                 [this, alive = std::weak_ptr<bool>(alive_), job, device_id](const Reply& added) {
     if (alive.expired()) return;
     if (added.is_error()) {
       auto timer = std::make_shared<asio::steady_timer>(executor_, std::chrono::seconds(1));
@@ -413,8 +417,6 @@ void Dispatcher::record_accepted(const std::shared_ptr<Job>& job, const std::str
       });
       return;
     }
-    redis_.command({"EXPIRE", key, std::to_string(options_.accepted_ttl.count())},
-                   [](const Reply&) {});
     settle(job);
   });
 }

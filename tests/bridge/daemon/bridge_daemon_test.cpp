@@ -186,6 +186,10 @@ class BridgeDaemonTest : public ::testing::Test {
         kBound));
     expect_each_exactly_once("mid", names);
     EXPECT_EQ(durable.command_string({"SCARD", "bridge:accepted:mid"}), std::to_string(kDevices));
+    // The records carry their expiry (7 days by default) whatever Redis went through.
+    auto ttl = std::stoll(durable.command_string({"TTL", "bridge:accepted:mid"}));
+    EXPECT_GT(ttl, 0);
+    EXPECT_LE(ttl, 7 * 24 * 3600);
     EXPECT_EQ(durable.command_string({"XLEN", "bridge:dead-letters"}), "0");
     EXPECT_TRUE(bridge.process().running());
   }
