@@ -106,6 +106,7 @@ Metrics::Totals Metrics::totals() const {
     sum.send_queue_peak_bytes =
         std::max(sum.send_queue_peak_bytes, worker->send_queue_peak_bytes.load());
     sum.trending_conflated += worker->trending_conflated.load();
+    sum.send_queue_bytes += worker->send_queue_bytes.load();
     worker->fanout_latency.add_to(sum.fanout_latency);
   }
   return sum;
@@ -214,8 +215,8 @@ std::string render_prometheus(const Metrics& m) {
            totals.frames_written);
   w.single("newspush_bytes_written_total", "counter", "WebSocket payload bytes written.",
            totals.bytes_written);
-  w.single("newspush_send_queue_bytes", "gauge", "Bytes queued in all connections now.",
-           m.send_queue_bytes.load());
+  w.single("newspush_send_queue_bytes", "gauge",
+           "Bytes waiting in all connections' send queues now.", totals.send_queue_bytes);
   w.single("newspush_send_queue_peak_bytes", "gauge", "Largest single send queue seen.",
            totals.send_queue_peak_bytes);
   w.single("newspush_client_errors_total", "counter", "Error replies to bad client commands.",
@@ -309,6 +310,7 @@ std::string render_stats_json(const Metrics& m) {
       {"frames_written", totals.frames_written},
       {"bytes_written", totals.bytes_written},
       {"send_queue_peak_bytes", totals.send_queue_peak_bytes},
+      {"send_queue_bytes", totals.send_queue_bytes},
       {"redis", {{"up", m.redis_up.load() == 1},
                  {"messages", load(m.redis_messages)},
                  {"connects", load(m.redis_connects)},

@@ -76,6 +76,19 @@ class SingleWriterCounter {
   std::atomic<std::uint64_t> value_{0};
 };
 
+// A level one thread moves up and down (bytes waiting in its connections' send queues); the
+// scrape adds up every worker's.
+class SingleWriterGauge {
+ public:
+  void add(std::int64_t delta) {
+    value_.store(value_.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
+  std::int64_t load() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
 // In-server fan-out latency: Redis receive -> frame handed to the socket, in microseconds. One
 // writer thread (a worker's); the scrape adds up every worker's.
 class LatencyHistogram {
@@ -101,6 +114,7 @@ struct alignas(64) WorkerCounters {
   SingleWriterCounter frames_written;         // frames (WebSocket) or event batches (SSE) written
   SingleWriterCounter bytes_written;          // payload bytes handed to sockets
   SingleWriterCounter send_queue_peak_bytes;  // largest single queue this worker has seen
+  SingleWriterGauge send_queue_bytes;         // waiting in this worker's send queues now
   SingleWriterCounter trending_conflated;     // queued lists replaced by a newer one
   LatencyHistogram fanout_latency;
 };
@@ -127,6 +141,7 @@ struct Metrics {
   struct Totals {
     std::uint64_t deliveries = 0, frames_written = 0, bytes_written = 0, send_queue_peak_bytes = 0,
                   trending_conflated = 0;
+    std::int64_t send_queue_bytes = 0;
     LatencyHistogram fanout_latency;
   };
   Totals totals() const;
@@ -146,7 +161,6 @@ struct Metrics {
   std::array<Counter, kArticleErrorCount> invalid_articles{};  // by protocol::ArticleError
   Counter articles_fanned_out{0};  // valid articles handed to the hub
 
-  std::atomic<std::int64_t> send_queue_bytes{0};  // queued in all connections now
 
   Counter client_errors{0};  // error messages sent for bad client commands
   // Times the live events held during a catch-up passed LiveFeed's byte bound (dropped, read again).

@@ -166,6 +166,7 @@ void PushSession::deliver_trending(const TrendingPtr& list) {
   const std::string* frame = framing_ == Framing::sse ? &list->sse_frame : &list->frame;
   if (queue_.push_latest(list->category, SharedFrame(list, frame)))
     worker_.counters().trending_conflated.add(1);
+  count_queue();
   write_soon();
 }
 
@@ -451,14 +452,23 @@ void PushSession::enqueue(const SharedFrame& frame) {
   if (!queue_.push(frame)) {
     // Dropping the backlog is what bounds memory; the client resumes from its last article.
     queue_.clear();
+    count_queue();
     close_with(protocol::close_code::try_again_later, "slow_consumer", CloseCause::slow_consumer);
     return;
   }
+  count_queue();
   if (queue_.bytes() > queue_peak_) {
     queue_peak_ = queue_.bytes();
     worker_.counters().send_queue_peak_bytes.raise_to(queue_peak_);
   }
   write_soon();
+}
+
+void PushSession::count_queue() {
+  if (queue_.bytes() == queue_counted_) return;
+  worker_.counters().send_queue_bytes.add(static_cast<std::int64_t>(queue_.bytes()) -
+                                          static_cast<std::int64_t>(queue_counted_));
+  queue_counted_ = queue_.bytes();
 }
 
 void PushSession::write_soon() {
@@ -485,6 +495,7 @@ void PushSession::write_queued() {
   writing_ = true;
   for (;;) {
     queue_.take_all(in_flight_);
+    count_queue();
     if (!write_batch(in_flight_)) return;  // on_written follows
     in_flight_.clear();
     pump_backlog();  // its enqueues only queue: writing_ is set
@@ -543,6 +554,7 @@ void PushSession::finish(CloseCause cause) {
   if (finished_) return;
   finished_ = true;
   queue_.clear();
+  count_queue();
   backlog_.clear();
   held_.clear();
   close_deadline_.cancel();

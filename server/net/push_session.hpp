@@ -126,6 +126,8 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
   void change_trending_lists(Change&& change);
   void reply_subscribed(std::string_view cursor);
   SharedFrame message_frame(std::string message, std::string_view id) const;
+  // Brings the worker's send_queue_bytes gauge level with queue_ (after each change to it).
+  void count_queue();
   // Writes now, or once the worker's batch is fanned out (corked).
   void write_soon();
   void write_queued();
@@ -135,6 +137,7 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
   SendQueue queue_;
   std::vector<SharedFrame> in_flight_;  // the batch being written
   std::size_t queue_peak_ = 0;
+  std::size_t queue_counted_ = 0;  // queue_'s bytes as last added to the worker's gauge
 
   // Resuming: events wait here, in order, until the replay before them is queued. Before its
   // first command a connection may be about to resume: the events it gets meanwhile (breaking

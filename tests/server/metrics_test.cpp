@@ -36,6 +36,9 @@ TEST(WorkerCounters, ScrapeSumsEveryWorker) {
   first.send_queue_peak_bytes.raise_to(500);  // a peak never goes down
   second.send_queue_peak_bytes.raise_to(600);
   second.trending_conflated.add(2);
+  first.send_queue_bytes.add(500);
+  first.send_queue_bytes.add(-200);  // a gauge: written out, or dropped
+  second.send_queue_bytes.add(50);
   first.fanout_latency.observe(std::chrono::microseconds(40));     // le 0.00005
   second.fanout_latency.observe(std::chrono::microseconds(3000));  // le 0.005
 
@@ -45,6 +48,7 @@ TEST(WorkerCounters, ScrapeSumsEveryWorker) {
   EXPECT_TRUE(has_line(text, "newspush_bytes_written_total 123"));
   EXPECT_TRUE(has_line(text, "newspush_send_queue_peak_bytes 700"));
   EXPECT_TRUE(has_line(text, "newspush_trending_conflated_total 2"));
+  EXPECT_TRUE(has_line(text, "newspush_send_queue_bytes 350"));
   EXPECT_TRUE(has_line(text, "newspush_fanout_latency_seconds_bucket{le=\"5e-05\"} 1"));
   EXPECT_TRUE(has_line(text, "newspush_fanout_latency_seconds_bucket{le=\"0.0025\"} 1"));
   EXPECT_TRUE(has_line(text, "newspush_fanout_latency_seconds_bucket{le=\"0.005\"} 2"));
@@ -57,6 +61,7 @@ TEST(WorkerCounters, ScrapeSumsEveryWorker) {
   EXPECT_EQ(stats["frames_written"], 7);
   EXPECT_EQ(stats["bytes_written"], 123);
   EXPECT_EQ(stats["send_queue_peak_bytes"], 700);
+  EXPECT_EQ(stats["send_queue_bytes"], 350);
   EXPECT_EQ(stats["trending"]["conflated"], 2);
 }
 

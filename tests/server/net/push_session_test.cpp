@@ -221,6 +221,21 @@ TEST_F(PushSessionTest, AReaderPastTheQueueBoundIsCutAndItsQueueDropped) {
   session->complete_write();
   EXPECT_TRUE(session->close_sent);
   EXPECT_EQ(session->frames.size(), 1u);  // nothing of the dropped queue was written
+  EXPECT_EQ(worker_.counters().send_queue_bytes.load(), 0) << "the dropped queue is not counted";
+}
+
+TEST_F(PushSessionTest, TheSendQueueGaugeCountsWhatWaitsBehindTheWriteInFlight) {
+  auto session = open(RecordingSession::Framing::websocket);
+  session->subscribe({{"sports"}, std::nullopt, {}});  // its reply in flight, not completed
+  auto first = event(1);
+  auto second = event(2, "sports", false, 3000);
+  publish(first);
+  publish(second);
+  EXPECT_EQ(worker_.counters().send_queue_bytes.load(),
+            static_cast<std::int64_t>(first->frame.size() + second->frame.size()));
+  session->drain_writes();
+  EXPECT_EQ(worker_.counters().send_queue_bytes.load(), 0);
+  EXPECT_THAT(types_of(session->frames), ElementsAre("subscribed", "article", "article"));
 }
 
 TEST_F(PushSessionTest, AServerCloseFlushesWhatIsQueuedFirst) {
