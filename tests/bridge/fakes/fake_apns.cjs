@@ -158,20 +158,24 @@ server.on('stream', (stream, headers) => {
       return answer(stream, refusal[0], refusal[1]);
     }
     if (!quiet) stats.byToken[token] = (stats.byToken[token] || 0) + 1;
-    // A notification is delivered once its 200 left on a stream that closed cleanly. Node's
-    // HTTP/2 server (nghttp2's rapid-reset limit: libcurl 7.88 resets every stream it has read,
-    // and past 1,000 resets a session gets GOAWAY) hands streams to this handler and then closes
+    // A notification accepted here is delivered unless its stream ends refused. Node's HTTP/2
+    // server (nghttp2's rapid-reset limit: libcurl 7.88 resets every stream it has read, and
+    // past 1,000 resets a session gets GOAWAY) hands streams to this handler and then closes
     // them with REFUSED_STREAM, which tells the client they were never processed; the client
     // rightly sends them again. APNs keeps that promise, so the fake does too: a refused stream
-    // delivers nothing (counted in refusedStreams).
+    // delivers nothing (counted in refusedStreams). Any other end (the client gave up, the
+    // connection broke) counts as delivered, as a phone may well have shown it.
+    const refused = () => stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
     const accept = () => {
+      if (stream.closed || stream.destroyed) {
+        if (refused()) counts.refusedStreams++;
+        else deliver();
+        return;
+      }
       answer(stream, 200);
       stream.once('close', () => {
-        if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
-          counts.refusedStreams++;
-          return;
-        }
-        deliver();
+        if (refused()) counts.refusedStreams++;
+        else deliver();
       });
     };
     const deliver = () => {
