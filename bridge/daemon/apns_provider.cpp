@@ -193,14 +193,6 @@ struct ApnsProvider::State : std::enable_shared_from_this<ApnsProvider::State> {
     done(std::move(result));
   }
 
-  void answer_later(SendCallback done, SendOutcome outcome, std::string reason) {
-    asio::post(executor, [done = std::move(done), outcome, reason = std::move(reason)] {
-      SendResult result;
-      result.outcome = outcome;
-      result.reason = reason;
-      done(std::move(result));
-    });
-  }
 };
 
 ApnsProvider::ApnsProvider(asio::any_io_executor executor, HttpClient& http, ApnsTokenSigner signer,
@@ -211,18 +203,17 @@ ApnsProvider::ApnsProvider(asio::any_io_executor executor, HttpClient& http, Apn
 ApnsProvider::~ApnsProvider() = default;
 
 std::size_t ApnsProvider::capacity() const {
-  if (state_->stopped || state_->in_flight >= state_->options.max_in_flight) return 0;
-  return state_->options.max_in_flight - state_->in_flight;
+  return free_capacity(state_->stopped, state_->in_flight, state_->options.max_in_flight);
 }
 
 void ApnsProvider::send(const ArticleNotification& article, const DeviceTarget& device,
                         SendCallback done) {
   if (state_->stopped) {
-    state_->answer_later(std::move(done), SendOutcome::retry, "stopping");
+    answer_later(state_->executor, std::move(done), SendOutcome::retry, "stopping");
     return;
   }
   if (!is_addressable_token(device.token)) {
-    state_->answer_later(std::move(done), SendOutcome::rejected, "bad token");
+    answer_later(state_->executor, std::move(done), SendOutcome::rejected, "bad token");
     return;
   }
   ApnsOptions message{.topic = state_->options.topic,
@@ -230,7 +221,7 @@ void ApnsProvider::send(const ArticleNotification& article, const DeviceTarget& 
                       .now = std::chrono::system_clock::now()};
   ApnsRequest request = build_apns_request(article, message);
   if (!request.ok()) {
-    state_->answer_later(std::move(done), SendOutcome::rejected,
+    answer_later(state_->executor, std::move(done), SendOutcome::rejected,
                          std::string(to_string(request.error)));
     return;
   }

@@ -213,14 +213,6 @@ struct FcmProvider::State : std::enable_shared_from_this<FcmProvider::State> {
     done(std::move(result));
   }
 
-  void answer_later(SendCallback done, SendOutcome outcome, std::string reason) {
-    asio::post(executor, [done = std::move(done), outcome, reason = std::move(reason)] {
-      SendResult result;
-      result.outcome = outcome;
-      result.reason = reason;
-      done(std::move(result));
-    });
-  }
 };
 
 FcmProvider::FcmProvider(asio::any_io_executor executor, HttpClient& http,
@@ -231,14 +223,13 @@ FcmProvider::FcmProvider(asio::any_io_executor executor, HttpClient& http,
 FcmProvider::~FcmProvider() = default;
 
 std::size_t FcmProvider::capacity() const {
-  if (state_->stopped || state_->in_flight >= state_->options.max_in_flight) return 0;
-  return state_->options.max_in_flight - state_->in_flight;
+  return free_capacity(state_->stopped, state_->in_flight, state_->options.max_in_flight);
 }
 
 void FcmProvider::send(const ArticleNotification& article, const DeviceTarget& device,
                        SendCallback done) {
   if (state_->stopped) {
-    state_->answer_later(std::move(done), SendOutcome::retry, "stopping");
+    answer_later(state_->executor, std::move(done), SendOutcome::retry, "stopping");
     return;
   }
   FittedPayload message =
@@ -250,7 +241,7 @@ void FcmProvider::send(const ArticleNotification& article, const DeviceTarget& d
     std::string reason = message.error == PayloadError::bad_target
                              ? (device.fcm_topic ? "bad topic" : "bad token")
                              : std::string(to_string(message.error));
-    state_->answer_later(std::move(done), SendOutcome::rejected, std::move(reason));
+    answer_later(state_->executor, std::move(done), SendOutcome::rejected, std::move(reason));
     return;
   }
   ++state_->in_flight;

@@ -1,5 +1,7 @@
 #include "bridge/daemon/provider.hpp"
 
+#include <boost/asio/post.hpp>
+
 namespace newspush::bridge {
 
 std::string_view to_string(Platform platform) {
@@ -33,6 +35,20 @@ std::string_view to_string(SendOutcome outcome) {
       return "rejected";
   }
   return "unknown";
+}
+
+std::size_t free_capacity(bool stopped, std::size_t in_flight, std::size_t limit) {
+  return stopped || in_flight >= limit ? 0 : limit - in_flight;
+}
+
+void answer_later(const boost::asio::any_io_executor& executor, SendCallback done,
+                  SendOutcome outcome, std::string reason) {
+  boost::asio::post(executor, [done = std::move(done), outcome, reason = std::move(reason)] {
+    SendResult result;
+    result.outcome = outcome;
+    result.reason = reason;
+    done(std::move(result));
+  });
 }
 
 }  // namespace newspush::bridge

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include "bridge/push/notification.hpp"
 
 namespace newspush::bridge {
@@ -48,6 +50,13 @@ struct SendResult {
 };
 
 using SendCallback = std::function<void(SendResult)>;
+
+// What every provider's capacity() says: what its concurrency limit leaves, 0 once stopping.
+std::size_t free_capacity(bool stopped, std::size_t in_flight, std::size_t limit);
+// An answer given without a request (stopping, an unaddressable device): posted to `executor`,
+// so that send() never calls `done` itself.
+void answer_later(const boost::asio::any_io_executor& executor, SendCallback done,
+                  SendOutcome outcome, std::string reason);
 
 class Provider {
  public:

@@ -1,6 +1,5 @@
 #include "bridge/daemon/web_push_provider.hpp"
 
-#include <boost/asio/post.hpp>
 
 #include "bridge/daemon/retry_after.hpp"
 #include "bridge/push/subscription.hpp"
@@ -41,30 +40,15 @@ WebPushProvider::WebPushProvider(boost::asio::any_io_executor executor, HttpClie
 WebPushProvider::~WebPushProvider() { *alive_ = false; }
 
 std::size_t WebPushProvider::capacity() const {
-  if (stopped_ || in_flight_ >= options_.concurrency) return 0;
-  return options_.concurrency - in_flight_;
-}
-
-void WebPushProvider::answer_later(SendCallback done, SendResult result) {
-  boost::asio::post(executor_, [done = std::move(done), result = std::move(result)]() mutable {
-    done(std::move(result));
-  });
+  return free_capacity(stopped_, in_flight_, options_.concurrency);
 }
 
 void WebPushProvider::send(const ArticleNotification& article, const DeviceTarget& device,
                            SendCallback done) {
   auto refuse = [&](std::string reason) {
-    SendResult result;
-    result.outcome = SendOutcome::rejected;
-    result.reason = std::move(reason);
-    answer_later(std::move(done), std::move(result));
+    answer_later(executor_, std::move(done), SendOutcome::rejected, std::move(reason));
   };
-  if (stopped_) {
-    SendResult result;
-    result.outcome = SendOutcome::retry;
-    result.reason = "stopping";
-    return answer_later(std::move(done), std::move(result));
-  }
+  if (stopped_) return answer_later(executor_, std::move(done), SendOutcome::retry, "stopping");
   SubscriptionPolicy policy;
   policy.allow_http = options_.allow_http;
   auto subscription = parse_subscription(device.subscription, policy);

@@ -32,7 +32,6 @@ class WebPushProvider : public Provider {
   void stop() override { stopped_ = true; }
 
  private:
-  void answer_later(SendCallback done, SendResult result);
 
   boost::asio::any_io_executor executor_;
   HttpClient& http_;
