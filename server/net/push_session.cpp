@@ -559,6 +559,10 @@ void PushSession::finish(CloseCause cause) {
   held_.clear();
   close_deadline_.cancel();
   token_timer_.cancel();
+  // Given back now, not when the last pending handler lets go of the session: a reader that
+  // reconnects as soon as its connection ended must find its address's slot free. (The
+  // connection slot stays until the socket itself is gone: it bounds open descriptors.)
+  client_slot_ = {};
   if (!registered_) return;
   for (const auto& category : worker_.index().categories_of(this))
     worker_.subscriptions().add(category, -1);
