@@ -127,7 +127,9 @@ pids=()
 cleanup() {
   trap - EXIT INT TERM
   touch "$run_dir/stopping"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Every background job, not only those in pids: a signal can land between a job's start and
+  # its `pids+=($!)`, and the `wait` below would then wait for that one forever.
+  for pid in "${pids[@]}" $(jobs -p); do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rps_restore || true
   rm -rf "$run_dir"

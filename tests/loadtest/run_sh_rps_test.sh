@@ -86,14 +86,21 @@ options() {
 interrupted_run() {
   local signal="$1" expected_status="$2" build_dir="$3"
   echo "f0" >"$scratch/rps_cpus"
+  # Not truncated by the redirection below: that happens in the child, after the loop may have
+  # read the previous run's "f0 -> 2".
+  rm -f "$scratch/run.out"
   # env --default-signal: a background job of a script starts with SIGINT ignored, which bash then
-  # cannot trap; a terminal's Ctrl-C reaches a run.sh whose SIGINT is the default.
-  NEWSPUSH_RPS_CPUS_FILE="$scratch/rps_cpus" env --default-signal=INT,TERM \
+  # cannot trap; a terminal's Ctrl-C reaches a run.sh whose SIGINT is the default. setsid: its
+  # own process group, which gets the SIGINT as a terminal's Ctrl-C would. Sent to run.sh alone,
+  # a SIGINT that lands while it waits for a foreground command (a readiness probe) is dropped
+  # by bash when that command did not die of it too (bash(1), SIGNALS): a lone `kill -INT` is
+  # not what a user's Ctrl-C is.
+  NEWSPUSH_RPS_CPUS_FILE="$scratch/rps_cpus" setsid env --default-signal=INT,TERM \
     "$run_sh" --rps --scenario smoke --build-dir "$build_dir" >"$scratch/run.out" 2>&1 &
   runner=$!
   local steered=0
   for _ in $(seq 600); do  # 60 s: a loaded machine is slow to start a shell, never this slow
-    if grep -qF -- "f0 -> 2" "$scratch/run.out"; then steered=1; break; fi
+    if grep -sqF -- "f0 -> 2" "$scratch/run.out"; then steered=1; break; fi
     kill -0 "$runner" 2>/dev/null || break
     sleep 0.1
   done
@@ -101,11 +108,18 @@ interrupted_run() {
     fail "$signal: run.sh never steered:"; cat "$scratch/run.out" >&2; return
   fi
   expect_eq "$(cat "$scratch/rps_cpus")" 2 "$signal: steered to the generator's CPU 1"
-  kill -"$signal" "$runner"
+  if [ "$signal" = INT ]; then
+    # The group, as Ctrl-C. Its id is run.sh's pid: setsid forks only a group leader, which a
+    # script's background job is not.
+    kill -INT -- "-$runner" || fail "INT: no process group $runner"
+  else
+    kill -TERM "$runner"  # the process alone, as kill(1) or a service manager
+  fi
   local status=0
   wait "$runner" || status=$?
   runner=""
   expect_eq "$status" "$expected_status" "$signal: run.sh exit status"
+  [ "$status" = "$expected_status" ] || cat "$scratch/run.out" >&2
   expect_eq "$(cat "$scratch/rps_cpus")" f0 "$signal: value after run.sh ended"
   expect_contains "$scratch/run.out" "restored to f0" "$signal: restore message"
 }
