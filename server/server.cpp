@@ -339,6 +339,9 @@ void Server::on_redis_state(redis::SubscriberState s) {
   metrics.redis_failed_attempts.store(stats.failed_attempts);
   bool up = s == redis::SubscriberState::subscribed;
   metrics.redis_up.store(up ? 1 : 0);
+  // Before redis_ready: /readyz must not say ready between a (re)subscribe and its catch-up,
+  // which sets caught_up again (on_caught_up).
+  state_.caught_up.store(false);
   state_.redis_ready.store(up);
   std::string where = describe(config_.redis);
   const bool sentinels = !config_.redis.sentinels.empty();
@@ -354,7 +357,6 @@ void Server::on_redis_state(redis::SubscriberState s) {
                   {{"channels", config_.channel + "," + config_.events_channel + "," +
                                     config_.trending_channel},
                    {"redis", where}});
-      state_.caught_up.store(false);
       live_feed_.on_subscribed();
       // Lists published while we were not subscribed are only in Redis' copy.
       trending_feed_.load_current();
