@@ -57,9 +57,8 @@ ReplayWindow::Replay ReplayWindow::after(const protocol::Cursor& since, const Re
                                          const std::function<bool(const ArticleEvent&)>& wanted) const {
   Replay replay;
   std::lock_guard lock(mutex_);
-  if (!floor_ || floor_->epoch != since.epoch || floor_->is_after(since)) return replay;
+  if (!holds_locked(since)) return replay;
   const protocol::Cursor& newest = events_.empty() ? *floor_ : *events_.back()->cursor;
-  if (since.is_after(newest)) return replay;  // this node has not seen that far yet
   auto first = std::partition_point(events_.begin(), events_.end(), [&since](const EventPtr& e) {
     return !e->cursor->is_after(since);
   });
@@ -80,6 +79,17 @@ ReplayWindow::Replay ReplayWindow::after(const protocol::Cursor& since, const Re
   }
   replay.outcome = Outcome::replayed;
   return replay;
+}
+
+bool ReplayWindow::holds(const protocol::Cursor& since) const {
+  std::lock_guard lock(mutex_);
+  return holds_locked(since);
+}
+
+bool ReplayWindow::holds_locked(const protocol::Cursor& since) const {
+  if (!floor_ || floor_->epoch != since.epoch || floor_->is_after(since)) return false;
+  const protocol::Cursor& newest = events_.empty() ? *floor_ : *events_.back()->cursor;
+  return !since.is_after(newest);  // else this node has not seen that far yet
 }
 
 std::size_t ReplayWindow::bytes() const {

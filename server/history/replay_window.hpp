@@ -53,10 +53,15 @@ class ReplayWindow {
   Replay after(const protocol::Cursor& since, const ReplayLimits& limits,
                const std::function<bool(const ArticleEvent&)>& wanted) const;
 
+  // Any thread. Whether after() would find `since` held now (not not_held); a cheap check, so
+  // that a resume knows before it answers whether it will read Redis.
+  bool holds(const protocol::Cursor& since) const;
+
   std::size_t bytes() const;
   std::size_t size() const;
 
  private:
+  bool holds_locked(const protocol::Cursor& since) const;
   void evict_past_bounds(std::chrono::steady_clock::time_point now);
 
   mutable std::mutex mutex_;

@@ -115,6 +115,16 @@ void PushSession::apply_subscribe(const protocol::Subscribe& command) {
                                            " categories (and as many trending lists)");
     return;
   }
+  // A resume older than the window reads Redis, a few at once node-wide: the read is secured
+  // before `subscribed` goes out, so that a reader told `subscribed` is not then told busy.
+  std::shared_ptr<void> history_slot;
+  if (command.since && !window_holds(*command.since)) {
+    history_slot = state_.history_reads->try_take();
+    if (!history_slot) {
+      close_with(protocol::close_code::try_again_later, "history_busy", CloseCause::history_busy);
+      return;
+    }
+  }
   change_trending_lists([&] {
     for (const auto& category : command.categories) {
       if (!std::binary_search(current.begin(), current.end(), category))
@@ -124,7 +134,7 @@ void PushSession::apply_subscribe(const protocol::Subscribe& command) {
     for (const auto& category : command.trending) worker_.trending_requests().add(this, category);
     reply_subscribed(command.since ? std::string_view(*command.since) : worker_.head());
   });
-  if (command.since) resume_from(*command.since);
+  if (command.since) resume_from(*command.since, std::move(history_slot));
 }
 
 void PushSession::unsubscribe(const protocol::Unsubscribe& command) {
@@ -170,11 +180,16 @@ void PushSession::deliver_trending(const TrendingPtr& list) {
   write_soon();
 }
 
-void PushSession::resume_from(const std::string& since) {
+bool PushSession::window_holds(const std::string& since) const {
+  auto cursor = protocol::parse_cursor(since);
+  return cursor && state_.window->holds(*cursor);  // a bad cursor: the history names the fault
+}
+
+void PushSession::resume_from(const std::string& since, std::shared_ptr<void> history_slot) {
   resumed_ = true;
   if (resume_from_window(since)) return;
-  auto slot = state_.history_reads->try_take();
-  if (!slot) {
+  if (!history_slot) history_slot = state_.history_reads->try_take();
+  if (!history_slot) {
     // Older than the window, and other resumes are reading Redis: this one waits at the client.
     close_with(protocol::close_code::try_again_later, "history_busy", CloseCause::history_busy);
     return;
@@ -182,10 +197,13 @@ void PushSession::resume_from(const std::string& since) {
   resume_ = Resume::waiting_for_history;
   // A weak reference: the reply travels through the control thread, which must never hold the
   // last reference (the session's destructor edits its worker's index). A session that ended
-  // meanwhile needs no replay. The slot is given back when the reply is done with.
+  // meanwhile needs no replay. The slot is given back as soon as Redis has answered, not when
+  // the last copy of this callback goes (on whichever thread): the next resume may need it.
+  auto slot = std::make_shared<std::shared_ptr<void>>(std::move(history_slot));
   state_.history->post_read_after(
       since, state_.session.replay, worker_.context().get_executor(),
       [weak = weak_from_this(), since, slot](HistoryRead read) {
+        slot->reset();
         if (auto self = weak.lock()) self->on_replay(since, std::move(read));
       });
 }

@@ -102,7 +102,10 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
     return framing_ == Framing::sse ? event.sse_frame : event.frame;
   }
   void apply_subscribe(const protocol::Subscribe& command);
-  void resume_from(const std::string& since);
+  // `history_slot`: one of the node's reads of Redis, taken before `subscribed` went out when
+  // the window did not hold `since` then (else null: taken here if the window moved on).
+  void resume_from(const std::string& since, std::shared_ptr<void> history_slot);
+  bool window_holds(const std::string& since) const;
   // Served from the node's window: at once, on this thread.
   bool resume_from_window(const std::string& since);
   void on_replay(const std::string& since, HistoryRead read);

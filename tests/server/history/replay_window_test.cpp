@@ -88,6 +88,24 @@ TEST(ReplayWindow, CursorsItDoesNotHoldAreForTheHistory) {
   EXPECT_EQ(empty.after(at(1), {}, everything).outcome, Outcome::not_held);
 }
 
+TEST(ReplayWindow, HoldsAnswersAsAfterWouldWithoutReplaying) {
+  ReplayWindow window({1 << 20});
+  fill(window, 10, 20);
+  for (std::uint64_t n : {9, 10, 15, 20, 21}) {
+    bool held = window.after(at(n), {}, everything).outcome != Outcome::not_held;
+    EXPECT_EQ(window.holds(at(n)), held) << n;
+  }
+  EXPECT_TRUE(window.holds(at(10)));
+  EXPECT_FALSE(window.holds(at(9)));
+  EXPECT_FALSE(window.holds(at(15, "other")));
+  // Too long to replay is still held: the client is told to reset, no Redis read needed.
+  ReplayLimits one;
+  one.max_events = 1;
+  EXPECT_EQ(window.after(at(10), one, everything).outcome, Outcome::too_long);
+  EXPECT_TRUE(window.holds(at(10)));
+  EXPECT_FALSE(ReplayWindow({1 << 20}).holds(at(1)));
+}
+
 TEST(ReplayWindow, StaysWithinItsBytesByForgettingTheOldest) {
   // Each event costs its frame plus the event itself: room for about three of 1000 bytes.
   ReplayWindow window({3 * (1000 + sizeof(ArticleEvent))});
