@@ -220,9 +220,8 @@ TEST_F(TrendingTest, WebSocketViewsCountOncePerArticleAndAreRateLimited) {
   ASSERT_TRUE(error);
   EXPECT_EQ((*error)["code"], "bad_article");
   client->send_text(R"({"op":"ping"})");
-  auto pong = client->next_event();
-  ASSERT_TRUE(pong);
-  EXPECT_EQ((*pong)["type"], "pong") << *pong;
+  // A trending list the views made may come first on a slow run.
+  EXPECT_TRUE(client->next_event_of_type("pong"));
 
   // 19 views: 2 repeats; of the 16 distinct ones the first 10 pass the rate limit.
   auto total = [&] {
@@ -318,6 +317,8 @@ TEST_F(TrendingTest, ASlowClientGetsOneQueuedListPerCategoryNotABacklog) {
 TEST_F(TrendingTest, GarbageOnTheTrendingChannelNeverReachesClients) {
   auto node = start_node();
   publish_articles();
+  // Received before the client subscribes: it must see lists only, never these articles.
+  ASSERT_TRUE(node->wait_metric_at_least("newspush_articles_total", 3));
   auto client = subscriber(node->port(), {{"op", "subscribe"}, {"categories", {"sports"}}, {"trending", {"*"}}});
   for (const char* garbage :
        {"garbage", "1\nsports\nnot json", "2\nsports\n{\"type\":\"article\",\"category\":\"sports\",\"items\":[]}",
