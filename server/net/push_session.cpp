@@ -393,9 +393,13 @@ void PushSession::on_token_timer() {
   if (!grant_) return;
   auto now = std::chrono::system_clock::now();
   if (now < grant_->expiry) {
-    grant_->reminded = true;
-    reply(protocol::token_expiring_message(
-        std::chrono::duration_cast<std::chrono::seconds>(grant_->expiry.time_since_epoch()).count()));
+    // Once per token. The timer runs on the steady clock and exp is wall-clock time: a timer
+    // for the expiry itself may fire a little early, and then only waits again.
+    if (!grant_->reminded) {
+      grant_->reminded = true;
+      reply(protocol::token_expiring_message(
+          std::chrono::duration_cast<std::chrono::seconds>(grant_->expiry.time_since_epoch()).count()));
+    }
     arm_token_timer();
     return;
   }
