@@ -118,13 +118,8 @@ void PushSession::apply_subscribe(const protocol::Subscribe& command) {
   // A resume older than the window reads Redis, a few at once node-wide: the read is secured
   // before `subscribed` goes out, so that a reader told `subscribed` is not then told busy.
   std::shared_ptr<void> history_slot;
-  if (command.since && !window_holds(*command.since)) {
-    history_slot = state_.history_reads->try_take();
-    if (!history_slot) {
-      close_with(protocol::close_code::try_again_later, "history_busy", CloseCause::history_busy);
-      return;
-    }
-  }
+  if (command.since && !window_holds(*command.since) && !(history_slot = take_history_read()))
+    return;
   change_trending_lists([&] {
     for (const auto& category : command.categories) {
       if (!std::binary_search(current.begin(), current.end(), category))
@@ -180,6 +175,13 @@ void PushSession::deliver_trending(const TrendingPtr& list) {
   write_soon();
 }
 
+std::shared_ptr<void> PushSession::take_history_read() {
+  auto slot = state_.history_reads->try_take();
+  // Other resumes are reading Redis: this one waits at the client.
+  if (!slot) close_with(protocol::close_code::try_again_later, "history_busy", CloseCause::history_busy);
+  return slot;
+}
+
 bool PushSession::window_holds(const std::string& since) const {
   auto cursor = protocol::parse_cursor(since);
   return cursor && state_.window->holds(*cursor);  // a bad cursor: the history names the fault
@@ -188,12 +190,7 @@ bool PushSession::window_holds(const std::string& since) const {
 void PushSession::resume_from(const std::string& since, std::shared_ptr<void> history_slot) {
   resumed_ = true;
   if (resume_from_window(since)) return;
-  if (!history_slot) history_slot = state_.history_reads->try_take();
-  if (!history_slot) {
-    // Older than the window, and other resumes are reading Redis: this one waits at the client.
-    close_with(protocol::close_code::try_again_later, "history_busy", CloseCause::history_busy);
-    return;
-  }
+  if (!history_slot && !(history_slot = take_history_read())) return;
   resume_ = Resume::waiting_for_history;
   // A weak reference: the reply travels through the control thread, which must never hold the
   // last reference (the session's destructor edits its worker's index). A session that ended

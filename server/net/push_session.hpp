@@ -106,6 +106,8 @@ class PushSession : public Connection, public std::enable_shared_from_this<PushS
   // the window did not hold `since` then (else null: taken here if the window moved on).
   void resume_from(const std::string& since, std::shared_ptr<void> history_slot);
   bool window_holds(const std::string& since) const;
+  // One of the node's reads of Redis, or null after closing the connection with history_busy.
+  std::shared_ptr<void> take_history_read();
   // Served from the node's window: at once, on this thread.
   bool resume_from_window(const std::string& since);
   void on_replay(const std::string& since, HistoryRead read);
